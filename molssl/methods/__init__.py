@@ -1,0 +1,32 @@
+"""Pretraining methods, one per file, each a ``PretrainMethod`` on the shared loop of ``molssl.pretrain``.
+
+``METHODS`` maps the names used by ``molssl pretrain --method`` to the classes.
+"""
+
+from __future__ import annotations
+
+from molssl.methods.attribute_masking import AttributeMasking, AttributeMaskingConfig
+from molssl.methods.base import MethodConfig, MethodOutput, PretrainMethod
+from molssl.methods.context_prediction import ContextPrediction, ContextPredictionConfig
+from molssl.methods.edge_prediction import EdgePrediction, EdgePredictionConfig
+from molssl.methods.graph_infomax import GraphInfomax
+from molssl.methods.supervised import SupervisedConfig, SupervisedPretraining
+
+METHODS: dict[str, type[PretrainMethod]] = {
+    cls.name: cls for cls in (AttributeMasking, ContextPrediction, EdgePrediction, GraphInfomax, SupervisedPretraining)
+}
+
+
+def get_method(name: str) -> type[PretrainMethod]:
+    """The method class registered under ``name``."""
+    try:
+        return METHODS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown pretraining method {name!r}; valid methods: {', '.join(sorted(METHODS))}") from None
+
+
+__all__ = [
+    "AttributeMasking", "AttributeMaskingConfig", "ContextPrediction", "ContextPredictionConfig", "EdgePrediction", "EdgePredictionConfig", "GraphInfomax",
+    "METHODS", "MethodConfig", "MethodOutput", "PretrainMethod", "SupervisedConfig", "SupervisedPretraining",
+    "get_method",
+]  # fmt: skip

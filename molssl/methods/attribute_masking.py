@@ -1,0 +1,139 @@
+"""Attribute masking (Hu et al., "Strategies for Pre-training Graph Neural Networks", ICLR 2020).
+
+Mask a fraction of each molecule's atoms (their features become the scheme's mask token), encode the
+corrupted graph, and predict the masked atoms' types from their node representations. With
+``mask_edge`` the bonds touching a masked atom are masked too and their bond types predicted from the
+sum of their two atoms' representations. Protocol of the paper: 15% of atoms, at least one per
+molecule, a linear head per prediction, cross-entropy. The reference masks ``int(n * rate + 1)``
+atoms of an ``n``-atom molecule; here ``ceil(n * rate)`` (at least 1), which is the same count except
+when ``n * rate`` is a whole number (e.g. 20 atoms at 15%: 3 here, 4 there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from molssl.methods.base import (
+    MethodConfig,
+    MethodOutput,
+    PretrainMethod,
+    accuracy,
+    check_fraction,
+    mask_token,
+    replace,
+)
+from molssl.nn.encoder import EncoderConfig
+from molssl.ssl.masking import ratio_mask
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttributeMaskingConfig(MethodConfig):
+    """Options of attribute masking.
+
+    Attributes:
+        mask_rate: fraction of each molecule's atoms masked (Hu et al.: 0.15): ``ceil(n * rate)`` atoms
+            of an ``n``-atom molecule, at least one.
+        mask_edge: also mask the bonds of masked atoms and predict their types.
+    """
+
+    mask_rate: float = 0.15
+    mask_edge: bool = False
+
+    def __post_init__(self) -> None:
+        check_fraction("mask_rate", self.mask_rate)
+        if not isinstance(self.mask_edge, bool):
+            raise ValueError(f"mask_edge must be a bool, got {self.mask_edge!r}")
+
+
+def atom_type_classes(scheme: dict) -> int:
+    """Number of real atom types: the mask token is the last value of the first atom column."""
+    return int(scheme["atom_mask_token"][0])
+
+
+def bond_type_classes(scheme: dict) -> int:
+    """Number of real bond types: the first column's values below its reserved tokens."""
+    reserved = [int(scheme["bond_mask_token"][0])]
+    if scheme.get("self_loop_token") is not None:
+        reserved.append(int(scheme["self_loop_token"][0]))
+    return min(reserved)
+
+
+@dataclass(frozen=True)
+class MaskedBatch:
+    """A batch with some atoms (and bonds) masked, and what the heads must predict.
+
+    Attributes:
+        batch: the corrupted batch (masked rows hold the scheme's mask tokens).
+        atom_index: the masked atoms (global indices), the rows the atom loss scores.
+        atom_target: their true atom types.
+        bond_index: the masked bonds as [2, M_b] atom pairs (one direction per bond), or empty.
+        bond_target: their true bond types.
+
+    Shapes:
+        atom_index, atom_target: [M_a]; bond_index: [2, M_b]; bond_target: [M_b]
+    """
+
+    batch: Any
+    atom_index: Tensor
+    atom_target: Tensor
+    bond_index: Tensor
+    bond_target: Tensor
+
+
+def mask_attributes(batch: Any, scheme: dict, rate: float, generator: torch.Generator, mask_edge: bool = False) -> MaskedBatch:
+    """Mask ``ceil(rate * n)`` (at least one) random atoms of every molecule, and optionally their bonds.
+
+    The batch's bonds must be stored as consecutive edge pairs (bond k = edges 2k and 2k+1), as
+    ``molssl`` featurization and batching store them. The input batch is not modified.
+    """
+    x, edge_index, edge_attr = batch.x, batch.edge_index, batch.edge_attr
+    masked = ratio_mask(batch.ptr, rate, num_elements=x.size(0), rounding="ceil", generator=generator)  # [N]
+    atom_index = masked.nonzero().view(-1)
+    atom_target = x[atom_index, 0]
+    x = torch.where(masked[:, None], mask_token(scheme, "atom", x), x)
+    bonds = edge_index[:, 0::2]  # [2, E / 2]
+    if mask_edge:
+        bond_masked = masked[bonds[0]] | masked[bonds[1]]  # a bond of a masked atom is masked too
+        edge_attr = torch.where(bond_masked.repeat_interleave(2)[:, None], mask_token(scheme, "bond", edge_attr), edge_attr)
+    else:
+        bond_masked = torch.zeros(bonds.size(1), dtype=torch.bool, device=x.device)
+    bond_target = batch.edge_attr[0::2][bond_masked, 0]
+    return MaskedBatch(replace(batch, x=x, edge_attr=edge_attr), atom_index, atom_target, bonds[:, bond_masked], bond_target)
+
+
+class AttributeMasking(PretrainMethod):
+    """Predict masked atom (and optionally bond) types from the corrupted graph (Hu et al. 2020).
+
+    Shapes:
+        batch.x: [N, F_atom], batch.edge_index: [2, E] (bond k as edges 2k and 2k+1),
+        batch.ptr: [B + 1] -> loss []
+    """
+
+    name = "attr_masking"
+    config_class = AttributeMaskingConfig
+
+    def __init__(self, encoder_config: EncoderConfig, config: AttributeMaskingConfig | None = None) -> None:
+        super().__init__(encoder_config, config)
+        dim = self.encoder.out_dim
+        self.atom_head = nn.Linear(dim, atom_type_classes(self.scheme))
+        self.bond_head = nn.Linear(dim, bond_type_classes(self.scheme)) if self.config.mask_edge else None
+
+    def forward(self, batch: Any, generator: torch.Generator) -> MethodOutput:
+        masked = mask_attributes(batch, self.scheme, self.config.mask_rate, generator, self.config.mask_edge)
+        h = self.encoder(masked.batch)  # [N, D]
+        logits = self.atom_head(h[masked.atom_index])
+        loss = F.cross_entropy(logits.float(), masked.atom_target)
+        metrics = {"atom_acc": accuracy(logits, masked.atom_target)}
+        if self.bond_head is not None:
+            bond_logits = self.bond_head(h[masked.bond_index[0]] + h[masked.bond_index[1]])
+            if masked.bond_target.numel():
+                bond_loss = F.cross_entropy(bond_logits.float(), masked.bond_target)
+                loss = loss + bond_loss
+                metrics["bond_loss"] = bond_loss.detach()
+            metrics["bond_acc"] = accuracy(bond_logits, masked.bond_target)
+        return MethodOutput(loss, metrics, embeddings=h.detach())

@@ -1,0 +1,153 @@
+"""What a pretraining method is: a module that turns a batch into a loss, on the shared training loop.
+
+A method owns the encoder it pretrains plus whatever heads, second networks or teachers its loss
+needs, and defines what a batch becomes (masks, substructures, negatives, augmented views). Everything
+else (optimizer, schedule, precision, clipping, seeding, logging, checkpoints, distributed training)
+is the loop's (``molssl.pretrain.trainer``). Randomness comes only from the ``generator`` the loop
+passes, seeded per step, so a resumed run repeats exactly what an uninterrupted one would have done.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from molssl.nn.encoder import EncoderConfig, GNNEncoder
+
+
+class MethodOutput(NamedTuple):
+    """What one step of a method returns.
+
+    Attributes:
+        loss: the scalar to minimize.
+        metrics: scalars worth logging (detached; e.g. accuracy of the masked-atom prediction).
+        embeddings: representations the collapse monitors look at ([B, D] graph or [N, D] node
+            vectors), or ``None``.
+        embeddings2: the same items under a second view (contrastive methods), for alignment.
+    """
+
+    loss: Tensor
+    metrics: dict[str, Tensor]
+    embeddings: Tensor | None = None
+    embeddings2: Tensor | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MethodConfig:
+    """Base of every method's configuration: plain data, validated on construction."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as JSON-serializable data."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "MethodConfig":
+        """Build from plain data; unknown keys are an error that lists the valid ones."""
+        data = dict(data or {})
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} options {unknown}; valid options: {', '.join(valid) or '(none)'}")
+        return cls(**data)
+
+
+def check_fraction(name: str, value: float, low_open: bool = True) -> None:
+    """Raise ``ValueError`` unless ``0 < value < 1`` (or ``0 <= value`` with ``low_open=False``)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+    if not ((0.0 < value) if low_open else (0.0 <= value)) or not value < 1.0:
+        raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1), got {value!r}")
+
+
+def check_positive_int(name: str, value: int) -> None:
+    """Raise ``ValueError`` unless ``value`` is an int >= 1."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+class PretrainMethod(nn.Module):
+    """Base class of pretraining methods (one subclass per file in ``molssl.methods``).
+
+    Subclasses set ``name``, ``config_class`` and ``needs_labels``, build their heads in
+    ``__init__`` and implement ``forward``. ``self.encoder`` is the network handed to fine-tuning.
+
+    Args:
+        encoder_config: the encoder to pretrain (records the featurization scheme).
+        config: the method's own options (an instance of ``config_class``).
+    """
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[MethodConfig]] = MethodConfig
+    #: the method trains on per-molecule labels (``batch.y``)
+    needs_labels: ClassVar[bool] = False
+    #: some parameters may receive no gradient in a step (tells DDP to look for them)
+    may_skip_parameters: ClassVar[bool] = False
+
+    def __init__(self, encoder_config: EncoderConfig, config: MethodConfig | None = None) -> None:
+        super().__init__()
+        config = self.config_class() if config is None else config
+        if not isinstance(config, self.config_class):
+            raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(config).__name__}")
+        self.config = config
+        self.encoder_config = encoder_config
+        self.encoder = GNNEncoder(encoder_config)
+
+    @property
+    def scheme(self) -> dict:
+        """The featurization scheme (``describe()``) the batches must use."""
+        return self.encoder_config.scheme
+
+    def forward(self, batch: Any, generator: torch.Generator) -> MethodOutput:  # pragma: no cover - abstract
+        """One step's loss on ``batch``, drawing every random choice from ``generator``."""
+        raise NotImplementedError
+
+
+def mask_token(scheme: Mapping[str, Any], what: str, like: Tensor) -> Tensor:
+    """The scheme's reserved mask row for atoms or bonds, as a tensor on ``like``'s device and dtype.
+
+    Shapes:
+        -> [F] (one value per feature column)
+    """
+    key = f"{what}_mask_token"
+    token = scheme.get(key)
+    if token is None:
+        raise ValueError(f"featurization scheme {scheme.get('name')!r} reserves no {what} mask token ({key})")
+    return torch.tensor(token, dtype=like.dtype, device=like.device)
+
+
+def shifted(n: int, shift: int, device: torch.device) -> Tensor:
+    """Index that pairs item i with item (i + shift) mod n: negatives from other molecules in the batch.
+
+    Hu et al. (2020) form negatives by cycling the batch (``cycle_index``); with ``n > 1`` and
+    ``0 < shift < n`` no item is paired with itself.
+
+    Shapes:
+        -> [n]
+    """
+    return (torch.arange(n, device=device) + shift) % max(n, 1)
+
+
+def replace(batch: Any, **attrs: Tensor) -> Any:
+    """A shallow copy of a PyG batch with some attributes replaced (the input batch is left as it was)."""
+    out = copy.copy(batch)
+    for name, value in attrs.items():
+        setattr(out, name, value)
+    return out
+
+
+def accuracy(logits: Tensor, target: Tensor) -> Tensor:
+    """Fraction of rows whose argmax equals the target (0 for no rows), detached."""
+    if target.numel() == 0:
+        return logits.new_zeros(()).detach()
+    return (logits.argmax(dim=-1) == target).float().mean().detach()
+
+
+__all__ = [
+    "MethodConfig", "MethodOutput", "PretrainMethod", "accuracy", "check_fraction", "check_positive_int",
+    "mask_token", "replace", "shifted",
+]  # fmt: skip

@@ -1,0 +1,122 @@
+"""What a pretraining run reads: a corpus file, a molecule store, the embedded corpus, or labeled data.
+
+Unlabeled data becomes a molecule store (cached on disk by file content and scheme); labeled data
+(for supervised pretraining) is featurized in memory with its label matrix, regression targets
+standardized. Every molecule that cannot be featurized is recorded, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from molssl.data.store import MoleculeStore, build_store
+from molssl.graph.arrays import GraphArrays
+
+
+@dataclass
+class PretrainData:
+    """Molecules ready for the loader.
+
+    Attributes:
+        graphs: the featurized molecules.
+        scheme: the featurization scheme (``describe()``).
+        description: plain data about the source (path, digest or store, counts, skipped rows).
+        targets: [M, T] float labels (NaN = missing) for supervised pretraining, else ``None``.
+        task_names, task_type: of the labels.
+    """
+
+    graphs: GraphArrays
+    scheme: dict
+    description: dict[str, Any]
+    targets: np.ndarray | None = None
+    task_names: tuple[str, ...] = ()
+    task_type: str | None = None
+    skipped: list = field(default_factory=list)
+
+
+def _from_store(store: MoleculeStore) -> PretrainData:
+    skipped = store.skipped()
+    return PretrainData(
+        graphs=store.graphs,
+        scheme=store.meta["scheme"],
+        description={"kind": "store", "store": str(store.path), "source": store.meta.get("source"),
+                     "molecules": len(store), "skipped": len(skipped)},  # fmt: skip
+        skipped=skipped,
+    )
+
+
+def unlabeled_data(
+    source: str | os.PathLike | MoleculeStore | GraphArrays | None,
+    scheme: str = "hu",
+    workers: int = 1,
+    cache_dir: str | os.PathLike | None = None,
+    smiles_column: str | None = None,
+) -> PretrainData:
+    """Open or build the molecule store of ``source``.
+
+    Args:
+        source: ``None`` or ``"embedded"`` (the embedded 50,000-molecule MOSES sample), a store
+            directory, a SMILES/CSV/TSV file (gzip allowed), a ``MoleculeStore`` or ``GraphArrays``
+            (then ``scheme`` must name the scheme they were featurized with).
+        scheme: featurization scheme for files.
+        workers: featurization processes when a store is built.
+        cache_dir: where stores are cached (default ``molssl.data.store.default_cache_dir()``).
+        smiles_column: SMILES column of a CSV/TSV.
+    """
+    if isinstance(source, MoleculeStore):
+        return _from_store(source)
+    if isinstance(source, GraphArrays):
+        from molssl.chem.schemes import get_scheme
+
+        return PretrainData(source, get_scheme(scheme).describe(), {"kind": "arrays", "molecules": len(source)})
+    if source is None or str(source) == "embedded":
+        from molssl.data.embedded import default_corpus
+
+        source = default_corpus()
+    path = Path(source)
+    if path.is_dir():
+        store = MoleculeStore(path)
+        if store.scheme_name != scheme:
+            raise ValueError(f"{path}: the store was featurized with scheme {store.scheme_name!r}, not {scheme!r}; pass scheme={store.scheme_name!r}")
+        return _from_store(store)
+    if not path.is_file():
+        raise FileNotFoundError(f"pretraining data {str(source)!r}: no such file or store directory")
+    return _from_store(build_store(path, scheme=scheme, cache_dir=cache_dir, smiles_column=smiles_column, workers=workers))
+
+
+def labeled_data(
+    source: Any,
+    scheme: str = "hu",
+    target_columns: list[str] | None = None,
+    smiles_column: str | None = None,
+    task_type: str | None = None,
+    workers: int = 1,
+) -> PretrainData:
+    """Featurize a labeled table (CSV path, ``LabeledTable`` or MoleculeNet name) for supervised pretraining.
+
+    Regression targets are standardized per task over the observed labels (mean and std recorded in
+    the description).
+    """
+    from molssl.chem.featurize import featurize_many
+    from molssl.tasks.predictor import _load_table
+
+    table = _load_table(source, smiles_column, target_columns, task_type)
+    result = featurize_many(table.smiles, scheme=scheme, on_error="skip", workers=workers, rows=table.rows, source=table.source)
+    targets = table.labels[result.indices].astype(np.float32)
+    description: dict[str, Any] = {"kind": "labeled", "source": table.source, "molecules": len(result),
+                                   "skipped": len(result.skipped), "task_names": list(table.task_names),
+                                   "task_type": table.task_type}  # fmt: skip
+    if table.task_type == "regression":
+        mean = np.nanmean(targets, axis=0)
+        std = np.nanstd(targets, axis=0)
+        std = np.where(std > 0, std, 1.0)
+        targets = (targets - mean) / std
+        description["standardized"] = {"mean": mean.tolist(), "std": std.tolist()}
+    return PretrainData(result.graphs, result.scheme, description, targets, tuple(table.task_names), table.task_type, list(result.skipped))
+
+

@@ -1,0 +1,113 @@
+"""The resumable state of a training run as a plain-data checkpoint (JSON + safetensors, no pickle).
+
+Everything that decides what the next step does is saved: the method's weights and buffers, the
+optimizer's moments and step counts, the fp16 gradient scaler, and where the run is (step, epoch,
+batch within the epoch). Randomness needs no state: the data order is a function of (seed, epoch) and
+every step's generator is seeded from (seed, rank, step), so a resumed run draws what an
+uninterrupted one would have drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from molssl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+STATE_KIND = "pretrain_state"
+
+
+@dataclass
+class Progress:
+    """Where a run is: ``step`` optimizer steps done, in ``epoch``, at batch ``batch_in_epoch`` of it."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    graphs_seen: int = 0
+    train_seconds: float = 0.0
+
+
+def _plain(value: Any) -> Any:
+    """Optimizer hyperparameters as JSON data (tuples become lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def optimizer_to_plain(optimizer: torch.optim.Optimizer) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """Split an optimizer's state into tensors (``optimizer.<param>.<key>``) and JSON data."""
+    state = optimizer.state_dict()
+    tensors: dict[str, Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for param_id, entries in state["state"].items():
+        for key, value in entries.items():
+            if isinstance(value, Tensor):
+                tensors[f"optimizer.{param_id}.{key}"] = value
+            else:
+                scalars.setdefault(str(param_id), {})[key] = _plain(value)
+    return tensors, {"param_groups": _plain(state["param_groups"]), "scalars": scalars}
+
+
+def optimizer_from_plain(tensors: dict[str, Tensor], plain: dict[str, Any]) -> dict[str, Any]:
+    """The ``optimizer.state_dict()`` that ``optimizer_to_plain`` split."""
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        _, param_id, key = name.split(".", 2)
+        state.setdefault(int(param_id), {})[key] = value
+    for param_id, entries in plain["scalars"].items():
+        state.setdefault(int(param_id), {}).update(entries)
+    groups = [dict(g, betas=tuple(g["betas"])) if "betas" in g else dict(g) for g in plain["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+def save_state(
+    directory: str | os.PathLike,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    progress: Progress,
+    run_config: dict[str, Any],
+) -> Path:
+    """Write the resumable state atomically (a kill during the write leaves the previous state intact)."""
+    opt_tensors, opt_plain = optimizer_to_plain(optimizer)
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    tensors.update(opt_tensors)
+    config = {"kind": STATE_KIND, "scheme": run_config["encoder"]["scheme"], "run": run_config}
+    extra = {
+        "progress": asdict(progress),
+        "optimizer": opt_plain,
+        "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else None,
+    }
+    return save_checkpoint(directory, config, tensors, extra=extra)
+
+
+def load_state(
+    directory: str | os.PathLike,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+) -> tuple[Progress, dict[str, Any]]:
+    """Restore a state written by ``save_state`` into ``model``, ``optimizer`` and ``scaler``.
+
+    Returns:
+        The progress and the run configuration stored with it.
+    """
+    config, tensors, extra = load_checkpoint(directory)
+    if config.get("kind") != STATE_KIND:
+        raise CheckpointError(f"{directory}: not a pretraining state (kind {config.get('kind')!r})")
+    model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    model.load_state_dict(model_state, strict=True)
+    # load_state_dict moves the moments to each parameter's device and keeps step counts where torch wants them
+    opt_tensors = {k: v for k, v in tensors.items() if k.startswith("optimizer.")}
+    optimizer.load_state_dict(optimizer_from_plain(opt_tensors, extra["optimizer"]))
+    if scaler is not None and extra.get("scaler"):
+        scaler.load_state_dict(extra["scaler"])
+    return Progress(**extra["progress"]), config["run"]

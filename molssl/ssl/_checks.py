@@ -1,0 +1,65 @@
+"""Argument checks shared by the SSL core: each raises ``ValueError`` with a message saying how to fix it.
+
+Only shapes, dtypes and Python numbers are inspected, never tensor values, so a check costs no device
+synchronization.
+"""
+
+from __future__ import annotations
+
+import math
+
+from torch import Tensor
+
+
+def check_positive_float(name: str, value: object) -> float:
+    """``value`` as a float, if it is a finite number > 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_nonnegative_float(name: str, value: object) -> float:
+    """``value`` as a float, if it is a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_unit_interval(name: str, value: object) -> float:
+    """``value`` as a float, if it lies in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """``value``, if it is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return value
+
+
+def check_embeddings(name: str, x: Tensor, *, min_rows: int = 1) -> None:
+    """``x`` is a floating-point [N, D] matrix with N >= ``min_rows`` and D >= 1."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 2:
+        raise ValueError(f"{name} must be a 2-D [N, D] tensor (one embedding per row), got shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be floating point, got {x.dtype}")
+    if x.size(0) < min_rows or x.size(1) < 1:
+        rows = "row" if min_rows == 1 else "rows"
+        raise ValueError(f"{name} needs at least {min_rows} {rows} and one column, got shape {tuple(x.shape)}")
+
+
+def check_pair(name_a: str, a: Tensor, name_b: str, b: Tensor, *, min_rows: int = 1) -> None:
+    """``a`` and ``b`` are [N, D] embedding matrices of the same shape on the same device."""
+    check_embeddings(name_a, a, min_rows=min_rows)
+    check_embeddings(name_b, b, min_rows=min_rows)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name_a} has shape {tuple(a.shape)} but {name_b} has shape {tuple(b.shape)}; "
+            "row i of each must be the same sample, so the shapes must match"
+        )
+    if a.device != b.device:
+        raise ValueError(f"{name_a} is on {a.device} but {name_b} on {b.device}; put them on the same device")
