@@ -9,10 +9,12 @@ The table sizes come from a featurization scheme (``scheme.describe()["atom_voca
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+
+from molssl.ops import scatter
 
 
 class CategoricalEmbedding(nn.Module):
@@ -69,9 +71,12 @@ class CategoricalEmbedding(nn.Module):
         """
         self.check(features)
         out = None
+        ones = torch.ones(index.shape, dtype=self.embeddings[0].weight.dtype, device=index.device)
         for k, embedding in enumerate(self.embeddings):
-            counts = features.new_zeros((dim_size, self.vocab[k]), dtype=embedding.weight.dtype)
-            counts.index_put_((index, features[:, k]), counts.new_ones(()), accumulate=True)
+            # count (segment, value) pairs: segment i, value v is cell i * V_k + v of a flat [dim_size * V_k]
+            # scatter, through molssl.ops like every aggregation (exact: small integers)
+            cells = index * self.vocab[k] + features[:, k]  # [E]
+            counts = scatter(ones, cells, dim_size=dim_size * self.vocab[k], reduce="sum").view(dim_size, -1)
             term = counts @ embedding.weight
             out = term if out is None else out + term
         return out

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -117,7 +118,7 @@ class EncoderConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "EncoderConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> EncoderConfig:
         """Rebuild a config from ``to_dict`` output; unknown keys are an error."""
         valid = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(data) - set(valid))
@@ -142,7 +143,7 @@ class VirtualNode(nn.Module):
         residual: add the previous state to each update.
 
     Shapes:
-        initial: -> [B, D]; update: h [N, D], v [B, D], batch [N] -> [B, D]
+        initial: -> [B, D]; update: h [N, D], v [B, D], batch [N], ptr [B + 1] -> [B, D]
     """
 
     def __init__(self, dim: int, num_updates: int, dropout: float, residual: bool) -> None:
@@ -163,9 +164,13 @@ class VirtualNode(nn.Module):
         """The starting state of every graph's virtual node."""
         return self.embedding.weight.expand(num_graphs, -1)
 
-    def update(self, layer: int, h: Tensor, v: Tensor, batch: Tensor) -> Tensor:
-        """The state after ``layer`` from that layer's node inputs ``h``; ``B = v.size(0)`` graphs."""
-        pooled = scatter(h, batch, dim_size=v.size(0), reduce="sum") + v
+    def update(self, layer: int, h: Tensor, v: Tensor, batch: Tensor, ptr: Tensor | None = None) -> Tensor:
+        """The state after ``layer`` from that layer's node inputs ``h``; ``B = v.size(0)`` graphs.
+
+        ``ptr`` (``batch.ptr``, the offsets of each graph's contiguous nodes) lets the GPU kernels pool
+        without atomics.
+        """
+        pooled = scatter(h, batch, dim_size=v.size(0), reduce="sum", ptr=ptr) + v
         out = F.dropout(self.mlps[layer](pooled), self.dropout, training=self.training)
         return v + out if self.residual else out
 
@@ -187,7 +192,7 @@ class GNNEncoder(nn.Module):
 
     Shapes:
         batch.x: [N, F_atom] (long), batch.edge_index: [2, E], batch.edge_attr: [E, F_bond] (long),
-        batch.batch: [N], batch.num_graphs: B -> [N, out_dim]
+        batch.batch: [N], batch.num_graphs: B, batch.ptr: [B + 1] (optional) -> [N, out_dim]
     """
 
     def __init__(self, config: EncoderConfig) -> None:
@@ -218,9 +223,9 @@ class GNNEncoder(nn.Module):
         x, edge_index, edge_attr = batch.x, batch.edge_index, batch.edge_attr
         graph = getattr(batch, "batch", None)
         if graph is None:  # a single graph (``Data``)
-            graph, num_graphs = x.new_zeros(x.size(0)), 1
+            graph, num_graphs, ptr = x.new_zeros(x.size(0)), 1, None
         else:
-            num_graphs = int(batch.num_graphs)
+            num_graphs, ptr = int(batch.num_graphs), getattr(batch, "ptr", None)
         last = self.config.num_layers - 1
         v = self.virtual_node.initial(num_graphs) if self.virtual_node is not None else None
         states = [self.atom_embedding(x)]  # h^0 .. h^L, each [N, D]
@@ -237,7 +242,7 @@ class GNNEncoder(nn.Module):
                 h = h + h_in
             states.append(h)
             if v is not None and layer < last:
-                v = self.virtual_node.update(layer, h_in, v, graph)
+                v = self.virtual_node.update(layer, h_in, v, graph, ptr)
         return self._jump(states)
 
     def _jump(self, states: list[Tensor]) -> Tensor:
@@ -261,4 +266,4 @@ def get_encoder(name: str) -> type[nn.Module]:
         raise ValueError(f"unknown encoder {name!r}; valid encoders: {', '.join(sorted(ENCODERS))}") from None
 
 
-__all__ = ["ENCODERS", "EncoderConfig", "GNNEncoder", "JK_MODES", "VirtualNode", "get_encoder"]
+__all__ = ["ENCODERS", "JK_MODES", "EncoderConfig", "GNNEncoder", "VirtualNode", "get_encoder"]

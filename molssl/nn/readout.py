@@ -4,7 +4,8 @@ The pooling choices of Hu et al., "Strategies for Pre-training Graph Neural Netw
 mean (their default), sum, max, global attention (Li et al. 2016) and Set2Set (Vinyals et al. 2016).
 Every readout is built as ``Readout(in_dim)`` and called as ``readout(h, batch, num_graphs)``, with
 ``num_graphs`` taken from the batch so that graphs without nodes still get a row (0 for mean, sum,
-max and attention).
+max and attention). Passing ``ptr=batch.ptr`` as well (the nodes of each graph are contiguous in a PyG
+batch) lets the GPU kernels pool each graph in order, without atomics or sorting.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ class Readout(nn.Module):
     Args:
         in_dim: size D of the node representations.
 
+    Call arguments: ``h``, ``batch``, ``num_graphs`` and optionally ``ptr``, the offsets of each graph's
+    nodes when they are contiguous (``batch.ptr``); it must agree with ``batch``.
+
     Shapes:
-        h: [N, D], batch: [N] (graph of each node) -> [num_graphs, out_dim(D)]
+        h: [N, D], batch: [N] (graph of each node), ptr: [num_graphs + 1] -> [num_graphs, out_dim(D)]
     """
 
     def __init__(self, in_dim: int) -> None:
@@ -36,7 +40,7 @@ class Readout(nn.Module):
         """Size of the graph vector for node representations of size ``in_dim``."""
         return in_dim
 
-    def forward(self, h: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+    def forward(self, h: Tensor, batch: Tensor, num_graphs: int, ptr: Tensor | None = None) -> Tensor:
         raise NotImplementedError
 
     def extra_repr(self) -> str:
@@ -46,22 +50,22 @@ class Readout(nn.Module):
 class MeanReadout(Readout):
     """Mean of each graph's node representations (Hu et al. 2020, default)."""
 
-    def forward(self, h: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
-        return scatter(h, batch, dim_size=num_graphs, reduce="mean")
+    def forward(self, h: Tensor, batch: Tensor, num_graphs: int, ptr: Tensor | None = None) -> Tensor:
+        return scatter(h, batch, dim_size=num_graphs, reduce="mean", ptr=ptr)
 
 
 class SumReadout(Readout):
     """Sum of each graph's node representations (Xu et al., "How Powerful are GNNs?", ICLR 2019)."""
 
-    def forward(self, h: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
-        return scatter(h, batch, dim_size=num_graphs, reduce="sum")
+    def forward(self, h: Tensor, batch: Tensor, num_graphs: int, ptr: Tensor | None = None) -> Tensor:
+        return scatter(h, batch, dim_size=num_graphs, reduce="sum", ptr=ptr)
 
 
 class MaxReadout(Readout):
     """Feature-wise maximum over each graph's nodes."""
 
-    def forward(self, h: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
-        return scatter(h, batch, dim_size=num_graphs, reduce="max")
+    def forward(self, h: Tensor, batch: Tensor, num_graphs: int, ptr: Tensor | None = None) -> Tensor:
+        return scatter(h, batch, dim_size=num_graphs, reduce="max", ptr=ptr)
 
 
 class AttentionReadout(Readout):
@@ -77,9 +81,9 @@ class AttentionReadout(Readout):
         super().__init__(in_dim)
         self.gate = nn.Linear(in_dim, 1)
 
-    def forward(self, h: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
-        weight = segment_softmax(self.gate(h), batch, dim_size=num_graphs)  # [N, 1]
-        return scatter(weight * h, batch, dim_size=num_graphs, reduce="sum")
+    def forward(self, h: Tensor, batch: Tensor, num_graphs: int, ptr: Tensor | None = None) -> Tensor:
+        weight = segment_softmax(self.gate(h), batch, dim_size=num_graphs, ptr=ptr)  # [N, 1]
+        return scatter(weight * h, batch, dim_size=num_graphs, reduce="sum", ptr=ptr)
 
 
 class Set2SetReadout(Readout):
@@ -109,15 +113,15 @@ class Set2SetReadout(Readout):
     def out_dim(cls, in_dim: int) -> int:
         return 2 * in_dim
 
-    def forward(self, h: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+    def forward(self, h: Tensor, batch: Tensor, num_graphs: int, ptr: Tensor | None = None) -> Tensor:
         q_star = h.new_zeros(num_graphs, 2 * self.in_dim)
         state = (h.new_zeros(num_graphs, self.in_dim), h.new_zeros(num_graphs, self.in_dim))
         for _ in range(self.steps):
             query, cell = self.lstm(q_star, state)  # [B, D] each
             state = (query, cell)
             scores = (h * query.index_select(0, batch)).sum(dim=-1, keepdim=True)  # [N, 1]
-            weight = segment_softmax(scores, batch, dim_size=num_graphs)
-            read = scatter(weight * h, batch, dim_size=num_graphs, reduce="sum")  # [B, D]
+            weight = segment_softmax(scores, batch, dim_size=num_graphs, ptr=ptr)
+            read = scatter(weight * h, batch, dim_size=num_graphs, reduce="sum", ptr=ptr)  # [B, D]
             q_star = torch.cat([query, read], dim=-1)
         return q_star
 

@@ -1,29 +1,227 @@
-"""Scatter reductions and per-segment softmax over dimension 0, in pure torch.
+"""Scatter reductions and per-segment softmax over dimension 0: the public dispatch.
 
-This module is the public dispatch point: message-passing layers, readouts and losses call
-``scatter`` and ``segment_softmax`` and nothing below them, so that accelerated kernels can later be
-selected here (by device, dtype and reduction) without touching any caller. The pure-torch code is
-also the reference those kernels are tested against.
+Message-passing layers, readouts and losses call ``scatter``, ``segment`` (``molssl.ops.segment``)
+and ``segment_softmax`` and nothing below them. Each call runs on one of two backends:
 
-Conventions shared by both functions:
+* ``"torch"``: the pure-torch reference (``molssl.ops.reference``: ``index_add``/``scatter_reduce``).
+  Runs anywhere, supports every dtype, and is differentiable to any order.
+* ``"triton"``: the Triton kernels (``molssl.ops._triton``), for float16, bfloat16, float32 and
+  float64 (16-bit inputs accumulated in float32). Once differentiable.
+
+Which one runs (``resolve_backend`` answers it without running anything):
+
+1. the ``backend=`` argument of the call, else the process-wide setting (``set_backend``, the
+   ``use_backend`` context manager, initially the ``MOLSSL_OPS_BACKEND`` environment variable),
+   else ``"auto"``;
+2. ``"auto"`` means Triton when ``src`` is a CUDA tensor of a kernel dtype, Triton is importable
+   and the call is not being traced by ``torch.compile`` (which generates its own kernels); torch
+   otherwise (every CPU tensor; a Triton that is installed but fails to import warns once);
+3. ``"triton"`` forces the kernels and fails loudly (never a silent fallback) when they cannot run:
+   Triton missing (``ImportError``), an unsupported dtype (``TypeError``), or a CPU tensor while the
+   kernels are compiled for a GPU (``RuntimeError``). CPU tensors run under Triton's interpreter
+   when ``TRITON_INTERPRET=1`` was set before the kernels were first used: that is how the tests
+   check the kernels without a GPU;
+4. ``"torch"`` forces the reference.
+
+Calls without rows or segments take the reference on either backend.
+
+Which Triton kernel runs: the CSR segment kernel when the caller passes ``ptr`` (the offsets of a
+sorted ``index``, e.g. PyG's ``batch.ptr`` for pooling) or calls ``segment``; for an unsorted
+``index``, atomics (sum, mean, max, min), or in deterministic mode a stable sort of ``index`` followed
+by the segment kernel (sum, mean; max and min are order-independent, so their atomics are already
+deterministic); ``segment_softmax`` always uses the segment kernel (sorting an unsorted index).
+float64 inputs always take the segment kernel.
+
+Determinism (the ``deterministic=`` argument, else the process-wide setting, else
+``torch.are_deterministic_algorithms_enabled()``): on the Triton backend a deterministic call gives
+bitwise-identical results and gradients run to run. The reference follows torch's own rules (on CUDA,
+``index_add`` uses atomics unless ``torch.use_deterministic_algorithms(True)``).
+
+Conventions shared by every function:
 
 * ``index[e]`` is the segment (node, graph, ...) that row ``e`` of ``src`` belongs to; it need not be
-  sorted, and every value must lie in ``[0, dim_size)``.
+  sorted, and every value must lie in ``[0, dim_size)``. The reference raises on a value outside it
+  (a device assert on CUDA); the kernels do not check (that would be a host synchronization) but
+  never read or write out of bounds: such rows reduce nowhere and their gradient is unspecified.
+  Likewise ``ptr`` is checked on CPU only.
 * ``dim_size`` (the number of segments) is always given by the caller, from the batch
   (``x.size(0)``, ``batch.num_graphs``). It is never inferred as ``index.max() + 1``: that would be a
   host-device synchronization and would silently drop trailing segments that receive no rows.
-* A segment that receives no rows reduces to 0.
+* A segment that receives no rows reduces to 0; NaN propagates.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.util
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 from torch import Tensor
 
-#: the reductions ``scatter`` supports
-REDUCTIONS = ("sum", "mean", "max", "min")
+from molssl.ops.reference import REDUCTIONS, scatter_reference, softmax_reference
 
-_SCATTER_REDUCE = {"max": "amax", "min": "amin"}
+#: the backends ``scatter`` and friends can be asked for
+BACKENDS = ("auto", "torch", "triton")
+
+#: input dtypes the Triton kernels accept (16-bit floats are accumulated in float32)
+TRITON_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+_ENV_BACKEND = "MOLSSL_OPS_BACKEND"
+_ENV_DETERMINISTIC = "MOLSSL_OPS_DETERMINISTIC"
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+    return backend
+
+
+def _env_deterministic() -> bool | None:
+    value = os.environ.get(_ENV_DETERMINISTIC, "").strip().lower()
+    if value in ("", "auto"):
+        return None
+    if value in ("0", "1", "false", "true"):
+        return value in ("1", "true")
+    raise ValueError(f"{_ENV_DETERMINISTIC}={value!r}; use 1 or 0 (or leave it unset to follow torch)")
+
+
+@dataclass
+class _Settings:
+    backend: str
+    deterministic: bool | None
+
+
+_SETTINGS = _Settings(_check_backend(os.environ.get(_ENV_BACKEND, "auto").strip() or "auto"), _env_deterministic())
+
+
+def set_backend(backend: str = "auto", *, deterministic: bool | None = None) -> None:
+    """Select the backend (and determinism) of every later call that does not choose its own.
+
+    Args:
+        backend: ``"auto"``, ``"torch"`` or ``"triton"`` (see the module docstring for the rules).
+        deterministic: require bitwise-reproducible results from the Triton kernels; ``None``
+            follows ``torch.are_deterministic_algorithms_enabled()``.
+    """
+    if deterministic is not None and not isinstance(deterministic, bool):
+        raise ValueError(f"deterministic must be a bool or None, got {deterministic!r}")
+    _SETTINGS.backend = _check_backend(backend)
+    _SETTINGS.deterministic = deterministic
+
+
+def get_backend() -> tuple[str, bool | None]:
+    """The process-wide ``(backend, deterministic)`` setting."""
+    return _SETTINGS.backend, _SETTINGS.deterministic
+
+
+@contextlib.contextmanager
+def use_backend(backend: str = "auto", *, deterministic: bool | None = None) -> Iterator[None]:
+    """Within the block, calls that do not choose their own use ``backend`` and ``deterministic``.
+
+    Not thread-local: it changes the process-wide setting and restores it on exit. Autograd's backward
+    runs the backend chosen in the forward, whatever the setting at ``backward()`` time.
+
+    Example::
+
+        with molssl.ops.use_backend("torch"):
+            loss = model(batch)  # the pure-torch reference, e.g. for double backward
+    """
+    previous = get_backend()
+    set_backend(backend, deterministic=deterministic)
+    try:
+        yield
+    finally:
+        set_backend(previous[0], deterministic=previous[1])
+
+
+_TRITON: Any = None  # molssl.ops._triton once imported
+
+
+@functools.cache
+def triton_available() -> bool:
+    """Whether Triton is installed (checked once, without importing it)."""
+    return importlib.util.find_spec("triton") is not None
+
+
+def _kernels() -> Any:
+    """``molssl.ops._triton``, imported on first use (it imports Triton and defines the kernels)."""
+    global _TRITON
+    if _TRITON is None:
+        try:
+            import molssl.ops._triton as kernels
+        except ImportError as error:
+            raise ImportError(
+                f"the triton backend of molssl.ops needs Triton ({error}); install it with "
+                "pip install 'molssl[gpu]', or use backend='torch' or 'auto'"
+            ) from error
+        _TRITON = kernels
+    return _TRITON
+
+
+@functools.cache
+def _kernels_importable() -> bool:
+    """Whether ``molssl.ops._triton`` imports; ``"auto"`` falls back to torch (with a warning) if not."""
+    try:
+        _kernels()
+    except ImportError as error:
+        warnings.warn(f"{error}; molssl.ops falls back to the torch backend", RuntimeWarning, stacklevel=3)
+        return False
+    return True
+
+
+def _compiling() -> bool:
+    is_compiling = getattr(torch.compiler, "is_compiling", None)
+    return bool(is_compiling is not None and is_compiling())
+
+
+def resolve_backend(src: Tensor, backend: str | None = None) -> str:
+    """The backend, ``"torch"`` or ``"triton"``, that a call on ``src`` with ``backend`` runs.
+
+    Raises the error a forced ``"triton"`` would raise when the kernels cannot take ``src``.
+    """
+    choice = _check_backend(_SETTINGS.backend if backend is None else backend)
+    if choice == "torch":
+        return "torch"
+    if choice == "auto":
+        usable = (
+            src.is_cuda
+            and src.dtype in TRITON_DTYPES
+            and not _compiling()
+            and triton_available()
+            and _kernels_importable()
+        )
+        return "triton" if usable else "torch"
+    if src.dtype not in TRITON_DTYPES:
+        raise TypeError(
+            f"the triton backend takes {', '.join(str(d) for d in TRITON_DTYPES)} inputs, got {src.dtype}; "
+            "use backend='torch' or 'auto'"
+        )
+    kernels = _kernels()
+    if src.device.type != "cuda" and not (src.device.type == "cpu" and kernels.INTERPRETED):
+        raise RuntimeError(
+            f"the triton kernels run on CUDA tensors, got a tensor on {src.device}; CPU tensors run only under "
+            "Triton's interpreter (set TRITON_INTERPRET=1 before molssl's kernels are first used, as the tests "
+            "do); otherwise use backend='torch' or 'auto'"
+        )
+    return "triton"
+
+
+def _deterministic(deterministic: bool | None) -> bool:
+    if deterministic is not None:
+        return bool(deterministic)
+    if _SETTINGS.deterministic is not None:
+        return _SETTINGS.deterministic
+    return torch.are_deterministic_algorithms_enabled()
+
+
+def _is_size(value: Any) -> bool:
+    # a Tensor would need a host synchronization; SymInts (torch.compile) have __index__ and pass
+    return not isinstance(value, (bool, Tensor)) and hasattr(type(value), "__index__") and value >= 0
 
 
 def _check(src: Tensor, index: Tensor, dim_size: int) -> None:
@@ -35,17 +233,57 @@ def _check(src: Tensor, index: Tensor, dim_size: int) -> None:
             f"src has {src.size(0) if src.dim() else 0} rows along dim 0 but index has {index.size(0)}; "
             "they must match (one segment id per row of src)"
         )
-    # a Tensor would need a host synchronization; SymInts (torch.compile) have __index__ and pass
-    if isinstance(dim_size, (bool, Tensor)) or not hasattr(type(dim_size), "__index__") or dim_size < 0:
+    if index.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"index must hold integer segment ids (torch.long), got {index.dtype}")
+    if index.device != src.device:
+        raise ValueError(f"index is on {index.device} but src on {src.device}; put them on the same device")
+    if not _is_size(dim_size):
         raise ValueError(f"dim_size must be a non-negative int (the number of segments), got {dim_size!r}")
 
 
-def _broadcast(index: Tensor, src: Tensor) -> Tensor:
-    """``index`` [E] viewed as [E, 1, ..., 1] and expanded to the shape of ``src``."""
-    return index.view(-1, *([1] * (src.dim() - 1))).expand_as(src)
+def check_ptr(ptr: Tensor, num_rows: int, dim_size: int | None = None) -> None:
+    """Check CSR offsets: 1-D integers, ``dim_size + 1`` of them; on CPU also ``0 ... num_rows``, sorted.
+
+    The values are checked only on CPU, where reading them costs no device synchronization.
+    """
+    if ptr.dim() != 1 or ptr.numel() < 1 or ptr.dtype not in (torch.int64, torch.int32):
+        raise ValueError(
+            f"ptr must be a 1-D integer tensor of segment offsets (S + 1 values), got {ptr.dtype} of shape "
+            f"{tuple(ptr.shape)}"
+        )
+    if dim_size is not None and ptr.numel() != dim_size + 1:
+        raise ValueError(f"ptr has {ptr.numel()} offsets but dim_size is {dim_size}; it needs dim_size + 1")
+    if ptr.device.type != "cpu":
+        return
+    if int(ptr[0]) != 0 or int(ptr[-1]) != num_rows:
+        raise ValueError(
+            f"ptr must start at 0 and end at the number of rows ({num_rows}), got {int(ptr[0])} ... {int(ptr[-1])}"
+        )
+    if bool((ptr[1:] < ptr[:-1]).any()):
+        raise ValueError("ptr must be non-decreasing (the offsets of a sorted index)")
 
 
-def scatter(src: Tensor, index: Tensor, dim_size: int, reduce: str = "sum") -> Tensor:
+def _rows(src: Tensor) -> Tensor:
+    """``src`` as a contiguous [E, F] matrix (F = product of the trailing dims; 1 for a vector)."""
+    return src.reshape(src.size(0), -1).contiguous()
+
+
+def _sort_segments(index: Tensor, dim_size: int) -> tuple[Tensor, Tensor]:
+    from molssl.ops.segment import sort_segments
+
+    return sort_segments(index, dim_size)
+
+
+def scatter(
+    src: Tensor,
+    index: Tensor,
+    dim_size: int,
+    reduce: str = "sum",
+    *,
+    ptr: Tensor | None = None,
+    backend: str | None = None,
+    deterministic: bool | None = None,
+) -> Tensor:
     """Reduce the rows of ``src`` that share a segment id: ``out[s] = reduce({src[e] : index[e] == s})``.
 
     The aggregation step of message passing (Gilmer et al., "Neural Message Passing for Quantum
@@ -58,34 +296,46 @@ def scatter(src: Tensor, index: Tensor, dim_size: int, reduce: str = "sum") -> T
         dim_size: number of segments S, taken from the batch (e.g. ``x.size(0)`` or
             ``batch.num_graphs``), never from ``index``.
         reduce: one of ``"sum"``, ``"mean"``, ``"max"``, ``"min"``.
+        ptr: optional CSR offsets of ``index`` when it is sorted (PyG's ``batch.ptr`` for pooling):
+            segment ``s`` is rows ``ptr[s]:ptr[s + 1]``. Lets the Triton backend use the segment
+            kernel (no atomics, no sort); the reference ignores it. Must agree with ``index``.
+        backend: ``"auto"``, ``"torch"`` or ``"triton"``; ``None`` uses the process-wide setting.
+        deterministic: bitwise-reproducible Triton results; ``None`` uses the process-wide setting.
 
     Returns:
         The reduced values; segments that receive no rows are 0 for every reduction.
 
     Shapes:
         src: [E, *] -> out: [S, *]
-        index: [E] (long)
+        index: [E] (long), ptr: [S + 1] (long)
     """
     _check(src, index, dim_size)
-    out_shape = (dim_size, *src.shape[1:])
-    if reduce == "sum":
-        return src.new_zeros(out_shape).index_add(0, index, src)
-    if reduce == "mean":
-        total = src.new_zeros(out_shape).index_add(0, index, src)
-        count = torch.zeros(dim_size, dtype=src.dtype, device=src.device).index_add(
-            0, index, torch.ones_like(index, dtype=src.dtype)
-        )
-        return total / count.clamp_min(1).view(-1, *([1] * (src.dim() - 1)))
-    if reduce in _SCATTER_REDUCE:
-        # include_self=False: a segment's initial 0 takes no part in the reduction and stays only
-        # where the segment is empty.
-        return src.new_zeros(out_shape).scatter_reduce(
-            0, _broadcast(index, src), src, reduce=_SCATTER_REDUCE[reduce], include_self=False
-        )
-    raise ValueError(f"unknown reduction {reduce!r}; valid reductions: {', '.join(REDUCTIONS)}")
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduce!r}; valid reductions: {', '.join(REDUCTIONS)}")
+    if ptr is not None:
+        check_ptr(ptr, src.size(0), dim_size)
+    if resolve_backend(src, backend) == "torch" or src.numel() == 0 or dim_size == 0:
+        return scatter_reference(src, index, dim_size, reduce)
+    kernels = _kernels()
+    rows = _rows(src)
+    if ptr is not None:
+        out = kernels.segment_reduce(rows, ptr.contiguous(), None, reduce)
+    elif src.dtype == torch.float64 or (reduce in ("sum", "mean") and _deterministic(deterministic)):
+        perm, sorted_ptr = _sort_segments(index, dim_size)
+        out = kernels.segment_reduce(rows, sorted_ptr, perm, reduce)
+    else:
+        out = kernels.scatter_reduce(rows, index.contiguous(), dim_size, reduce)
+    return out.view(dim_size, *src.shape[1:])
 
 
-def segment_softmax(src: Tensor, index: Tensor, dim_size: int) -> Tensor:
+def segment_softmax(
+    src: Tensor,
+    index: Tensor,
+    dim_size: int,
+    *,
+    ptr: Tensor | None = None,
+    backend: str | None = None,
+) -> Tensor:
     """Softmax of ``src`` over the rows of each segment.
 
     ``out[e] = exp(src[e]) / sum_{f : index[f] = index[e]} exp(src[f])``.
@@ -95,20 +345,27 @@ def segment_softmax(src: Tensor, index: Tensor, dim_size: int) -> Tensor:
     stably by subtracting each segment's maximum (a constant per segment, so it does not change the
     result or its gradient). Trailing dimensions (e.g. attention heads) are normalized independently.
     Entries equal to ``-inf`` get weight 0; a segment whose entries are all ``-inf`` gets all zeros.
+    Always deterministic on the Triton backend (segment kernel, after a stable sort of an unsorted
+    ``index``).
 
     Args:
         src: unnormalized scores, one row per element.
         index: segment id of each row, in ``[0, dim_size)``; any order.
         dim_size: number of segments, taken from the batch.
+        ptr: optional CSR offsets of ``index`` when it is sorted (saves the Triton backend a sort).
+        backend: ``"auto"``, ``"torch"`` or ``"triton"``; ``None`` uses the process-wide setting.
 
     Shapes:
         src: [E, *] -> out: [E, *]
-        index: [E] (long)
+        index: [E] (long), ptr: [S + 1] (long)
     """
     _check(src, index, dim_size)
-    seg_max = scatter(src.detach(), index, dim_size, reduce="max")
-    # a segment of all -inf would give -inf - (-inf) = nan; shifting it by 0 gives exp(-inf) = 0
-    seg_max = torch.where(torch.isfinite(seg_max), seg_max, torch.zeros_like(seg_max))
-    exp = (src - seg_max.index_select(0, index)).exp()
-    denom = scatter(exp, index, dim_size, reduce="sum").index_select(0, index)
-    return exp / denom.clamp_min(torch.finfo(exp.dtype).tiny)
+    if ptr is not None:
+        check_ptr(ptr, src.size(0), dim_size)
+    if resolve_backend(src, backend) == "torch" or src.numel() == 0 or dim_size == 0:
+        return softmax_reference(src, index, dim_size)
+    kernels = _kernels()
+    perm = None
+    if ptr is None:
+        perm, ptr = _sort_segments(index, dim_size)
+    return kernels.segment_softmax(_rows(src), ptr.contiguous(), perm).view(src.shape)

@@ -76,7 +76,7 @@ class PropertyModel(nn.Module):
     def embed(self, batch: Any) -> Tensor:
         """Graph representations, shape [B, readout dim]."""
         h = self.encoder(batch)
-        return self.readout(h, batch.batch, int(batch.num_graphs))
+        return self.readout(h, batch.batch, int(batch.num_graphs), getattr(batch, "ptr", None))
 
     def forward(self, batch: Any) -> Tensor:
         return self.head(self.embed(batch))

@@ -63,3 +63,20 @@ def test_invalid_construction():
         BondEmbedding([6, 0], 4)
     with pytest.raises(ValueError, match="dim"):
         AtomEmbedding([3], 0)
+
+
+def test_aggregate_equals_scattering_the_embeddings():
+    """The count-matrix form of the bond sum (GIN, Hu form) against embedding then scattering."""
+    torch.manual_seed(0)
+    embedding = BondEmbedding([6, 3], 8)
+    g = torch.Generator().manual_seed(1)
+    features = torch.stack([torch.randint(0, 6, (40,), generator=g), torch.randint(0, 3, (40,), generator=g)], 1)
+    index = torch.randint(0, 9, (40,), generator=g) * (torch.arange(40) % 3 != 0)  # many rows to node 0
+    index[index == 4] = 5  # node 4 and the trailing nodes 9, 10 receive nothing
+    out = embedding.aggregate(features, index, 11)
+    expected = torch.zeros(11, 8).index_add_(0, index, embedding(features))
+    torch.testing.assert_close(out, expected)
+    assert torch.all(out[[4, 9, 10]] == 0)
+    (grad,) = torch.autograd.grad(out.square().sum(), embedding.embeddings[0].weight)
+    (expected_grad,) = torch.autograd.grad(expected.square().sum(), embedding.embeddings[0].weight)
+    torch.testing.assert_close(grad, expected_grad)

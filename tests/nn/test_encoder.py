@@ -92,7 +92,9 @@ def train_step(config: EncoderConfig, readout_name: str, batch) -> None:
     assert not no_grad
     optimizer.step()
     unchanged = [n for n, p in modules.named_parameters() if torch.equal(p, before[n])]
-    assert not unchanged
+    # the attention gate's bias shifts every score of a graph alike, which a softmax ignores: its
+    # gradient is 0 up to rounding, so whether Adam moves it depends on the rounding
+    assert not [n for n in unchanged if not (readout_name == "attention" and n == "1.gate.bias")]
 
 
 @pytest.mark.parametrize("conv, readout", itertools.product(sorted(CONVS), sorted(READOUTS)))

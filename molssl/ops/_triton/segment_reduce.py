@@ -1,0 +1,207 @@
+"""Segment (CSR) sum / mean / max / min: Triton kernels, launchers and their ``autograd.Function``.
+
+Segment ``s`` owns rows ``ptr[s]:ptr[s + 1]`` of ``src`` (read through ``perm`` when given, which is
+how an unsorted index is reduced deterministically: ``perm`` is its stable argsort). One program owns
+a few consecutive segments and a block of features and walks each segment's rows in order, so every
+output element is accumulated in a fixed order: the results are bitwise identical run to run, with no
+atomics. Accumulation is in float32 (float64 for float64 inputs); the output has the input's dtype.
+
+Forward::
+
+    out[s] = reduce(src[perm[ptr[s]:ptr[s + 1]]])            (0 for an empty segment)
+
+Backward (``g`` the gradient of ``out``)::
+
+    sum:      grad[e] = g[s]
+    mean:     grad[e] = g[s] / |s|
+    max, min: grad[e] = g[s] / ties[s] where src[e] == out[s], else 0   (ties shared evenly, as torch)
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from molssl.ops._triton.launch import SegmentBlocks, accumulator
+from molssl.ops._triton.reductions import max_along, min_along, sum_along
+
+
+@triton.jit
+def _segment_reduce_forward_kernel(
+    src_ptr, offsets_ptr, perm_ptr, out_ptr,
+    num_segments, num_features,
+    REDUCE: tl.constexpr, HAS_PERM: tl.constexpr, ACC: tl.constexpr,
+    BLOCK_S: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_F: tl.constexpr,
+):  # fmt: skip
+    segments = tl.program_id(0) * BLOCK_S + tl.arange(0, BLOCK_S)  # [S]
+    segment_mask = segments < num_segments
+    start = tl.load(offsets_ptr + segments, mask=segment_mask, other=0).to(tl.int64)
+    length = tl.load(offsets_ptr + segments + 1, mask=segment_mask, other=0).to(tl.int64) - start
+    features = tl.program_id(1) * BLOCK_F + tl.arange(0, BLOCK_F)  # [F]
+    feature_mask = features < num_features
+    steps = tl.arange(0, BLOCK_E)  # [E]
+
+    if REDUCE == "max":
+        neutral = float("-inf")
+    elif REDUCE == "min":
+        neutral = float("inf")
+    else:
+        neutral = 0.0
+    acc = tl.full([BLOCK_S, BLOCK_F], neutral, ACC)
+    nan_seen = tl.full([BLOCK_S, BLOCK_F], 0, tl.int32)
+    for step in range(0, max_along(length, 0), BLOCK_E):
+        position = step + steps
+        row_mask = position[None, :] < length[:, None]  # [S, E]
+        rows = start[:, None] + position[None, :]
+        if HAS_PERM:
+            rows = tl.load(perm_ptr + rows, mask=row_mask, other=0).to(tl.int64)
+        mask = row_mask[:, :, None] & feature_mask[None, None, :]  # [S, E, F]
+        x = tl.load(src_ptr + rows[:, :, None] * num_features + features[None, None, :], mask=mask, other=neutral)
+        x = x.to(ACC)
+        if REDUCE == "max" or REDUCE == "min":
+            is_nan = x != x  # noqa: PLR0124 (the NaN test that every Triton version compiles)
+            nan_seen = nan_seen | max_along(is_nan.to(tl.int32), 1)
+        if REDUCE == "max":
+            acc = tl.maximum(acc, max_along(x, 1))
+        elif REDUCE == "min":
+            acc = tl.minimum(acc, min_along(x, 1))
+        else:
+            acc += sum_along(x, 1)
+
+    if REDUCE == "mean":
+        acc = acc / tl.maximum(length.to(ACC), 1.0)[:, None]
+    if REDUCE == "max" or REDUCE == "min":
+        # GPU max/min instructions drop NaN; torch propagates it, and so do we
+        acc = tl.where(nan_seen != 0, float("nan"), acc)
+        acc = tl.where(length[:, None] > 0, acc, 0.0)
+    out_offsets = segments.to(tl.int64)[:, None] * num_features + features[None, :]
+    out_mask = segment_mask[:, None] & feature_mask[None, :]
+    tl.store(out_ptr + out_offsets, acc.to(out_ptr.dtype.element_ty), mask=out_mask)
+
+
+@triton.jit
+def _segment_reduce_backward_kernel(
+    grad_out_ptr, src_ptr, out_ptr, offsets_ptr, perm_ptr, grad_src_ptr,
+    num_segments, num_features,
+    REDUCE: tl.constexpr, HAS_PERM: tl.constexpr, ACC: tl.constexpr,
+    BLOCK_S: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_F: tl.constexpr,
+):  # fmt: skip
+    segments = tl.program_id(0) * BLOCK_S + tl.arange(0, BLOCK_S)
+    segment_mask = segments < num_segments
+    start = tl.load(offsets_ptr + segments, mask=segment_mask, other=0).to(tl.int64)
+    length = tl.load(offsets_ptr + segments + 1, mask=segment_mask, other=0).to(tl.int64) - start
+    features = tl.program_id(1) * BLOCK_F + tl.arange(0, BLOCK_F)
+    feature_mask = features < num_features
+    steps = tl.arange(0, BLOCK_E)
+    out_offsets = segments.to(tl.int64)[:, None] * num_features + features[None, :]
+    out_mask = segment_mask[:, None] & feature_mask[None, :]
+    max_length = max_along(length, 0)
+
+    grad = tl.load(grad_out_ptr + out_offsets, mask=out_mask, other=0.0).to(ACC)  # [S, F]
+    if REDUCE == "mean":
+        grad = grad / tl.maximum(length.to(ACC), 1.0)[:, None]
+    if REDUCE == "max" or REDUCE == "min":
+        best = tl.load(out_ptr + out_offsets, mask=out_mask, other=0.0).to(ACC)
+        ties = tl.full([BLOCK_S, BLOCK_F], 0, ACC)
+        for step in range(0, max_length, BLOCK_E):
+            position = step + steps
+            row_mask = position[None, :] < length[:, None]
+            rows = start[:, None] + position[None, :]
+            if HAS_PERM:
+                rows = tl.load(perm_ptr + rows, mask=row_mask, other=0).to(tl.int64)
+            mask = row_mask[:, :, None] & feature_mask[None, None, :]
+            x = tl.load(src_ptr + rows[:, :, None] * num_features + features[None, None, :], mask=mask, other=0.0)
+            ties += sum_along(((x.to(ACC) == best[:, None, :]) & mask).to(ACC), 1)
+        grad = grad / tl.maximum(ties, 1.0)
+
+    for step in range(0, max_length, BLOCK_E):
+        position = step + steps
+        row_mask = position[None, :] < length[:, None]
+        rows = start[:, None] + position[None, :]
+        if HAS_PERM:
+            rows = tl.load(perm_ptr + rows, mask=row_mask, other=0).to(tl.int64)
+        mask = row_mask[:, :, None] & feature_mask[None, None, :]
+        offsets = rows[:, :, None] * num_features + features[None, None, :]
+        if REDUCE == "max" or REDUCE == "min":
+            x = tl.load(src_ptr + offsets, mask=mask, other=0.0).to(ACC)
+            value = tl.where(x == best[:, None, :], grad[:, None, :], 0.0)
+        else:
+            value = tl.broadcast_to(grad[:, None, :], [BLOCK_S, BLOCK_E, BLOCK_F])
+        tl.store(grad_src_ptr + offsets, value.to(grad_src_ptr.dtype.element_ty), mask=mask)
+
+
+def segment_reduce_forward(src: Tensor, ptr: Tensor, perm: Tensor | None, reduce: str) -> Tensor:
+    """Launch the forward kernel.
+
+    Shapes:
+        src: [E, F] (contiguous), ptr: [S + 1], perm: [E] or None -> [S, F]
+    """
+    num_rows, num_features = src.shape
+    num_segments = ptr.numel() - 1
+    out = src.new_empty((num_segments, num_features))
+    blocks = SegmentBlocks.for_shape(num_rows, num_segments, num_features)
+    _segment_reduce_forward_kernel[blocks.grid(num_segments, num_features)](
+        src, ptr, ptr if perm is None else perm, out, num_segments, num_features,
+        REDUCE=reduce, HAS_PERM=perm is not None, ACC=accumulator(src.dtype),
+        BLOCK_S=blocks.segments, BLOCK_E=blocks.rows, BLOCK_F=blocks.features, num_warps=blocks.num_warps,
+    )  # fmt: skip
+    return out
+
+
+def segment_reduce_backward(
+    grad_out: Tensor, src: Tensor | None, out: Tensor | None, ptr: Tensor, perm: Tensor | None,
+    reduce: str, num_rows: int, dtype: torch.dtype,
+) -> Tensor:  # fmt: skip
+    """Launch the backward kernel; ``src`` and ``out`` are needed for max and min only.
+
+    Every row that belongs to a segment is written, so ``ptr`` (with ``perm``) must cover all rows.
+
+    Shapes:
+        grad_out: [S, F], src: [E, F], out: [S, F] -> [E, F]
+    """
+    num_segments, num_features = grad_out.shape
+    grad_out = grad_out.contiguous()
+    grad_src = grad_out.new_empty((num_rows, num_features), dtype=dtype)
+    blocks = SegmentBlocks.for_shape(num_rows, num_segments, num_features)
+    _segment_reduce_backward_kernel[blocks.grid(num_segments, num_features)](
+        grad_out, grad_out if src is None else src, grad_out if out is None else out, ptr,
+        ptr if perm is None else perm, grad_src, num_segments, num_features,
+        REDUCE=reduce, HAS_PERM=perm is not None, ACC=accumulator(dtype),
+        BLOCK_S=blocks.segments, BLOCK_E=blocks.rows, BLOCK_F=blocks.features, num_warps=blocks.num_warps,
+    )  # fmt: skip
+    return grad_src
+
+
+class SegmentReduce(torch.autograd.Function):
+    """``out[s] = reduce(src[perm[ptr[s]:ptr[s + 1]]])`` with the Triton kernels (once differentiable).
+
+    Shapes:
+        src: [E, F] (contiguous), ptr: [S + 1], perm: [E] or None -> [S, F]
+    """
+
+    @staticmethod
+    def forward(ctx, src: Tensor, ptr: Tensor, perm: Tensor | None, reduce: str) -> Tensor:  # type: ignore[override]
+        out = segment_reduce_forward(src, ptr, perm, reduce)
+        ctx.reduce, ctx.num_rows, ctx.dtype = reduce, src.size(0), src.dtype
+        if reduce in ("max", "min"):
+            ctx.save_for_backward(ptr, perm, src, out)
+        else:
+            ctx.save_for_backward(ptr, perm, None, None)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, None, None, None]:  # type: ignore[override]
+        if not ctx.needs_input_grad[0]:
+            return None, None, None, None
+        ptr, perm, src, out = ctx.saved_tensors
+        grad = segment_reduce_backward(grad_out, src, out, ptr, perm, ctx.reduce, ctx.num_rows, ctx.dtype)
+        return grad, None, None, None
+
+
+def segment_reduce(src: Tensor, ptr: Tensor, perm: Tensor | None, reduce: str) -> Tensor:
+    """Differentiable CSR reduction of the rows of ``src`` (see ``SegmentReduce``)."""
+    return SegmentReduce.apply(src, ptr, perm, reduce)
