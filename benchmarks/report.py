@@ -58,7 +58,7 @@ def main() -> None:
             title = f"{path.stem}: {what}" + (f" ({corpus})" if corpus else "")
             lines += [f"## {title}", "", f"`{env['command']}`", ""]
             lines += ["- " + ", ".join(f"{k}: {env[k]}" for k in ENV_KEYS if k in env), ""]
-            lines += table(run, skip=("all_us_per_mol", "what")) + [""]
+            lines += table(run, skip=("all_us_per_mol", "all_graphs_per_s", "all_graphs_per_cpu_s", "what")) + [""]
     (HERE / "RESULTS.md").write_text("\n".join(lines))
     print(f"wrote {HERE / 'RESULTS.md'}")
 
