@@ -16,13 +16,8 @@ from typing import Any, ClassVar
 import torch
 from torch_geometric.data import Batch
 
-from molssl.augment.base import Augmentation
-from molssl.augment.sampling import (
-    check_ratio,
-    choose_per_segment,
-    ratio_count,
-    segment_sizes,
-)
+from molssl.augment.base import Augmentation, check_feature_row
+from molssl.augment.sampling import check_ratio, choose_fraction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,12 +42,7 @@ class AttrMask(Augmentation):
 
     def __post_init__(self) -> None:
         check_ratio("ratio", self.ratio)
-        token = self.mask_token
-        if isinstance(token, (str, bytes)) or not hasattr(token, "__iter__"):
-            raise ValueError(f"mask_token must be a sequence of ints (scheme['atom_mask_token']), got {token!r}")
-        token = tuple(token)
-        if not token or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in token):
-            raise ValueError(f"mask_token must be non-negative ints, one per atom feature column, got {token!r}")
+        token = check_feature_row("mask_token", self.mask_token, "atom", " (scheme['atom_mask_token'])")
         object.__setattr__(self, "mask_token", token)
 
     @classmethod
@@ -74,8 +64,7 @@ class AttrMask(Augmentation):
         Shapes:
             -> [A] (bool)
         """
-        counts = ratio_count(segment_sizes(batch.batch, batch.num_graphs), self.ratio)
-        return choose_per_segment(batch.batch, batch.num_graphs, counts, generator)
+        return choose_fraction(batch.batch, batch.num_graphs, self.ratio, generator)
 
     def __call__(self, batch: Batch, generator: torch.Generator) -> Batch:
         x = batch.x

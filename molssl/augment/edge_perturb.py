@@ -19,9 +19,10 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from molssl.augment.base import Augmentation
+from molssl.augment.base import Augmentation, check_feature_row
 from molssl.augment.sampling import (
     check_ratio,
+    choose_fraction,
     choose_per_segment,
     ratio_count,
     segment_sizes,
@@ -102,11 +103,7 @@ class EdgePerturb(Augmentation):
         check_ratio("add_ratio", self.add_ratio)
         row = self.add_bond_attr
         if row is not None:
-            if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
-                raise ValueError(f"add_bond_attr must be a sequence of ints, got {row!r}")
-            row = tuple(row)
-            if not row or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in row):
-                raise ValueError(f"add_bond_attr must be non-negative ints, one per bond feature column, got {row!r}")
+            row = check_feature_row("add_bond_attr", row, "bond")
             object.__setattr__(self, "add_bond_attr", row)
         if self.add_ratio > 0 and row is None:
             raise ValueError("add_ratio > 0 needs add_bond_attr, the bond feature row of an added bond")
@@ -118,8 +115,7 @@ class EdgePerturb(Augmentation):
             -> [E / 2] (bool, bond k = edges 2k and 2k + 1)
         """
         bond_graph = batch.batch[batch.edge_index[0, 0::2]]  # [E / 2]
-        counts = ratio_count(segment_sizes(bond_graph, batch.num_graphs), self.ratio)
-        return choose_per_segment(bond_graph, batch.num_graphs, counts, generator)
+        return choose_fraction(bond_graph, batch.num_graphs, self.ratio, generator)
 
     def __call__(self, batch: Batch, generator: torch.Generator) -> Batch:
         check_bond_pairs(batch.edge_index)

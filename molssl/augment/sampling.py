@@ -1,10 +1,16 @@
 """Exact per-graph random choices over a collated batch: how many items each graph loses, and which.
 
-Every augmentation of ``molssl.augment`` picks "a fraction of each graph's atoms (or bonds)". These two
+Every augmentation of ``molssl.augment`` picks "a fraction of each graph's atoms (or bonds)". These
 functions do that for all graphs at once, with segment ids instead of a per-graph Python loop:
 ``ratio_count`` gives the exact number per graph (GraphCL's ``int(n * aug_ratio)``), ``random_ranks``
 a uniformly random order of the items inside each graph (``segment_ranks`` any order given by a key),
-and ``choose_per_segment`` the first ``count`` items of that order.
+``choose_per_segment`` the first ``count`` items of that order, and ``choose_fraction`` the two together.
+
+``molssl.ssl.masking.ratio_mask`` draws the same kind of mask for masked modeling but is not used here,
+as it differs where the augmentations promise otherwise: it snaps ``rate * n`` within 1e-9 of an
+integer before rounding (``0.7 * 90`` counts 63 there, ``int(0.7 * 90) = 62`` here), draws on the
+data's device (here on the generator's, as ``Augmentation`` says), takes contiguous segments as ``ptr``
+(here any segment ids, e.g. the graphs of candidate bonds), and counts in float64, which MPS lacks.
 """
 
 from __future__ import annotations
@@ -93,4 +99,22 @@ def choose_per_segment(
     return random_ranks(segment, num_segments, generator) < counts[segment]
 
 
-__all__ = ["check_ratio", "choose_per_segment", "random_ranks", "ratio_count", "segment_ranks", "segment_sizes"]
+def choose_fraction(segment: Tensor, num_segments: int, ratio: float, generator: torch.Generator | None) -> Tensor:
+    """Choose exactly ``floor(n * ratio)`` of the ``n`` items of every segment, uniformly at random.
+
+    Shapes:
+        segment: [N] (long, values in [0, num_segments)) -> [N] (bool, True = chosen)
+    """
+    counts = ratio_count(segment_sizes(segment, num_segments), ratio)
+    return choose_per_segment(segment, num_segments, counts, generator)
+
+
+__all__ = [
+    "check_ratio",
+    "choose_fraction",
+    "choose_per_segment",
+    "random_ranks",
+    "ratio_count",
+    "segment_ranks",
+    "segment_sizes",
+]

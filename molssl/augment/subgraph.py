@@ -33,15 +33,13 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from molssl.augment.base import Augmentation
+from molssl.augment.base import AtomRemoval
 from molssl.augment.sampling import (
-    check_ratio,
     random_ranks,
     ratio_count,
     segment_ranks,
     segment_sizes,
 )
-from molssl.graph.subgraph import induced_subgraph
 
 # distances are integers (exact ties and no float round-off): Exp(1) times in units of 2^-16,
 # clamped to [2^-16, 16], packed with the seed key in one int64 as key << 40 | distance
@@ -92,25 +90,16 @@ def grow_subgraphs(
 
 
 @dataclass(frozen=True, kw_only=True)
-class Subgraph(Augmentation):
+class Subgraph(AtomRemoval):
     """Keep a randomly grown connected subgraph of ``n - floor(n * ratio)`` atoms of every graph.
 
     The kept count is the one ``NodeDrop`` keeps (at least one atom of a non-empty graph); the kept
     set is connected whenever the graph is (see the module docstring for the process and for
-    disconnected graphs). Kept atoms keep their order; edges are relabelled.
-
-    Attributes:
-        ratio: fraction of each graph's atoms removed, in [0, 1) (GraphCL's ``aug_ratio``: 0.2).
-
-    Shapes:
-        batch.x: [A, F_atom], batch.edge_index: [2, E] -> x: [A', F_atom], edge_index: [2, E'], ptr: [B + 1]
+    disconnected graphs). ``ratio`` (in [0, 1), GraphCL's ``aug_ratio``: 0.2) and the kept subgraph
+    are those of ``AtomRemoval``.
     """
 
     name: ClassVar[str] = "subgraph"
-    ratio: float = 0.2
-
-    def __post_init__(self) -> None:
-        check_ratio("ratio", self.ratio)
 
     def kept_atoms(self, batch: Batch, generator: torch.Generator) -> Tensor:
         """Which atoms this call keeps: a grown subgraph of exactly ``n - floor(n * ratio)`` per graph.
@@ -126,10 +115,6 @@ class Subgraph(Augmentation):
         times = torch.empty(segment.numel(), device=draw_device).exponential_(generator=generator)
         weight = torch.ceil(times * WEIGHT_SCALE).long().clamp_(1, MAX_WEIGHT).to(segment.device)
         return grow_subgraphs(batch.edge_index, segment, num_graphs, keep, seed_rank, weight)
-
-    def __call__(self, batch: Batch, generator: torch.Generator) -> Batch:
-        out, _ = induced_subgraph(batch, self.kept_atoms(batch, generator))
-        return out
 
 
 __all__ = ["MAX_WEIGHT", "WEIGHT_SCALE", "Subgraph", "grow_subgraphs"]

@@ -114,6 +114,10 @@ def assert_well_formed(out: Batch, original: Batch) -> None:
         assert torch.equal(graphs[i].edge_index, edge_index[:, edge_ptr[i] : edge_ptr[i + 1]] - ptr[i])
 
 
+#: the tensors of a batch that the augmentation tests compare
+BATCH_KEYS = ("x", "edge_index", "edge_attr", "batch", "ptr", "y")
+
+
 def assert_unchanged(batch: Batch, copy: dict[str, torch.Tensor]) -> None:
     """``batch`` still holds the tensors saved in ``copy`` (an augmentation must not modify its input)."""
     for key, value in copy.items():
@@ -121,7 +125,51 @@ def assert_unchanged(batch: Batch, copy: dict[str, torch.Tensor]) -> None:
 
 
 def snapshot(batch: Batch) -> dict[str, torch.Tensor]:
-    return {key: batch[key].clone() for key in ("x", "edge_index", "edge_attr", "batch", "ptr", "y")}
+    return {key: batch[key].clone() for key in BATCH_KEYS}
+
+
+def checked_view(augmentation, batch: Batch) -> Batch:
+    """``augmentation(batch)`` with seed 0, after checking that it left ``batch`` as it was and is well formed."""
+    before = snapshot(batch)
+    out = augmentation(batch, generator(0))
+    assert_unchanged(batch, before)
+    assert_well_formed(out, batch)
+    return out
+
+
+def checked_atom_removal(augmentation, mols: Molecules) -> tuple[Batch, Batch, torch.Tensor]:
+    """``(batch, view, kept atoms)`` of an ``AtomRemoval`` on ``mols``, after the checks every one must pass.
+
+    ``checked_view``, ``n - int(n * ratio)`` atoms left in every graph, and the view is the subgraph
+    induced by ``augmentation.kept_atoms`` (drawn again with the same seed).
+    """
+    batch = mols.batch()
+    out = checked_view(augmentation, batch)
+    assert out.ptr.diff().tolist() == (mols.atoms - expected_count(mols.atoms, augmentation.ratio)).tolist()
+    kept = augmentation.kept_atoms(batch, generator(0)).nonzero().view(-1)
+    assert_induced_subgraph(out, batch, kept)
+    return batch, out, kept
+
+
+def assert_same_batch(out: Batch, expected: Batch) -> None:
+    """``out`` and ``expected`` hold equal tensors under every key of ``BATCH_KEYS``."""
+    for key in BATCH_KEYS:
+        assert torch.equal(out[key], expected[key]), key
+
+
+def assert_induced_subgraph(out: Batch, batch: Batch, kept: torch.Tensor) -> None:
+    """``out`` is the subgraph of ``batch`` induced by the atoms ``kept`` (increasing global indices).
+
+    Same atom features, exactly the bonds among the kept atoms, and each with its own bond features.
+    """
+    assert torch.equal(out.x, batch.x[kept])
+    bonds = original_bonds(batch)
+    kept_set = set(kept.tolist())
+    induced = {(a, b) for (a, b) in bonds if a in kept_set and b in kept_set}
+    got = {(int(kept[a]), int(kept[b])) for a, b in out.edge_index.t().tolist()}
+    assert got == induced
+    for (a, b), attr in zip(out.edge_index.t().tolist(), out.edge_attr.tolist()):
+        assert bonds[(int(kept[a]), int(kept[b]))] == tuple(attr)
 
 
 def original_bonds(batch: Batch) -> dict[tuple[int, int], tuple[int, ...]]:

@@ -7,6 +7,7 @@ import torch
 
 from molssl.augment.sampling import (
     check_ratio,
+    choose_fraction,
     choose_per_segment,
     random_ranks,
     ratio_count,
@@ -31,6 +32,17 @@ def test_choose_per_segment_exact_counts_unsorted_segments_and_empty_ones():
     chosen = choose_per_segment(segment, 6, counts, g)
     per_segment = torch.bincount(segment[chosen], minlength=6)
     assert per_segment.tolist() == [1, 0, 4, 0, 2, 0]  # min(count, size)
+
+
+@pytest.mark.parametrize("ratio", [0.2, 0.7])
+def test_choose_fraction_chooses_int_n_ratio_of_every_unsorted_segment(ratio):
+    # sizes 0..120 in shuffled order; 0.7 * 90 = 62.99999999999999 chooses 62, as GraphCL's int()
+    sizes = torch.arange(121)
+    segment = torch.repeat_interleave(torch.arange(121), sizes)
+    segment = segment[torch.randperm(segment.numel(), generator=generator(5))]
+    chosen = choose_fraction(segment, 123, ratio, generator(6))  # two trailing empty segments
+    expected = [int(n * ratio) for n in range(121)] + [0, 0]
+    assert torch.bincount(segment[chosen], minlength=123).tolist() == expected
 
 
 def test_random_ranks_are_a_permutation_inside_every_segment():

@@ -15,13 +15,10 @@ from molssl.augment.sampling import random_ranks
 from molssl.augment.subgraph import grow_subgraphs
 from tests.augment.conftest import (
     Molecules,
-    assert_unchanged,
-    assert_well_formed,
     batch_of,
+    checked_atom_removal,
     expected_count,
     generator,
-    original_bonds,
-    snapshot,
 )
 
 
@@ -39,21 +36,8 @@ def graph_of(batch, i) -> nx.Graph:
 @pytest.mark.parametrize("ratio", [0.2, 0.5, 0.8])
 def test_keeps_exactly_n_minus_int_n_ratio_atoms_and_connected(molecules, ratio, request):
     mols: Molecules = request.getfixturevalue(molecules)
-    batch = mols.batch()
-    before = snapshot(batch)
-    augmentation = Subgraph(ratio=ratio)
-    out = augmentation(batch, generator(0))
-    assert_unchanged(batch, before)
-    assert_well_formed(out, batch)
-    assert out.ptr.diff().tolist() == (mols.atoms - expected_count(mols.atoms, ratio)).tolist()
-    # an induced subgraph of the input: same atom features, exactly the bonds among the kept atoms
-    kept = augmentation.kept_atoms(batch, generator(0)).nonzero().view(-1)
-    assert torch.equal(out.x, batch.x[kept])
-    bonds = original_bonds(batch)
+    batch, out, kept = checked_atom_removal(Subgraph(ratio=ratio), mols)
     kept_set = set(kept.tolist())
-    assert {(int(kept[a]), int(kept[b])) for a, b in out.edge_index.t().tolist()} == {
-        (a, b) for (a, b) in bonds if a in kept_set and b in kept_set
-    }
     for i in range(batch.num_graphs):
         source, result = graph_of(batch, i), graph_of(out, i)
         if nx.is_connected(source):
@@ -139,21 +123,6 @@ def test_follows_graphcl_growth_process_in_distribution(smiles, ratio):
     assert set(observed) <= set(law)
     for subset, p in law.items():
         assert abs(observed[subset] / copies - float(p)) < 0.035, (sorted(subset), observed[subset] / copies, float(p))
-
-
-def test_seeded_and_different_seeds_differ(real):
-    batch = real.batch()
-    augmentation = Subgraph()
-    a, b, c = (augmentation(batch, generator(s)) for s in (3, 3, 4))
-    assert torch.equal(a.x, b.x) and torch.equal(a.edge_index, b.edge_index)
-    assert not torch.equal(a.edge_index, c.edge_index)
-
-
-def test_ratio_zero_keeps_everything(hand_built):
-    batch = hand_built.batch()
-    out = Subgraph(ratio=0.0)(batch, generator(0))
-    for key in ("x", "edge_index", "edge_attr", "batch", "ptr"):
-        assert torch.equal(out[key], batch[key])
 
 
 def test_validation():

@@ -5,7 +5,8 @@
 * ``scatter_reduce``: sum/mean/max/min over an unsorted index with atomics (the fast general path).
 * ``segment_softmax``: softmax over CSR segments (through ``perm`` for an unsorted index).
 
-``launch`` holds the shape-only block-size rules, ``reductions`` the tile reductions the kernels use.
+``launch`` holds what the launchers and ``autograd.Function``s share (shape-only block sizes, the
+reductions' saved context), ``tiles`` the tile indexing and ``reductions`` the tile reductions the kernels use.
 
 Importing this package imports Triton (``pip install 'molssl[gpu]'``); ``molssl.ops.scatter`` does so
 only when the Triton backend is selected. The kernels run on CUDA tensors, or on CPU tensors under

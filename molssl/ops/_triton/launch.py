@@ -1,16 +1,21 @@
-"""Block sizes and dtype mapping shared by the scatter/segment kernel launchers.
+"""What the kernel launchers and ``autograd.Function``s share: block sizes, dtypes, saved context.
 
-The choices depend only on tensor shapes (never on values), so a given problem always runs with the
-same blocks and therefore the same reduction order: run-to-run determinism does not depend on tuning.
+The block choices depend only on tensor shapes (never on values), so a given problem always runs with
+the same blocks and therefore the same reduction order: run-to-run determinism does not depend on
+tuning. ``save_reduction`` and ``reduction_backward`` are the autograd plumbing of the two reductions
+(``SegmentReduce``, ``ScatterReduce``), whose backward reads ``src`` and ``out`` for max and min only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import triton
 import triton.language as tl
+from torch import Tensor
 
 
 def accumulator(dtype: torch.dtype) -> tl.dtype:
@@ -56,6 +61,11 @@ class SegmentBlocks:
     def grid(self, num_segments: int, num_features: int) -> tuple[int, int]:
         return (triton.cdiv(num_segments, self.segments), triton.cdiv(num_features, self.features))
 
+    @property
+    def meta(self) -> dict[str, int]:
+        """The launch keywords of a CSR kernel: ``BLOCK_S``, ``BLOCK_E``, ``BLOCK_F`` and ``num_warps``."""
+        return {"BLOCK_S": self.segments, "BLOCK_E": self.rows, "BLOCK_F": self.features, "num_warps": self.num_warps}
+
 
 @dataclass(frozen=True)
 class RowBlocks:
@@ -73,3 +83,29 @@ class RowBlocks:
 
     def grid(self, num_rows: int, num_features: int) -> tuple[int, int]:
         return (triton.cdiv(num_rows, self.rows), triton.cdiv(num_features, self.features))
+
+    @property
+    def meta(self) -> dict[str, int]:
+        """The launch keywords of a row-parallel kernel: ``BLOCK_E``, ``BLOCK_F`` and ``num_warps``."""
+        return {"BLOCK_E": self.rows, "BLOCK_F": self.features, "num_warps": self.num_warps}
+
+
+def save_reduction(ctx: Any, reduce: str, src: Tensor, out: Tensor, *layout: Tensor | None) -> None:
+    """Save what a reduction's backward reads: ``layout`` always, ``src`` and ``out`` for max and min only.
+
+    ``layout`` is how rows map to segments (``ptr, perm`` or ``index, count``); sum and mean need no values.
+    """
+    ctx.reduce, ctx.num_rows, ctx.dtype = reduce, src.size(0), src.dtype
+    extreme = reduce in ("max", "min")
+    ctx.save_for_backward(*layout, src if extreme else None, out if extreme else None)
+
+
+def reduction_backward(ctx: Any, grad_out: Tensor, launch: Callable[..., Tensor]) -> tuple[Tensor | None, ...]:
+    """The gradients of a reduction saved by ``save_reduction``: ``launch`` for ``src``, None for the rest.
+
+    ``launch(grad_out, *layout, src, out, reduce, num_rows, dtype)`` is the backward launcher.
+    """
+    others = (None,) * (len(ctx.needs_input_grad) - 1)
+    if not ctx.needs_input_grad[0]:
+        return (None, *others)
+    return (launch(grad_out, *ctx.saved_tensors, ctx.reduce, ctx.num_rows, ctx.dtype), *others)

@@ -30,7 +30,13 @@ import triton.language as tl
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from molssl.ops._triton.launch import RowBlocks, SegmentBlocks
+from molssl.ops._triton.launch import (
+    RowBlocks,
+    SegmentBlocks,
+    reduction_backward,
+    save_reduction,
+)
+from molssl.ops._triton.tiles import program_block, row_segments, tile_offsets
 
 
 @triton.jit
@@ -64,15 +70,12 @@ def _scatter_forward_kernel(
     num_rows, num_segments, num_features,
     REDUCE: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_F: tl.constexpr,
 ):  # fmt: skip
-    rows = tl.program_id(0) * BLOCK_E + tl.arange(0, BLOCK_E)
-    row_mask = rows < num_rows
-    segment = tl.load(index_ptr + rows, mask=row_mask, other=0).to(tl.int64)
-    row_mask = row_mask & (segment >= 0) & (segment < num_segments)  # never write out of bounds
-    features = tl.program_id(1) * BLOCK_F + tl.arange(0, BLOCK_F)
-    mask = row_mask[:, None] & (features < num_features)[None, :]
-    x = tl.load(src_ptr + rows.to(tl.int64)[:, None] * num_features + features[None, :], mask=mask, other=0.0)
-    x = x.to(tl.float32)
-    target = acc_ptr + segment[:, None] * num_features + features[None, :]
+    rows, row_mask, features, feature_mask = program_block(num_rows, num_features, BLOCK_E, BLOCK_F)
+    segment, in_range = row_segments(index_ptr, rows, row_mask, num_segments)  # never write out of bounds
+    row_offsets, _ = tile_offsets(rows, row_mask, features, feature_mask, num_features)
+    segment_offsets, mask = tile_offsets(segment, in_range, features, feature_mask, num_features)
+    x = tl.load(src_ptr + row_offsets, mask=mask, other=0.0).to(tl.float32)
+    target = acc_ptr + segment_offsets
     if REDUCE == "max":
         _atomic_extreme(target, x, mask, True)
     elif REDUCE == "min":
@@ -81,7 +84,7 @@ def _scatter_forward_kernel(
         tl.atomic_add(target, x, mask=mask, sem="relaxed")
     if REDUCE != "sum":  # noqa: SIM102 (a compile-time test around a run-time one)
         if tl.program_id(1) == 0:
-            tl.atomic_add(count_ptr + segment, tl.full([BLOCK_E], 1, tl.int32), mask=row_mask, sem="relaxed")
+            tl.atomic_add(count_ptr + segment, tl.full([BLOCK_E], 1, tl.int32), mask=in_range, sem="relaxed")
 
 
 @triton.jit
@@ -90,11 +93,8 @@ def _scatter_finalize_kernel(
     num_segments, num_features,
     REDUCE: tl.constexpr, BLOCK_S: tl.constexpr, BLOCK_F: tl.constexpr,
 ):  # fmt: skip
-    segments = tl.program_id(0) * BLOCK_S + tl.arange(0, BLOCK_S)
-    segment_mask = segments < num_segments
-    features = tl.program_id(1) * BLOCK_F + tl.arange(0, BLOCK_F)
-    mask = segment_mask[:, None] & (features < num_features)[None, :]
-    offsets = segments.to(tl.int64)[:, None] * num_features + features[None, :]
+    segments, segment_mask, features, feature_mask = program_block(num_segments, num_features, BLOCK_S, BLOCK_F)
+    offsets, mask = tile_offsets(segments, segment_mask, features, feature_mask, num_features)
     acc = tl.load(acc_ptr + offsets, mask=mask, other=0.0)
     if REDUCE != "sum":
         count = tl.load(count_ptr + segments, mask=segment_mask, other=0)[:, None]
@@ -111,14 +111,11 @@ def _scatter_ties_kernel(
     num_rows, num_segments, num_features,
     BLOCK_E: tl.constexpr, BLOCK_F: tl.constexpr,
 ):  # fmt: skip
-    rows = tl.program_id(0) * BLOCK_E + tl.arange(0, BLOCK_E)
-    row_mask = rows < num_rows
-    segment = tl.load(index_ptr + rows, mask=row_mask, other=0).to(tl.int64)
-    row_mask = row_mask & (segment >= 0) & (segment < num_segments)
-    features = tl.program_id(1) * BLOCK_F + tl.arange(0, BLOCK_F)
-    mask = row_mask[:, None] & (features < num_features)[None, :]
-    x = tl.load(src_ptr + rows.to(tl.int64)[:, None] * num_features + features[None, :], mask=mask, other=0.0)
-    segment_offsets = segment[:, None] * num_features + features[None, :]
+    rows, row_mask, features, feature_mask = program_block(num_rows, num_features, BLOCK_E, BLOCK_F)
+    segment, in_range = row_segments(index_ptr, rows, row_mask, num_segments)
+    row_offsets, _ = tile_offsets(rows, row_mask, features, feature_mask, num_features)
+    segment_offsets, mask = tile_offsets(segment, in_range, features, feature_mask, num_features)
+    x = tl.load(src_ptr + row_offsets, mask=mask, other=0.0)
     best = tl.load(out_ptr + segment_offsets, mask=mask, other=0.0)
     hit = mask & (x.to(tl.float32) == best.to(tl.float32))
     tl.atomic_add(ties_ptr + segment_offsets, tl.full([BLOCK_E, BLOCK_F], 1, tl.int32), mask=hit, sem="relaxed")
@@ -130,16 +127,10 @@ def _scatter_backward_kernel(
     num_rows, num_segments, num_features,
     REDUCE: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_F: tl.constexpr,
 ):  # fmt: skip
-    rows = tl.program_id(0) * BLOCK_E + tl.arange(0, BLOCK_E)
-    row_mask = rows < num_rows
-    segment = tl.load(index_ptr + rows, mask=row_mask, other=0).to(tl.int64)
-    in_range = row_mask & (segment >= 0) & (segment < num_segments)  # other rows get a zero gradient
-    features = tl.program_id(1) * BLOCK_F + tl.arange(0, BLOCK_F)
-    feature_mask = (features < num_features)[None, :]
-    mask = row_mask[:, None] & feature_mask
-    read = in_range[:, None] & feature_mask
-    row_offsets = rows.to(tl.int64)[:, None] * num_features + features[None, :]
-    segment_offsets = segment[:, None] * num_features + features[None, :]
+    rows, row_mask, features, feature_mask = program_block(num_rows, num_features, BLOCK_E, BLOCK_F)
+    segment, in_range = row_segments(index_ptr, rows, row_mask, num_segments)  # other rows get a zero gradient
+    row_offsets, mask = tile_offsets(rows, row_mask, features, feature_mask, num_features)
+    segment_offsets, read = tile_offsets(segment, in_range, features, feature_mask, num_features)
     grad = tl.load(grad_out_ptr + segment_offsets, mask=read, other=0.0).to(tl.float32)
     if REDUCE == "mean":
         count = tl.load(count_ptr + segment, mask=in_range, other=1)
@@ -169,7 +160,7 @@ def scatter_reduce_forward(src: Tensor, index: Tensor, dim_size: int, reduce: st
     rows = RowBlocks.for_shape(num_features)
     _scatter_forward_kernel[rows.grid(num_rows, num_features)](
         src, index, acc, acc if count is None else count, num_rows, dim_size, num_features,
-        REDUCE=reduce, BLOCK_E=rows.rows, BLOCK_F=rows.features, num_warps=rows.num_warps,
+        REDUCE=reduce, **rows.meta,
     )  # fmt: skip
     if reduce == "sum" and src.dtype == torch.float32:
         return acc, count
@@ -200,14 +191,12 @@ def scatter_reduce_backward(
     if reduce in ("max", "min"):
         ties = torch.zeros((num_segments, num_features), dtype=torch.int32, device=grad_out.device)
         _scatter_ties_kernel[grid](
-            src, index, out, ties, num_rows, num_segments, num_features,
-            BLOCK_E=rows.rows, BLOCK_F=rows.features, num_warps=rows.num_warps,
+            src, index, out, ties, num_rows, num_segments, num_features, **rows.meta,
         )  # fmt: skip
     _scatter_backward_kernel[grid](
         grad_out, index, grad_out if count is None else count, grad_out if src is None else src,
         grad_out if out is None else out, grad_out if ties is None else ties, grad_src,
-        num_rows, num_segments, num_features,
-        REDUCE=reduce, BLOCK_E=rows.rows, BLOCK_F=rows.features, num_warps=rows.num_warps,
+        num_rows, num_segments, num_features, REDUCE=reduce, **rows.meta,
     )  # fmt: skip
     return grad_src
 
@@ -222,21 +211,13 @@ class ScatterReduce(torch.autograd.Function):
     @staticmethod
     def forward(ctx, src: Tensor, index: Tensor, dim_size: int, reduce: str) -> Tensor:  # type: ignore[override]
         out, count = scatter_reduce_forward(src, index, dim_size, reduce)
-        ctx.reduce, ctx.num_rows, ctx.dtype = reduce, src.size(0), src.dtype
-        if reduce in ("max", "min"):
-            ctx.save_for_backward(index, count, src, out)
-        else:
-            ctx.save_for_backward(index, count, None, None)
+        save_reduction(ctx, reduce, src, out, index, count)
         return out
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, None, None, None]:  # type: ignore[override]
-        if not ctx.needs_input_grad[0]:
-            return None, None, None, None
-        index, count, src, out = ctx.saved_tensors
-        grad = scatter_reduce_backward(grad_out, index, count, src, out, ctx.reduce, ctx.num_rows, ctx.dtype)
-        return grad, None, None, None
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        return reduction_backward(ctx, grad_out, scatter_reduce_backward)
 
 
 def scatter_reduce(src: Tensor, index: Tensor, dim_size: int, reduce: str) -> Tensor:

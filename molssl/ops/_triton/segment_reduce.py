@@ -25,8 +25,19 @@ import triton.language as tl
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from molssl.ops._triton.launch import SegmentBlocks, accumulator
+from molssl.ops._triton.launch import (
+    SegmentBlocks,
+    accumulator,
+    reduction_backward,
+    save_reduction,
+)
 from molssl.ops._triton.reductions import max_along, min_along, sum_along
+from molssl.ops._triton.tiles import (
+    program_block,
+    segment_bounds,
+    segment_step,
+    tile_offsets,
+)
 
 
 @triton.jit
@@ -36,13 +47,8 @@ def _segment_reduce_forward_kernel(
     REDUCE: tl.constexpr, HAS_PERM: tl.constexpr, ACC: tl.constexpr,
     BLOCK_S: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_F: tl.constexpr,
 ):  # fmt: skip
-    segments = tl.program_id(0) * BLOCK_S + tl.arange(0, BLOCK_S)  # [S]
-    segment_mask = segments < num_segments
-    start = tl.load(offsets_ptr + segments, mask=segment_mask, other=0).to(tl.int64)
-    length = tl.load(offsets_ptr + segments + 1, mask=segment_mask, other=0).to(tl.int64) - start
-    features = tl.program_id(1) * BLOCK_F + tl.arange(0, BLOCK_F)  # [F]
-    feature_mask = features < num_features
-    steps = tl.arange(0, BLOCK_E)  # [E]
+    segments, segment_mask, features, feature_mask = program_block(num_segments, num_features, BLOCK_S, BLOCK_F)
+    start, length = segment_bounds(offsets_ptr, segments, segment_mask)  # [S] each
 
     if REDUCE == "max":
         neutral = float("-inf")
@@ -53,14 +59,10 @@ def _segment_reduce_forward_kernel(
     acc = tl.full([BLOCK_S, BLOCK_F], neutral, ACC)
     nan_seen = tl.full([BLOCK_S, BLOCK_F], 0, tl.int32)
     for step in range(0, max_along(length, 0), BLOCK_E):
-        position = step + steps
-        row_mask = position[None, :] < length[:, None]  # [S, E]
-        rows = start[:, None] + position[None, :]
-        if HAS_PERM:
-            rows = tl.load(perm_ptr + rows, mask=row_mask, other=0).to(tl.int64)
-        mask = row_mask[:, :, None] & feature_mask[None, None, :]  # [S, E, F]
-        x = tl.load(src_ptr + rows[:, :, None] * num_features + features[None, None, :], mask=mask, other=neutral)
-        x = x.to(ACC)
+        offsets, mask = segment_step(
+            step, start, length, perm_ptr, features, feature_mask, num_features, HAS_PERM, BLOCK_E
+        )
+        x = tl.load(src_ptr + offsets, mask=mask, other=neutral).to(ACC)  # [S, E, F]
         if REDUCE == "max" or REDUCE == "min":
             is_nan = x != x  # noqa: PLR0124 (the NaN test that every Triton version compiles)
             nan_seen = nan_seen | max_along(is_nan.to(tl.int32), 1)
@@ -77,8 +79,7 @@ def _segment_reduce_forward_kernel(
         # GPU max/min instructions drop NaN; torch propagates it, and so do we
         acc = tl.where(nan_seen != 0, float("nan"), acc)
         acc = tl.where(length[:, None] > 0, acc, 0.0)
-    out_offsets = segments.to(tl.int64)[:, None] * num_features + features[None, :]
-    out_mask = segment_mask[:, None] & feature_mask[None, :]
+    out_offsets, out_mask = tile_offsets(segments, segment_mask, features, feature_mask, num_features)
     tl.store(out_ptr + out_offsets, acc.to(out_ptr.dtype.element_ty), mask=out_mask)
 
 
@@ -89,15 +90,9 @@ def _segment_reduce_backward_kernel(
     REDUCE: tl.constexpr, HAS_PERM: tl.constexpr, ACC: tl.constexpr,
     BLOCK_S: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_F: tl.constexpr,
 ):  # fmt: skip
-    segments = tl.program_id(0) * BLOCK_S + tl.arange(0, BLOCK_S)
-    segment_mask = segments < num_segments
-    start = tl.load(offsets_ptr + segments, mask=segment_mask, other=0).to(tl.int64)
-    length = tl.load(offsets_ptr + segments + 1, mask=segment_mask, other=0).to(tl.int64) - start
-    features = tl.program_id(1) * BLOCK_F + tl.arange(0, BLOCK_F)
-    feature_mask = features < num_features
-    steps = tl.arange(0, BLOCK_E)
-    out_offsets = segments.to(tl.int64)[:, None] * num_features + features[None, :]
-    out_mask = segment_mask[:, None] & feature_mask[None, :]
+    segments, segment_mask, features, feature_mask = program_block(num_segments, num_features, BLOCK_S, BLOCK_F)
+    start, length = segment_bounds(offsets_ptr, segments, segment_mask)
+    out_offsets, out_mask = tile_offsets(segments, segment_mask, features, feature_mask, num_features)
     max_length = max_along(length, 0)
 
     grad = tl.load(grad_out_ptr + out_offsets, mask=out_mask, other=0.0).to(ACC)  # [S, F]
@@ -107,24 +102,17 @@ def _segment_reduce_backward_kernel(
         best = tl.load(out_ptr + out_offsets, mask=out_mask, other=0.0).to(ACC)
         ties = tl.full([BLOCK_S, BLOCK_F], 0, ACC)
         for step in range(0, max_length, BLOCK_E):
-            position = step + steps
-            row_mask = position[None, :] < length[:, None]
-            rows = start[:, None] + position[None, :]
-            if HAS_PERM:
-                rows = tl.load(perm_ptr + rows, mask=row_mask, other=0).to(tl.int64)
-            mask = row_mask[:, :, None] & feature_mask[None, None, :]
-            x = tl.load(src_ptr + rows[:, :, None] * num_features + features[None, None, :], mask=mask, other=0.0)
+            offsets, mask = segment_step(
+                step, start, length, perm_ptr, features, feature_mask, num_features, HAS_PERM, BLOCK_E
+            )
+            x = tl.load(src_ptr + offsets, mask=mask, other=0.0)
             ties += sum_along(((x.to(ACC) == best[:, None, :]) & mask).to(ACC), 1)
         grad = grad / tl.maximum(ties, 1.0)
 
     for step in range(0, max_length, BLOCK_E):
-        position = step + steps
-        row_mask = position[None, :] < length[:, None]
-        rows = start[:, None] + position[None, :]
-        if HAS_PERM:
-            rows = tl.load(perm_ptr + rows, mask=row_mask, other=0).to(tl.int64)
-        mask = row_mask[:, :, None] & feature_mask[None, None, :]
-        offsets = rows[:, :, None] * num_features + features[None, None, :]
+        offsets, mask = segment_step(
+            step, start, length, perm_ptr, features, feature_mask, num_features, HAS_PERM, BLOCK_E
+        )
         if REDUCE == "max" or REDUCE == "min":
             x = tl.load(src_ptr + offsets, mask=mask, other=0.0).to(ACC)
             value = tl.where(x == best[:, None, :], grad[:, None, :], 0.0)
@@ -145,14 +133,13 @@ def segment_reduce_forward(src: Tensor, ptr: Tensor, perm: Tensor | None, reduce
     blocks = SegmentBlocks.for_shape(num_rows, num_segments, num_features)
     _segment_reduce_forward_kernel[blocks.grid(num_segments, num_features)](
         src, ptr, ptr if perm is None else perm, out, num_segments, num_features,
-        REDUCE=reduce, HAS_PERM=perm is not None, ACC=accumulator(src.dtype),
-        BLOCK_S=blocks.segments, BLOCK_E=blocks.rows, BLOCK_F=blocks.features, num_warps=blocks.num_warps,
+        REDUCE=reduce, HAS_PERM=perm is not None, ACC=accumulator(src.dtype), **blocks.meta,
     )  # fmt: skip
     return out
 
 
 def segment_reduce_backward(
-    grad_out: Tensor, src: Tensor | None, out: Tensor | None, ptr: Tensor, perm: Tensor | None,
+    grad_out: Tensor, ptr: Tensor, perm: Tensor | None, src: Tensor | None, out: Tensor | None,
     reduce: str, num_rows: int, dtype: torch.dtype,
 ) -> Tensor:  # fmt: skip
     """Launch the backward kernel; ``src`` and ``out`` are needed for max and min only.
@@ -160,7 +147,7 @@ def segment_reduce_backward(
     Every row that belongs to a segment is written, so ``ptr`` (with ``perm``) must cover all rows.
 
     Shapes:
-        grad_out: [S, F], src: [E, F], out: [S, F] -> [E, F]
+        grad_out: [S, F], ptr: [S + 1], perm: [E] or None, src: [E, F], out: [S, F] -> [E, F]
     """
     num_segments, num_features = grad_out.shape
     grad_out = grad_out.contiguous()
@@ -169,8 +156,7 @@ def segment_reduce_backward(
     _segment_reduce_backward_kernel[blocks.grid(num_segments, num_features)](
         grad_out, grad_out if src is None else src, grad_out if out is None else out, ptr,
         ptr if perm is None else perm, grad_src, num_segments, num_features,
-        REDUCE=reduce, HAS_PERM=perm is not None, ACC=accumulator(dtype),
-        BLOCK_S=blocks.segments, BLOCK_E=blocks.rows, BLOCK_F=blocks.features, num_warps=blocks.num_warps,
+        REDUCE=reduce, HAS_PERM=perm is not None, ACC=accumulator(dtype), **blocks.meta,
     )  # fmt: skip
     return grad_src
 
@@ -185,21 +171,13 @@ class SegmentReduce(torch.autograd.Function):
     @staticmethod
     def forward(ctx, src: Tensor, ptr: Tensor, perm: Tensor | None, reduce: str) -> Tensor:  # type: ignore[override]
         out = segment_reduce_forward(src, ptr, perm, reduce)
-        ctx.reduce, ctx.num_rows, ctx.dtype = reduce, src.size(0), src.dtype
-        if reduce in ("max", "min"):
-            ctx.save_for_backward(ptr, perm, src, out)
-        else:
-            ctx.save_for_backward(ptr, perm, None, None)
+        save_reduction(ctx, reduce, src, out, ptr, perm)
         return out
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, None, None, None]:  # type: ignore[override]
-        if not ctx.needs_input_grad[0]:
-            return None, None, None, None
-        ptr, perm, src, out = ctx.saved_tensors
-        grad = segment_reduce_backward(grad_out, src, out, ptr, perm, ctx.reduce, ctx.num_rows, ctx.dtype)
-        return grad, None, None, None
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        return reduction_backward(ctx, grad_out, segment_reduce_backward)
 
 
 def segment_reduce(src: Tensor, ptr: Tensor, perm: Tensor | None, reduce: str) -> Tensor:

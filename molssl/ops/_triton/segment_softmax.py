@@ -25,6 +25,7 @@ from torch.autograd.function import once_differentiable
 
 from molssl.ops._triton.launch import SegmentBlocks, accumulator
 from molssl.ops._triton.reductions import max_along, sum_along
+from molssl.ops._triton.tiles import program_block, segment_bounds, segment_step
 
 
 @triton.jit
@@ -34,48 +35,33 @@ def _segment_softmax_forward_kernel(
     HAS_PERM: tl.constexpr, ACC: tl.constexpr,
     BLOCK_S: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_F: tl.constexpr,
 ):  # fmt: skip
-    segments = tl.program_id(0) * BLOCK_S + tl.arange(0, BLOCK_S)
-    segment_mask = segments < num_segments
-    start = tl.load(offsets_ptr + segments, mask=segment_mask, other=0).to(tl.int64)
-    length = tl.load(offsets_ptr + segments + 1, mask=segment_mask, other=0).to(tl.int64) - start
-    features = tl.program_id(1) * BLOCK_F + tl.arange(0, BLOCK_F)
-    feature_mask = features < num_features
-    steps = tl.arange(0, BLOCK_E)
+    segments, segment_mask, features, feature_mask = program_block(num_segments, num_features, BLOCK_S, BLOCK_F)
+    start, length = segment_bounds(offsets_ptr, segments, segment_mask)  # [S] each
     max_length = max_along(length, 0)
 
     shift = tl.full([BLOCK_S, BLOCK_F], float("-inf"), ACC)
     for step in range(0, max_length, BLOCK_E):
-        position = step + steps
-        row_mask = position[None, :] < length[:, None]
-        rows = start[:, None] + position[None, :]
-        if HAS_PERM:
-            rows = tl.load(perm_ptr + rows, mask=row_mask, other=0).to(tl.int64)
-        mask = row_mask[:, :, None] & feature_mask[None, None, :]
-        x = tl.load(src_ptr + rows[:, :, None] * num_features + features[None, None, :], mask=mask, other=float("-inf"))
+        offsets, mask = segment_step(
+            step, start, length, perm_ptr, features, feature_mask, num_features, HAS_PERM, BLOCK_E
+        )
+        x = tl.load(src_ptr + offsets, mask=mask, other=float("-inf"))
         shift = tl.maximum(shift, max_along(x.to(ACC), 1))
     shift = tl.where((shift == float("inf")) | (shift == float("-inf")), 0.0, shift)
 
     total = tl.full([BLOCK_S, BLOCK_F], 0, ACC)
     for step in range(0, max_length, BLOCK_E):
-        position = step + steps
-        row_mask = position[None, :] < length[:, None]
-        rows = start[:, None] + position[None, :]
-        if HAS_PERM:
-            rows = tl.load(perm_ptr + rows, mask=row_mask, other=0).to(tl.int64)
-        mask = row_mask[:, :, None] & feature_mask[None, None, :]
-        x = tl.load(src_ptr + rows[:, :, None] * num_features + features[None, None, :], mask=mask, other=float("-inf"))
+        offsets, mask = segment_step(
+            step, start, length, perm_ptr, features, feature_mask, num_features, HAS_PERM, BLOCK_E
+        )
+        x = tl.load(src_ptr + offsets, mask=mask, other=float("-inf"))
         total += sum_along(tl.exp(x.to(ACC) - shift[:, None, :]), 1)
     # the smallest normal float32, as torch.finfo(torch.float32).tiny in the reference
     total = tl.maximum(total, 1.1754943508222875e-38)
 
     for step in range(0, max_length, BLOCK_E):
-        position = step + steps
-        row_mask = position[None, :] < length[:, None]
-        rows = start[:, None] + position[None, :]
-        if HAS_PERM:
-            rows = tl.load(perm_ptr + rows, mask=row_mask, other=0).to(tl.int64)
-        mask = row_mask[:, :, None] & feature_mask[None, None, :]
-        offsets = rows[:, :, None] * num_features + features[None, None, :]
+        offsets, mask = segment_step(
+            step, start, length, perm_ptr, features, feature_mask, num_features, HAS_PERM, BLOCK_E
+        )
         x = tl.load(src_ptr + offsets, mask=mask, other=float("-inf"))
         value = tl.exp(x.to(ACC) - shift[:, None, :]) / total[:, None, :]
         tl.store(out_ptr + offsets, value.to(out_ptr.dtype.element_ty), mask=mask)
@@ -88,36 +74,23 @@ def _segment_softmax_backward_kernel(
     HAS_PERM: tl.constexpr, ACC: tl.constexpr,
     BLOCK_S: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_F: tl.constexpr,
 ):  # fmt: skip
-    segments = tl.program_id(0) * BLOCK_S + tl.arange(0, BLOCK_S)
-    segment_mask = segments < num_segments
-    start = tl.load(offsets_ptr + segments, mask=segment_mask, other=0).to(tl.int64)
-    length = tl.load(offsets_ptr + segments + 1, mask=segment_mask, other=0).to(tl.int64) - start
-    features = tl.program_id(1) * BLOCK_F + tl.arange(0, BLOCK_F)
-    feature_mask = features < num_features
-    steps = tl.arange(0, BLOCK_E)
+    segments, segment_mask, features, feature_mask = program_block(num_segments, num_features, BLOCK_S, BLOCK_F)
+    start, length = segment_bounds(offsets_ptr, segments, segment_mask)  # [S] each
     max_length = max_along(length, 0)
 
     dot = tl.full([BLOCK_S, BLOCK_F], 0, ACC)
     for step in range(0, max_length, BLOCK_E):
-        position = step + steps
-        row_mask = position[None, :] < length[:, None]
-        rows = start[:, None] + position[None, :]
-        if HAS_PERM:
-            rows = tl.load(perm_ptr + rows, mask=row_mask, other=0).to(tl.int64)
-        mask = row_mask[:, :, None] & feature_mask[None, None, :]
-        offsets = rows[:, :, None] * num_features + features[None, None, :]
+        offsets, mask = segment_step(
+            step, start, length, perm_ptr, features, feature_mask, num_features, HAS_PERM, BLOCK_E
+        )
         grad = tl.load(grad_out_ptr + offsets, mask=mask, other=0.0).to(ACC)
         out = tl.load(out_ptr + offsets, mask=mask, other=0.0).to(ACC)
         dot += sum_along(grad * out, 1)
 
     for step in range(0, max_length, BLOCK_E):
-        position = step + steps
-        row_mask = position[None, :] < length[:, None]
-        rows = start[:, None] + position[None, :]
-        if HAS_PERM:
-            rows = tl.load(perm_ptr + rows, mask=row_mask, other=0).to(tl.int64)
-        mask = row_mask[:, :, None] & feature_mask[None, None, :]
-        offsets = rows[:, :, None] * num_features + features[None, None, :]
+        offsets, mask = segment_step(
+            step, start, length, perm_ptr, features, feature_mask, num_features, HAS_PERM, BLOCK_E
+        )
         grad = tl.load(grad_out_ptr + offsets, mask=mask, other=0.0).to(ACC)
         out = tl.load(out_ptr + offsets, mask=mask, other=0.0).to(ACC)
         value = out * (grad - dot[:, None, :])
@@ -136,8 +109,7 @@ def segment_softmax_forward(src: Tensor, ptr: Tensor, perm: Tensor | None) -> Te
     blocks = SegmentBlocks.for_shape(num_rows, num_segments, num_features)
     _segment_softmax_forward_kernel[blocks.grid(num_segments, num_features)](
         src, ptr, ptr if perm is None else perm, out, num_segments, num_features,
-        HAS_PERM=perm is not None, ACC=accumulator(src.dtype),
-        BLOCK_S=blocks.segments, BLOCK_E=blocks.rows, BLOCK_F=blocks.features, num_warps=blocks.num_warps,
+        HAS_PERM=perm is not None, ACC=accumulator(src.dtype), **blocks.meta,
     )  # fmt: skip
     return out
 
@@ -155,8 +127,7 @@ def segment_softmax_backward(grad_out: Tensor, out: Tensor, ptr: Tensor, perm: T
     blocks = SegmentBlocks.for_shape(num_rows, num_segments, num_features)
     _segment_softmax_backward_kernel[blocks.grid(num_segments, num_features)](
         grad_out, out, ptr, ptr if perm is None else perm, grad_src, num_segments, num_features,
-        HAS_PERM=perm is not None, ACC=accumulator(out.dtype),
-        BLOCK_S=blocks.segments, BLOCK_E=blocks.rows, BLOCK_F=blocks.features, num_warps=blocks.num_warps,
+        HAS_PERM=perm is not None, ACC=accumulator(out.dtype), **blocks.meta,
     )  # fmt: skip
     return grad_src
 

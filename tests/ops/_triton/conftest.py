@@ -24,6 +24,9 @@ if not ON_GPU:
 #: where the kernel tests put their tensors
 DEVICE = torch.device("cuda" if ON_GPU else "cpu")
 
+#: the input dtypes the kernels are tested in against the reference (float64 has its gradchecks)
+DTYPES = [torch.float32, torch.bfloat16, torch.float16]
+
 
 def _interpreted_kernels():
     """``molssl.ops._triton`` built for the interpreter, re-imported if it was compiled for a GPU."""

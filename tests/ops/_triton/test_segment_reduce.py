@@ -10,6 +10,7 @@ from molssl.ops.reference import scatter_reference, segment_reference
 from tests.ops._triton.conftest import (
     CASES,
     DEVICE,
+    DTYPES,
     TOLERANCE,
     assert_matches_reference,
     kernels_or_skip,
@@ -17,8 +18,6 @@ from tests.ops._triton.conftest import (
 )
 
 kernels_or_skip()
-
-DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

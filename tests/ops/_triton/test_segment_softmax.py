@@ -10,14 +10,13 @@ from molssl.ops.reference import softmax_reference
 from tests.ops._triton.conftest import (
     CASES,
     DEVICE,
+    DTYPES,
     assert_matches_reference,
     kernels_or_skip,
     make_case,
 )
 
 kernels_or_skip()
-
-DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
