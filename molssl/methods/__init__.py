@@ -7,14 +7,22 @@ from __future__ import annotations
 
 from molssl.methods.attribute_masking import AttributeMasking, AttributeMaskingConfig
 from molssl.methods.base import MethodConfig, MethodOutput, PretrainMethod
+from molssl.methods.bgrl import BGRL, BGRLConfig
 from molssl.methods.context_prediction import ContextPrediction, ContextPredictionConfig
 from molssl.methods.edge_prediction import EdgePrediction, EdgePredictionConfig
 from molssl.methods.graph_infomax import GraphInfomax
+from molssl.methods.graphcl import GraphCL, GraphCLConfig
+from molssl.methods.graphmae import GraphMAE, GraphMAEConfig
+from molssl.methods.infograph import InfoGraph, InfoGraphConfig
 from molssl.methods.supervised import SupervisedConfig, SupervisedPretraining
 
 METHODS: dict[str, type[PretrainMethod]] = {
-    cls.name: cls for cls in (AttributeMasking, ContextPrediction, EdgePrediction, GraphInfomax, SupervisedPretraining)
-}
+    cls.name: cls
+    for cls in (
+        AttributeMasking, BGRL, ContextPrediction, EdgePrediction, GraphInfomax, GraphCL, GraphMAE, InfoGraph,
+        SupervisedPretraining,
+    )
+}  # fmt: skip
 
 
 def get_method(name: str) -> type[PretrainMethod]:
@@ -26,7 +34,8 @@ def get_method(name: str) -> type[PretrainMethod]:
 
 
 __all__ = [
-    "AttributeMasking", "AttributeMaskingConfig", "ContextPrediction", "ContextPredictionConfig", "EdgePrediction", "EdgePredictionConfig", "GraphInfomax",
-    "METHODS", "MethodConfig", "MethodOutput", "PretrainMethod", "SupervisedConfig", "SupervisedPretraining",
-    "get_method",
+    "BGRL", "METHODS", "AttributeMasking", "AttributeMaskingConfig", "BGRLConfig", "ContextPrediction",
+    "ContextPredictionConfig", "EdgePrediction", "EdgePredictionConfig", "GraphCL", "GraphCLConfig", "GraphInfomax",
+    "GraphMAE", "GraphMAEConfig", "InfoGraph", "InfoGraphConfig", "MethodConfig", "MethodOutput", "PretrainMethod",
+    "SupervisedConfig", "SupervisedPretraining", "get_method",
 ]  # fmt: skip

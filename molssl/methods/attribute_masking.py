@@ -16,19 +16,21 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
+from molssl.augment.masked_atoms import (
+    atom_type_classes,
+    bond_type_classes,
+    mask_attributes,
+)
 from molssl.methods.base import (
     MethodConfig,
     MethodOutput,
     PretrainMethod,
     accuracy,
     check_fraction,
-    mask_token,
-    replace,
 )
 from molssl.nn.encoder import EncoderConfig
-from molssl.ssl.masking import ratio_mask
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,62 +50,6 @@ class AttributeMaskingConfig(MethodConfig):
         check_fraction("mask_rate", self.mask_rate)
         if not isinstance(self.mask_edge, bool):
             raise ValueError(f"mask_edge must be a bool, got {self.mask_edge!r}")
-
-
-def atom_type_classes(scheme: dict) -> int:
-    """Number of real atom types: the mask token is the last value of the first atom column."""
-    return int(scheme["atom_mask_token"][0])
-
-
-def bond_type_classes(scheme: dict) -> int:
-    """Number of real bond types: the first column's values below its reserved tokens."""
-    reserved = [int(scheme["bond_mask_token"][0])]
-    if scheme.get("self_loop_token") is not None:
-        reserved.append(int(scheme["self_loop_token"][0]))
-    return min(reserved)
-
-
-@dataclass(frozen=True)
-class MaskedBatch:
-    """A batch with some atoms (and bonds) masked, and what the heads must predict.
-
-    Attributes:
-        batch: the corrupted batch (masked rows hold the scheme's mask tokens).
-        atom_index: the masked atoms (global indices), the rows the atom loss scores.
-        atom_target: their true atom types.
-        bond_index: the masked bonds as [2, M_b] atom pairs (one direction per bond), or empty.
-        bond_target: their true bond types.
-
-    Shapes:
-        atom_index, atom_target: [M_a]; bond_index: [2, M_b]; bond_target: [M_b]
-    """
-
-    batch: Any
-    atom_index: Tensor
-    atom_target: Tensor
-    bond_index: Tensor
-    bond_target: Tensor
-
-
-def mask_attributes(batch: Any, scheme: dict, rate: float, generator: torch.Generator, mask_edge: bool = False) -> MaskedBatch:
-    """Mask ``ceil(rate * n)`` (at least one) random atoms of every molecule, and optionally their bonds.
-
-    The batch's bonds must be stored as consecutive edge pairs (bond k = edges 2k and 2k+1), as
-    ``molssl`` featurization and batching store them. The input batch is not modified.
-    """
-    x, edge_index, edge_attr = batch.x, batch.edge_index, batch.edge_attr
-    masked = ratio_mask(batch.ptr, rate, num_elements=x.size(0), rounding="ceil", generator=generator)  # [N]
-    atom_index = masked.nonzero().view(-1)
-    atom_target = x[atom_index, 0]
-    x = torch.where(masked[:, None], mask_token(scheme, "atom", x), x)
-    bonds = edge_index[:, 0::2]  # [2, E / 2]
-    if mask_edge:
-        bond_masked = masked[bonds[0]] | masked[bonds[1]]  # a bond of a masked atom is masked too
-        edge_attr = torch.where(bond_masked.repeat_interleave(2)[:, None], mask_token(scheme, "bond", edge_attr), edge_attr)
-    else:
-        bond_masked = torch.zeros(bonds.size(1), dtype=torch.bool, device=x.device)
-    bond_target = batch.edge_attr[0::2][bond_masked, 0]
-    return MaskedBatch(replace(batch, x=x, edge_attr=edge_attr), atom_index, atom_target, bonds[:, bond_masked], bond_target)
 
 
 class AttributeMasking(PretrainMethod):

@@ -9,7 +9,6 @@ passes, seeded per step, so a resumed run repeats exactly what an uninterrupted 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, NamedTuple
@@ -107,19 +106,6 @@ class PretrainMethod(nn.Module):
         raise NotImplementedError
 
 
-def mask_token(scheme: Mapping[str, Any], what: str, like: Tensor) -> Tensor:
-    """The scheme's reserved mask row for atoms or bonds, as a tensor on ``like``'s device and dtype.
-
-    Shapes:
-        -> [F] (one value per feature column)
-    """
-    key = f"{what}_mask_token"
-    token = scheme.get(key)
-    if token is None:
-        raise ValueError(f"featurization scheme {scheme.get('name')!r} reserves no {what} mask token ({key})")
-    return torch.tensor(token, dtype=like.dtype, device=like.device)
-
-
 def shifted(n: int, shift: int, device: torch.device) -> Tensor:
     """Index that pairs item i with item (i + shift) mod n: negatives from other molecules in the batch.
 
@@ -132,14 +118,6 @@ def shifted(n: int, shift: int, device: torch.device) -> Tensor:
     return (torch.arange(n, device=device) + shift) % max(n, 1)
 
 
-def replace(batch: Any, **attrs: Tensor) -> Any:
-    """A shallow copy of a PyG batch with some attributes replaced (the input batch is left as it was)."""
-    out = copy.copy(batch)
-    for name, value in attrs.items():
-        setattr(out, name, value)
-    return out
-
-
 def accuracy(logits: Tensor, target: Tensor) -> Tensor:
     """Fraction of rows whose argmax equals the target (0 for no rows), detached."""
     if target.numel() == 0:
@@ -149,5 +127,5 @@ def accuracy(logits: Tensor, target: Tensor) -> Tensor:
 
 __all__ = [
     "MethodConfig", "MethodOutput", "PretrainMethod", "accuracy", "check_fraction", "check_positive_int",
-    "mask_token", "replace", "shifted",
+    "shifted",
 ]  # fmt: skip

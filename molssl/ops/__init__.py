@@ -1,13 +1,14 @@
 """Scatter and segment reductions: one public entry point per operation, two backends behind them.
 
 ``scatter`` (any index order), ``segment`` (CSR offsets) and ``segment_softmax`` are what every layer
-calls. They run the pure-torch reference (``molssl.ops.reference``) on CPU and wherever Triton or
+calls; ``segment_order`` sorts an index once (a ``SegmentOrder``) for every later call over it. They run the pure-torch reference (``molssl.ops.reference``) on CPU and wherever Triton or
 CUDA is missing, and Triton kernels (``molssl.ops._triton``) on CUDA tensors; ``set_backend`` and
 ``use_backend`` force either one. The rules are in ``molssl.ops.scatter``.
 """
 
 from __future__ import annotations
 
+from molssl.ops.order import SegmentOrder, segment_order
 from molssl.ops.reference import REDUCTIONS
 from molssl.ops.scatter import (
     BACKENDS,
@@ -26,11 +27,13 @@ __all__ = [
     "BACKENDS",
     "REDUCTIONS",
     "TRITON_DTYPES",
+    "SegmentOrder",
     "get_backend",
     "ptr_from_index",
     "resolve_backend",
     "scatter",
     "segment",
+    "segment_order",
     "segment_softmax",
     "set_backend",
     "sort_segments",

@@ -25,12 +25,24 @@ Which one runs (``resolve_backend`` answers it without running anything):
 
 Calls without rows or segments take the reference on either backend.
 
-Which Triton kernel runs: the CSR segment kernel when the caller passes ``ptr`` (the offsets of a
-sorted ``index``, e.g. PyG's ``batch.ptr`` for pooling) or calls ``segment``; for an unsorted
-``index``, atomics (sum, mean, max, min), or in deterministic mode a stable sort of ``index`` followed
-by the segment kernel (sum, mean; max and min are order-independent, so their atomics are already
-deterministic); ``segment_softmax`` always uses the segment kernel (sorting an unsorted index).
-float64 inputs always take the segment kernel.
+Which Triton kernel runs:
+
+* the CSR segment kernel when the caller passes ``ptr`` (the offsets of a sorted ``index``, e.g. PyG's
+  ``batch.ptr`` for pooling) or calls ``segment``;
+* the same kernel reading ``src`` through ``order.perm`` when the caller passes ``order``, a
+  ``molssl.ops.SegmentOrder`` (the stable sort of an unsorted ``index``, computed once with
+  ``segment_order(index, dim_size)`` and reused by every call over that index: the encoders sort
+  ``edge_index[1]`` once per forward and hand it to every layer). Every reduction, no atomics, no
+  per-call sort, deterministic whatever the setting;
+* otherwise, for an unsorted ``index``: atomics (sum, mean, max, min), or in deterministic mode a stable
+  sort of ``index`` on every call followed by the segment kernel (sum, mean; max and min are
+  order-independent, so their atomics are already deterministic). float64 inputs always take the
+  sort and the segment kernel;
+* ``segment_softmax`` always uses the segment kernel (with ``ptr``, with ``order``, else after sorting
+  an unsorted index on every call).
+
+The torch backend ignores ``ptr`` and ``order`` (``index_add``/``scatter_reduce`` need neither, and
+gathering ``src[perm]`` for a segment reduction would only add a copy on CPU); both are still checked.
 
 Determinism (the ``deterministic=`` argument, else the process-wide setting, else
 ``torch.are_deterministic_algorithms_enabled()``): on the Triton backend a deterministic call gives
@@ -43,7 +55,8 @@ Conventions shared by every function:
   sorted, and every value must lie in ``[0, dim_size)``. The reference raises on a value outside it
   (a device assert on CUDA); the kernels do not check (that would be a host synchronization) but
   never read or write out of bounds: such rows reduce nowhere and their gradient is unspecified.
-  Likewise ``ptr`` is checked on CPU only.
+  Likewise ``ptr`` is checked on CPU only, and ``order`` by its shapes and device only (that it is
+  the order of ``index`` is the caller's contract).
 * ``dim_size`` (the number of segments) is always given by the caller, from the batch
   (``x.size(0)``, ``batch.num_graphs``). It is never inferred as ``index.max() + 1``: that would be a
   host-device synchronization and would silently drop trailing segments that receive no rows.
@@ -64,6 +77,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from molssl.ops.order import SegmentOrder, check_order
 from molssl.ops.reference import REDUCTIONS, scatter_reference, softmax_reference
 
 #: the backends ``scatter`` and friends can be asked for
@@ -263,6 +277,19 @@ def check_ptr(ptr: Tensor, num_rows: int, dim_size: int | None = None) -> None:
         raise ValueError("ptr must be non-decreasing (the offsets of a sorted index)")
 
 
+def _check_offsets(src: Tensor, dim_size: int, ptr: Tensor | None, order: SegmentOrder | None) -> None:
+    """Check the optional ``ptr`` (sorted index) or ``order`` (unsorted index) of a call; at most one."""
+    if ptr is not None and order is not None:
+        raise ValueError(
+            "pass ptr (the offsets of a sorted index) or order (the SegmentOrder of an unsorted one), not both"
+        )
+    if ptr is not None:
+        check_ptr(ptr, src.size(0), dim_size)
+    if order is not None:
+        check_order(order, src.size(0), dim_size, src.device)
+        check_ptr(order.ptr, src.size(0), dim_size)
+
+
 def _rows(src: Tensor) -> Tensor:
     """``src`` as a contiguous [E, F] matrix (F = product of the trailing dims; 1 for a vector)."""
     return src.reshape(src.size(0), -1).contiguous()
@@ -281,6 +308,7 @@ def scatter(
     reduce: str = "sum",
     *,
     ptr: Tensor | None = None,
+    order: SegmentOrder | None = None,
     backend: str | None = None,
     deterministic: bool | None = None,
 ) -> Tensor:
@@ -299,6 +327,10 @@ def scatter(
         ptr: optional CSR offsets of ``index`` when it is sorted (PyG's ``batch.ptr`` for pooling):
             segment ``s`` is rows ``ptr[s]:ptr[s + 1]``. Lets the Triton backend use the segment
             kernel (no atomics, no sort); the reference ignores it. Must agree with ``index``.
+        order: optional ``SegmentOrder`` of ``index`` (``segment_order(index, dim_size)``), computed
+            once and shared by every call over the same ``index``: the Triton backend then runs the
+            segment kernel through ``order.perm`` (no atomics, no sort, deterministic); the
+            reference ignores it. Must be the order of ``index``; not together with ``ptr``.
         backend: ``"auto"``, ``"torch"`` or ``"triton"``; ``None`` uses the process-wide setting.
         deterministic: bitwise-reproducible Triton results; ``None`` uses the process-wide setting.
 
@@ -307,19 +339,20 @@ def scatter(
 
     Shapes:
         src: [E, *] -> out: [S, *]
-        index: [E] (long), ptr: [S + 1] (long)
+        index: [E] (long), ptr: [S + 1] (long), order: perm [E], ptr [S + 1]
     """
     _check(src, index, dim_size)
     if reduce not in REDUCTIONS:
         raise ValueError(f"unknown reduction {reduce!r}; valid reductions: {', '.join(REDUCTIONS)}")
-    if ptr is not None:
-        check_ptr(ptr, src.size(0), dim_size)
+    _check_offsets(src, dim_size, ptr, order)
     if resolve_backend(src, backend) == "torch" or src.numel() == 0 or dim_size == 0:
         return scatter_reference(src, index, dim_size, reduce)
     kernels = _kernels()
     rows = _rows(src)
     if ptr is not None:
         out = kernels.segment_reduce(rows, ptr.contiguous(), None, reduce)
+    elif order is not None:
+        out = kernels.segment_reduce(rows, order.ptr.contiguous(), order.perm.contiguous(), reduce)
     elif src.dtype == torch.float64 or (reduce in ("sum", "mean") and _deterministic(deterministic)):
         perm, sorted_ptr = _sort_segments(index, dim_size)
         out = kernels.segment_reduce(rows, sorted_ptr, perm, reduce)
@@ -334,6 +367,7 @@ def segment_softmax(
     dim_size: int,
     *,
     ptr: Tensor | None = None,
+    order: SegmentOrder | None = None,
     backend: str | None = None,
 ) -> Tensor:
     """Softmax of ``src`` over the rows of each segment.
@@ -346,26 +380,29 @@ def segment_softmax(
     result or its gradient). Trailing dimensions (e.g. attention heads) are normalized independently.
     Entries equal to ``-inf`` get weight 0; a segment whose entries are all ``-inf`` gets all zeros.
     Always deterministic on the Triton backend (segment kernel, after a stable sort of an unsorted
-    ``index``).
+    ``index`` unless ``ptr`` or ``order`` is given).
 
     Args:
         src: unnormalized scores, one row per element.
         index: segment id of each row, in ``[0, dim_size)``; any order.
         dim_size: number of segments, taken from the batch.
         ptr: optional CSR offsets of ``index`` when it is sorted (saves the Triton backend a sort).
+        order: optional ``SegmentOrder`` of an unsorted ``index``, computed once and reused (saves
+            the Triton backend the sort; see ``scatter``). Not together with ``ptr``.
         backend: ``"auto"``, ``"torch"`` or ``"triton"``; ``None`` uses the process-wide setting.
 
     Shapes:
         src: [E, *] -> out: [E, *]
-        index: [E] (long), ptr: [S + 1] (long)
+        index: [E] (long), ptr: [S + 1] (long), order: perm [E], ptr [S + 1]
     """
     _check(src, index, dim_size)
-    if ptr is not None:
-        check_ptr(ptr, src.size(0), dim_size)
+    _check_offsets(src, dim_size, ptr, order)
     if resolve_backend(src, backend) == "torch" or src.numel() == 0 or dim_size == 0:
         return softmax_reference(src, index, dim_size)
     kernels = _kernels()
     perm = None
-    if ptr is None:
+    if order is not None:
+        perm, ptr = order
+    elif ptr is None:
         perm, ptr = _sort_segments(index, dim_size)
     return kernels.segment_softmax(_rows(src), ptr.contiguous(), perm).view(src.shape)

@@ -8,10 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from molssl.augment.masked_atoms import mask_attributes
 from molssl.chem.featurize import featurize, featurize_many
 from molssl.chem.schemes import get_scheme
 from molssl.graph.batch import to_batch
-from molssl.methods.attribute_masking import AttributeMasking, AttributeMaskingConfig, mask_attributes
+from molssl.methods.attribute_masking import AttributeMasking, AttributeMaskingConfig
 from tests.methods.conftest import generator
 
 HU = get_scheme("hu").describe()

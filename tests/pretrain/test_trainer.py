@@ -16,7 +16,7 @@ from molssl.tasks.predictor import PropertyPredictor
 from tests.conftest import MOLECULENET
 from tests.pretrain.conftest import SMALL_ENCODER, fast
 
-UNSUPERVISED = ["attr_masking", "context_pred", "edge_pred", "infomax"]
+UNSUPERVISED = ["attr_masking", "context_pred", "edge_pred", "infomax", "graphcl", "infograph", "graphmae", "bgrl"]
 
 
 def _mean_loss(rows):

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from molssl.nn.embeddings import BondEmbedding
+from molssl.ops import SegmentOrder
 
 
 class SelfLoopEmbedding(nn.Module):
@@ -73,3 +74,28 @@ def add_self_loops(
     edge_index = torch.cat([edge_index, loops.unsqueeze(0).expand(2, -1)], dim=1)
     edge_embedding = torch.cat([edge_embedding, loop_embedding.expand(num_nodes, -1)], dim=0)
     return edge_index, edge_embedding
+
+
+def self_loop_order(order: SegmentOrder) -> SegmentOrder:
+    """The ``SegmentOrder`` of the targets after ``add_self_loops``, derived from the one before (no sort).
+
+    ``add_self_loops`` appends the loop of node i as edge ``E + i``, after every original edge, so the
+    stable sort of the new targets lists each node's incoming edges in their old order followed by its
+    loop: segment i grows by one row at its end. This is exactly ``segment_order(edge_index[1], N)`` of
+    the extended ``edge_index``, in a few gathers on the device instead of a sort.
+
+    Shapes:
+        order: perm [E], ptr [N + 1] -> perm [E + N], ptr [N + 1]
+    """
+    perm, ptr = order
+    num_edges, num_nodes = perm.numel(), ptr.numel() - 1
+    nodes = torch.arange(num_nodes, dtype=torch.long, device=ptr.device)
+    ptr = ptr.long()
+    # the segment of each sorted position (output_size: no host synchronization)
+    segment_of = torch.repeat_interleave(nodes, ptr.diff(), output_size=num_edges)  # [E]
+    positions = torch.arange(num_edges, dtype=torch.long, device=ptr.device) + segment_of  # each shifts by its node
+    loops = ptr[1:] + nodes  # [N] the last row of each grown segment
+    new_perm = torch.empty(num_edges + num_nodes, dtype=perm.dtype, device=perm.device)
+    new_perm.index_copy_(0, positions, perm)
+    new_perm.index_copy_(0, loops, (nodes + num_edges).to(perm.dtype))
+    return SegmentOrder(new_perm, torch.cat([ptr[:1], loops + 1]))

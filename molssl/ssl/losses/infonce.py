@@ -33,6 +33,7 @@ def info_nce(
     negatives: Tensor | None = None,
     *,
     in_batch_negatives: bool = True,
+    exclude_positive: bool = False,
 ) -> Tensor:
     """InfoNCE loss of van den Oord et al. (2018) in MoCo's query/key form (He et al., CVPR 2020).
 
@@ -43,7 +44,14 @@ def info_nce(
         loss_i = -log( exp(q_i.k_i / t) / (sum_j exp(q_i.k_j / t) + sum_m exp(q_i.n_m / t)) )
 
     and the loss is the mean over queries. One direction only (query to key); ``nt_xent`` is the
-    symmetric two-view form.
+    symmetric two-view form. With ``exclude_positive`` the positive term leaves the denominator::
+
+        loss_i = -log( exp(q_i.k_i / t) / (sum_{j != i} exp(q_i.k_j / t) + sum_m exp(q_i.n_m / t)) )
+
+    the decoupled form of Yeh et al., "Decoupled Contrastive Learning" (ECCV 2022), and the loss of
+    GraphCL's molecular transfer-learning code (You et al., NeurIPS 2020, ``loss_cl`` of
+    ``chem/pretrain_graphcl.py``: one direction, cross-view in-batch negatives, positive excluded,
+    ``t = 0.1``). It can be negative (a positive more similar than the sum of the negatives).
 
     Args:
         query: one embedding per sample (not necessarily normalized).
@@ -52,6 +60,8 @@ def info_nce(
         negatives: optional extra negatives, e.g. ``MemoryQueue.negatives()``.
         in_batch_negatives: use the other keys of the batch as negatives. ``False`` gives MoCo's form,
             where only ``negatives`` are (then they are required).
+        exclude_positive: leave each query's positive out of its own denominator (decoupled form);
+            every query then needs at least one negative.
 
     Shapes:
         query, key: [N, D]
@@ -62,10 +72,17 @@ def info_nce(
         ValueError: on mismatched shapes or devices, a temperature <= 0, or no negatives at all.
     """
     check_pair("query", query, "key", key)
+    if not isinstance(exclude_positive, bool):
+        raise TypeError(f"exclude_positive must be a bool, got {exclude_positive!r}")
     check_positive_float("temperature", temperature)
     _check_negatives(negatives, query.size(1), query.device)
     if not in_batch_negatives and negatives is None:
         raise ValueError("in_batch_negatives=False needs extra negatives; pass negatives=[K, D] (e.g. a MemoryQueue)")
+    if exclude_positive and negatives is None and query.size(0) < 2:
+        raise ValueError(
+            "exclude_positive=True leaves a single query without negatives; use batches of two or more "
+            "rows or pass extra negatives"
+        )
     q = F.normalize(query, dim=1)
     k = F.normalize(key, dim=1)
     if in_batch_negatives:
@@ -77,7 +94,13 @@ def info_nce(
     if negatives is not None:
         extra = F.normalize(negatives, dim=1).to(q.dtype)  # a float32 queue may meet float64 or bf16 embeddings
         logits = torch.cat([logits, q @ extra.t()], dim=1)  # [N, N + K] or [N, 1 + K]
-    return F.cross_entropy(logits / temperature, targets)
+    logits = logits / temperature
+    if not exclude_positive:
+        return F.cross_entropy(logits, targets)
+    positive = logits.gather(1, targets.unsqueeze(1)).squeeze(1)  # [N]
+    columns = torch.arange(logits.size(1), device=q.device).unsqueeze(0)  # [1, C]
+    negative_logits = logits.masked_fill(columns == targets.unsqueeze(1), float("-inf"))  # [N, C]
+    return (torch.logsumexp(negative_logits, dim=1) - positive).mean()
 
 
 def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5, negatives: Tensor | None = None) -> Tensor:
@@ -128,23 +151,30 @@ class InfoNCE(nn.Module):
     Args:
         temperature: softmax temperature > 0.
         in_batch_negatives: use the other keys of the batch as negatives.
+        exclude_positive: leave the positive out of its denominator (decoupled form; GraphCL's code).
 
     Shapes:
         query, key: [N, D]; negatives: [K, D], optional -> output: [] scalar
     """
 
-    def __init__(self, temperature: float = 0.1, *, in_batch_negatives: bool = True) -> None:
+    def __init__(
+        self, temperature: float = 0.1, *, in_batch_negatives: bool = True, exclude_positive: bool = False
+    ) -> None:
         super().__init__()
         self.temperature = check_positive_float("temperature", temperature)
-        if not isinstance(in_batch_negatives, bool):
-            raise TypeError(f"in_batch_negatives must be a bool, got {in_batch_negatives!r}")
+        for name, value in (("in_batch_negatives", in_batch_negatives), ("exclude_positive", exclude_positive)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be a bool, got {value!r}")
         self.in_batch_negatives = in_batch_negatives
+        self.exclude_positive = exclude_positive
 
     def forward(self, query: Tensor, key: Tensor, negatives: Tensor | None = None) -> Tensor:
-        return info_nce(query, key, self.temperature, negatives, in_batch_negatives=self.in_batch_negatives)
+        return info_nce(query, key, self.temperature, negatives, in_batch_negatives=self.in_batch_negatives,
+                        exclude_positive=self.exclude_positive)  # fmt: skip
 
     def extra_repr(self) -> str:
-        return f"temperature={self.temperature}, in_batch_negatives={self.in_batch_negatives}"
+        return (f"temperature={self.temperature}, in_batch_negatives={self.in_batch_negatives}, "
+                f"exclude_positive={self.exclude_positive}")  # fmt: skip
 
 
 class NTXentLoss(nn.Module):

@@ -19,14 +19,14 @@ def dot(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b))
 
 
-def naive_info_nce(query, key, t, negatives=None, in_batch=True) -> float:
+def naive_info_nce(query, key, t, negatives=None, in_batch=True, exclude_positive=False) -> float:
     q = [unit(r) for r in query.tolist()]
     k = [unit(r) for r in key.tolist()]
     extra = [unit(r) for r in negatives.tolist()] if negatives is not None else []
     total = 0.0
     for i in range(len(q)):
         positive = math.exp(dot(q[i], k[i]) / t)
-        denominator = positive
+        denominator = 0.0 if exclude_positive else positive
         if in_batch:
             denominator += sum(math.exp(dot(q[i], k[j]) / t) for j in range(len(k)) if j != i)
         denominator += sum(math.exp(dot(q[i], n) / t) for n in extra)
@@ -87,6 +87,52 @@ def test_info_nce_moco_form_uses_only_extra_negatives():
     assert loss.item() == pytest.approx(naive_info_nce(q, k, 0.2, negatives, in_batch=False), rel=1e-10)
     with pytest.raises(ValueError, match="needs extra negatives"):
         info_nce(q, k, 0.2, in_batch_negatives=False)
+
+
+def naive_graphcl_loss_cl(x1, x2, t) -> float:
+    """GraphCL's chem ``loss_cl`` written out: exp-cosine matrix, positive divided by the row sum without it."""
+    a, b = [unit(r) for r in x1.tolist()], [unit(r) for r in x2.tolist()]
+    total = 0.0
+    for i in range(len(a)):
+        row = [math.exp(dot(a[i], b[j]) / t) for j in range(len(b))]
+        total += -math.log(row[i] / (sum(row) - row[i]))
+    return total / len(a)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("k", [0, 4])
+def test_info_nce_without_the_positive_in_the_denominator_matches_loop(seed, k):
+    q, key, negatives = views(seed=seed, k=k)
+    loss = info_nce(q, key, 0.1, negatives, exclude_positive=True)
+    assert loss.item() == pytest.approx(naive_info_nce(q, key, 0.1, negatives, exclude_positive=True), rel=1e-10)
+    assert loss < info_nce(q, key, 0.1, negatives)  # every denominator lost a positive term
+    if k == 0:
+        assert loss.item() == pytest.approx(naive_graphcl_loss_cl(q, key, 0.1), rel=1e-10)
+    moco = info_nce(q, key, 0.2, negatives, in_batch_negatives=False, exclude_positive=True) if k else None
+    if moco is not None:
+        expected = naive_info_nce(q, key, 0.2, negatives, in_batch=False, exclude_positive=True)
+        assert moco.item() == pytest.approx(expected, rel=1e-10)
+
+
+def test_info_nce_without_the_positive_is_permutation_invariant_with_finite_gradients():
+    q, key, _ = views(n=7, seed=8)
+    perm = torch.randperm(7, generator=torch.Generator().manual_seed(3))
+    loss = info_nce(q, key, 0.1, exclude_positive=True)
+    assert info_nce(q[perm], key[perm], 0.1, exclude_positive=True).item() == pytest.approx(loss.item(), rel=1e-12)
+    q.requires_grad_(True)
+    key.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda a, b: info_nce(a, b, 0.1, exclude_positive=True), (q, key), fast_mode=True)
+    module = InfoNCE(0.1, exclude_positive=True)
+    assert module(q, key).item() == loss.item() and "exclude_positive=True" in repr(module)
+
+
+def test_info_nce_without_the_positive_needs_a_negative():
+    z = torch.randn(1, 4)
+    with pytest.raises(ValueError, match="without negatives"):
+        info_nce(z, z, exclude_positive=True)
+    assert torch.isfinite(info_nce(z, z, 0.1, torch.randn(2, 4), exclude_positive=True))
+    with pytest.raises(TypeError, match="bool"):
+        InfoNCE(exclude_positive=1)
 
 
 def test_batch_permutation_invariance():

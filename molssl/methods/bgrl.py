@@ -1,0 +1,142 @@
+"""BGRL: predict an EMA teacher's atom representations of another view, no negatives (Thakoor et al., ICLR 2022).
+
+Thakoor et al., "Large-Scale Representation Learning on Graphs via Bootstrapping" (BGRL, ICLR 2022),
+the graph form of BYOL (Grill et al., NeurIPS 2020), applied to batches of molecules. Each view
+masks the features of a fraction of every molecule's atoms (``feature_mask``: the scheme's mask
+token, ``molssl.augment.AttrMask``) and then drops a fraction of its bonds (``edge_drop``:
+``EdgePerturb`` without additions); both augmentations keep every atom, so atom i of one view is
+atom i of the other. The online encoder's atom representations of view 1 go through a predictor
+(``PredictionHead``: Linear - BatchNorm - PReLU - Linear, D -> D -> D, BGRL's) and regress the EMA
+teacher encoder's representations of view 2 (no gradient), and symmetrically::
+
+    loss = ( negative_cosine(q(h1), stopgrad(t2)) + negative_cosine(q(h2), stopgrad(t1)) ) / 2
+
+(``molssl.ssl.negative_cosine``; BGRL's ``-2 cos`` sums, averaged here, so the loss lies in [-1, 1]).
+BGRL has no projector and no negatives.
+
+How it differs from the paper, and why:
+
+* BGRL masks feature *columns* shared by all nodes of continuous-featured graphs; molecules have
+  categorical features, so a masked atom becomes the scheme's mask token instead (as in
+  ``attr_mask``). Defaults 0.2 for both views and both augmentations (BGRL tunes ``p_f``, ``p_e``
+  per dataset; none is published for molecules).
+* The teacher follows ``t <- m t + (1 - m) s`` with a constant ``momentum`` (default 0.99, BGRL's
+  starting value) instead of BGRL's cosine schedule to 1.0: the shared loop tells a method neither
+  the step it is at nor the total. The loop also has no hook after the optimizer step, so the
+  teacher is moved at the start of every training forward, from the student the previous step
+  left: the same sequence of teachers, one step later. At the first training step the teacher is
+  copied from the student (``momentum`` 0), so an encoder loaded after construction (``init=``)
+  starts teacher and student equal; a flag in the state dict keeps a resumed run from copying again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from molssl.augment import AttrMask, EdgePerturb
+from molssl.methods.base import (
+    MethodConfig,
+    MethodOutput,
+    PretrainMethod,
+    check_fraction,
+)
+from molssl.nn.encoder import EncoderConfig
+from molssl.nn.readout import MeanReadout
+from molssl.ssl import EMATeacher, PredictionHead, negative_cosine
+
+
+@dataclass(frozen=True, kw_only=True)
+class BGRLConfig(MethodConfig):
+    """Options of BGRL.
+
+    Attributes:
+        feature_mask1: fraction of each molecule's atoms masked in view 1, in [0, 1).
+        feature_mask2: the same for view 2.
+        edge_drop1: fraction of each molecule's bonds dropped in view 1, in [0, 1).
+        edge_drop2: the same for view 2.
+        momentum: EMA momentum ``m`` of the teacher, in [0, 1) (BGRL starts at 0.99).
+        predictor_hidden_dim: hidden size of the predictor; ``None`` = the encoder's output size.
+    """
+
+    feature_mask1: float = 0.2
+    feature_mask2: float = 0.2
+    edge_drop1: float = 0.2
+    edge_drop2: float = 0.2
+    momentum: float = 0.99
+    predictor_hidden_dim: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("feature_mask1", "feature_mask2", "edge_drop1", "edge_drop2", "momentum"):
+            check_fraction(name, getattr(self, name), low_open=False)
+        hidden = self.predictor_hidden_dim
+        if hidden is not None and (isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1):
+            raise ValueError(f"predictor_hidden_dim must be a positive int or None, got {hidden!r}")
+
+
+class BGRL(PretrainMethod):
+    """Regress an EMA teacher's atom representations of the other view (Thakoor et al., ICLR 2022).
+
+    The collapse monitors see the mean-pooled online representations of both views.
+
+    Shapes:
+        batch.x: [N, F_atom], batch.edge_index: [2, E] (bond k as edges 2k and 2k+1),
+        batch.ptr: [B + 1] -> loss []; embeddings, embeddings2: [B, D]
+    """
+
+    name = "bgrl"
+    config_class = BGRLConfig
+
+    def __init__(self, encoder_config: EncoderConfig, config: BGRLConfig | None = None) -> None:
+        super().__init__(encoder_config, config)
+        dim = self.encoder.out_dim
+        self.predictor = PredictionHead(dim, self.config.predictor_hidden_dim, activation="prelu")
+        self.teacher = EMATeacher(self.encoder, self.config.momentum)
+        self.pool = MeanReadout(dim)
+        c = self.config
+        self.augmentations = (
+            (AttrMask.from_scheme(self.scheme, c.feature_mask1), EdgePerturb(ratio=c.edge_drop1)),
+            (AttrMask.from_scheme(self.scheme, c.feature_mask2), EdgePerturb(ratio=c.edge_drop2)),
+        )
+        # whether the teacher was ever copied from the student; persistent, so a resumed run keeps it
+        self.register_buffer("teacher_synced", torch.zeros((), dtype=torch.bool))
+        self._synced: bool | None = None  # host copy of the flag, read once (a device sync) and cached
+        self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "_synced", None))
+
+    def views(self, batch: Any, generator: torch.Generator) -> tuple[Any, Any]:
+        """Two views of ``batch``, each from the original: masked atoms, then dropped bonds."""
+        out = []
+        for mask, drop in self.augmentations:
+            out.append(drop(mask(batch, generator), generator))
+        return out[0], out[1]
+
+    @torch.no_grad()
+    def update_teacher(self) -> None:
+        """Move the teacher towards the encoder (copy it the first time; see the module docstring)."""
+        if self._synced is None:
+            self._synced = bool(self.teacher_synced)
+        self.teacher.update(self.encoder, None if self._synced else 0.0)
+        if not self._synced:
+            self.teacher_synced.fill_(True)
+            self._synced = True
+
+    def _predict_and_target(self, view: Any) -> tuple[Tensor, Tensor, Tensor]:
+        h = self.encoder(view)  # [N, D]
+        target = self.teacher(view)  # [N, D], no gradient
+        graphs = self.pool(h, view.batch, int(view.num_graphs), getattr(view, "ptr", None))
+        return self.predictor(h).float(), target.float(), graphs
+
+    def forward(self, batch: Any, generator: torch.Generator) -> MethodOutput:
+        if self.training:
+            self.update_teacher()
+        view1, view2 = self.views(batch, generator)
+        q1, t1, g1 = self._predict_and_target(view1)
+        q2, t2, g2 = self._predict_and_target(view2)
+        loss = (negative_cosine(q1, t2) + negative_cosine(q2, t1)) / 2
+        return MethodOutput(loss, {}, embeddings=g1.detach(), embeddings2=g2.detach())
+
+
+__all__ = ["BGRL", "BGRLConfig"]
