@@ -53,6 +53,13 @@ def main() -> None:
                 lines += ["- " + ", ".join(f"{k}: {group[-1][k]}" for k in ENV_KEYS if k in group[-1] and k != "date"), ""]
                 lines += [scratch_table(rows), ""]
                 continue
+            if what == "transfer":  # resumable too: one table over every recorded fine-tuning run
+                from benchmarks.transfer import table as transfer_table
+
+                lines += [f"## {path.stem}: {what}", "", f"`{group[-1]['command']}` (rows from {group[0]['date']} to {group[-1]['date']})", ""]
+                lines += ["- " + ", ".join(f"{k}: {group[-1][k]}" for k in ENV_KEYS if k in group[-1] and k != "date"), ""]
+                lines += [transfer_table(group), ""]
+                continue
             run = latest_run(group)
             env = run[0]
             title = f"{path.stem}: {what}" + (f" ({corpus})" if corpus else "")
