@@ -17,8 +17,13 @@ inputs read once, outputs written once) and, on a GPU of the peak table, its fra
 GPU timings use ``triton.testing.do_bench`` (L2 flushed between runs); CPU timings a wall clock.
 
 The training step: ``GNNEncoder(EncoderConfig(scheme="hu"))`` (5 GIN layers of 300), mean readout
-with ``batch.ptr``, a linear head, MSE on random targets, AdamW; backend ``torch`` vs ``triton``
-(fast and deterministic) on the same batches and weights.
+with ``batch.ptr``, a linear head, MSE on random targets, AdamW, on the same batches and weights.
+Contenders: backend ``torch``; ``triton, atomics per call`` and ``triton, sort per call
+(deterministic)`` (the encoder's edge order switched off: every aggregation of every layer uses atomics,
+or sorts ``edge_index[1]`` again); ``triton, order once per batch`` (the default: the encoder sorts
+``edge_index[1]`` once per forward and every layer runs the segment kernel through that order,
+deterministic); ``triton, order at collate`` (the order computed in numpy by ``to_batch(...,
+edge_order=True)``, moved to the GPU by the encoder).
 
 On a machine without a GPU only ``stock`` and ``molssl torch`` run; the training step then records the
 GPU contenders as rows without times (``pending``) so the table says what is still to be measured.
@@ -31,6 +36,7 @@ Run:
 from __future__ import annotations
 
 import argparse
+import copy
 import gzip
 import os
 import shlex
@@ -47,7 +53,7 @@ import torch
 
 import molssl
 from benchmarks.record import append_rows
-from molssl.graph.batch import to_batch
+from molssl.graph.batch import edge_order_of, to_batch
 from molssl.nn import EncoderConfig, GNNEncoder
 from molssl.nn.readout import MeanReadout
 from molssl.ops import scatter, segment_softmax, triton_available, use_backend
@@ -246,26 +252,41 @@ def kernel_rows(args: argparse.Namespace, batches: dict, device: torch.device) -
     return rows
 
 
+#: training-step contenders: name -> (backend, deterministic, the encoder's edge order on, order attached at collate)
+TRAIN_MODES = {
+    "torch": ("torch", None, True, False),
+    "triton, atomics per call": ("triton", False, False, False),
+    "triton, sort per call (deterministic)": ("triton", True, False, False),
+    "triton, order once per batch": ("triton", None, True, False),
+    "triton, order at collate": ("triton", None, True, True),
+}
+
+
 def train_step_rows(args: argparse.Namespace, batches: dict, device: torch.device) -> list[dict]:
     on_gpu = device.type == "cuda"
-    modes = {"torch": ("torch", None)}
-    if on_gpu:
-        modes.update({"triton": ("triton", False), "triton deterministic": ("triton", True)})
+    modes = TRAIN_MODES if on_gpu else {"torch": TRAIN_MODES["torch"]}
     bench = timer(device, args.repeats)
     rows = []
     graphs = args.train_graphs
     batch = batches[graphs] if graphs in batches else load_batches([graphs], device)[graphs]
+    # the same batch with the order collate would attach (computed on the CPU; a shallow copy shares the rest)
+    collated = copy.copy(batch)
+    collated._edge_order = edge_order_of(batch.edge_index[1].cpu().numpy(), batch.num_nodes)
     target = torch.randn(graphs, 1, device=device)
     readout = MeanReadout(300)
     results = {}
-    for name, (backend, deterministic) in modes.items():
+    for name, (backend, deterministic, use_order, at_collate) in modes.items():
         torch.manual_seed(0)
         encoder = GNNEncoder(EncoderConfig(scheme="hu")).to(device)
+        encoder.use_segment_order = use_order
         head = torch.nn.Linear(encoder.out_dim, 1).to(device)
         params = list(encoder.parameters()) + list(head.parameters())
         optimizer = torch.optim.AdamW(params, lr=1e-3)
 
-        def step(encoder=encoder, head=head, optimizer=optimizer, backend=backend, deterministic=deterministic) -> None:
+        def step(
+            encoder=encoder, head=head, optimizer=optimizer, backend=backend, deterministic=deterministic,
+            batch=collated if at_collate else batch,
+        ) -> None:  # fmt: skip
             with use_backend(backend, deterministic=deterministic):
                 pooled = readout(encoder(batch), batch.batch, graphs, ptr=batch.ptr)
                 loss = torch.nn.functional.mse_loss(head(pooled), target)
@@ -284,11 +305,11 @@ def train_step_rows(args: argparse.Namespace, batches: dict, device: torch.devic
         }  # fmt: skip
         rows.append(row)
         print(
-            f"GIN train step, {graphs} graphs, backend {name:22s} {median:9.3f} ms  x{results['torch'][0] / median:.2f}"
+            f"GIN train step, {graphs} graphs, backend {name:38s} {median:9.3f} ms  x{results['torch'][0] / median:.2f}"
         )
     if not on_gpu:
-        for name in ("triton", "triton deterministic"):
-            rows.append({**shape, "contender": f"molssl {name}", "median_ms": None, "status": "pending (needs a GPU)"})
+        pending = {"median_ms": None, "status": "pending (needs a GPU)"}
+        rows += [{**shape, "contender": f"molssl {name}", **pending} for name in TRAIN_MODES if name != "torch"]
     return rows
 
 

@@ -30,6 +30,8 @@ class StoreLoader:
         indices: restrict to these molecules (e.g. a split); default all.
         targets: optional per-molecule labels, shape [M, T] or [M], attached to each batch as ``y``.
         rank, world_size: this process's shard of each epoch, for distributed training.
+        edge_order: attach the order of each batch's messages by target atom, computed at collate
+            time on the CPU, for the GPU kernels (``molssl.graph.batch.to_batch``).
     """
 
     def __init__(
@@ -43,6 +45,7 @@ class StoreLoader:
         targets: np.ndarray | None = None,
         rank: int = 0,
         world_size: int = 1,
+        edge_order: bool = False,
     ):
         self.graphs = source.graphs if isinstance(source, MoleculeStore) else source
         if batch_size < 1:
@@ -61,6 +64,7 @@ class StoreLoader:
         self.drop_last = drop_last
         self.rank = rank
         self.world_size = world_size
+        self.edge_order = edge_order
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -96,4 +100,4 @@ class StoreLoader:
             extra = None
             if self.targets is not None:
                 extra = {"y": torch.from_numpy(np.ascontiguousarray(self.targets[idx]))}
-            yield to_batch(self.graphs.select(idx), extra)
+            yield to_batch(self.graphs.select(idx), extra, edge_order=self.edge_order)

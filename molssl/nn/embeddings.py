@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from molssl.ops import scatter
+from molssl.ops import SegmentOrder, scatter
 
 
 class CategoricalEmbedding(nn.Module):
@@ -41,6 +41,9 @@ class CategoricalEmbedding(nn.Module):
         self.what = what
         self.embeddings = nn.ModuleList(nn.Embedding(v, dim) for v in vocab)
         self.register_buffer("_limits", torch.tensor(vocab, dtype=torch.long), persistent=False)
+        # first row of each column's table in the tables stacked along dim 0
+        starts = torch.tensor((0, *vocab[:-1]), dtype=torch.long).cumsum(0)
+        self.register_buffer("_starts", starts, persistent=False)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -58,7 +61,9 @@ class CategoricalEmbedding(nn.Module):
             out = out + self.embeddings[k](features[:, k])
         return out
 
-    def aggregate(self, features: Tensor, index: Tensor, dim_size: int) -> Tensor:
+    def aggregate(
+        self, features: Tensor, index: Tensor, dim_size: int, order: SegmentOrder | None = None
+    ) -> Tensor:
         """``scatter(self(features), index, dim_size, "sum")`` without materializing the [E, D] embeddings.
 
         The sum of the embeddings of the rows sent to segment i is ``sum_k counts_k[i] @ W_k``, where
@@ -66,10 +71,17 @@ class CategoricalEmbedding(nn.Module):
         matrix times the table. For bonds (vocabularies of a few entries) this replaces a gather
         and a scatter of E x D values by a tiny matrix product.
 
+        Without ``order`` the counts are one scatter of ones per column into ``dim_size * vocab_k``
+        cells (``index_add`` on CPU). With ``order``, the ``SegmentOrder`` of ``index``, they are one
+        segment sum of the rows' one-hot codes [E, sum_k vocab_k] through that order (no atomics, no
+        sort on the Triton backend) and one product with the stacked tables.
+
         Shapes:
-            features: [E, F] (long), index: [E] -> [dim_size, D]
+            features: [E, F] (long), index: [E], order: perm [E], ptr [dim_size + 1] -> [dim_size, D]
         """
         self.check(features)
+        if order is not None:
+            return self._aggregate_ordered(features, index, dim_size, order)
         out = None
         ones = torch.ones(index.shape, dtype=self.embeddings[0].weight.dtype, device=index.device)
         for k, embedding in enumerate(self.embeddings):
@@ -80,6 +92,14 @@ class CategoricalEmbedding(nn.Module):
             term = counts @ embedding.weight
             out = term if out is None else out + term
         return out
+
+    def _aggregate_ordered(self, features: Tensor, index: Tensor, dim_size: int, order: SegmentOrder) -> Tensor:
+        weights = [embedding.weight for embedding in self.embeddings]
+        codes = features + self._starts  # [E, F] column k's values shifted to their block of the one-hot code
+        one_hot = torch.zeros(features.size(0), sum(self.vocab), dtype=weights[0].dtype, device=features.device)
+        one_hot.scatter_(1, codes, 1.0)  # [E, sum_k V_k]
+        counts = scatter(one_hot, index, dim_size=dim_size, reduce="sum", order=order)  # exact: small integers
+        return counts @ torch.cat(weights, dim=0)  # [dim_size, sum_k V_k] @ [sum_k V_k, D]
 
     def check(self, features: Tensor) -> None:
         """Raise a ``ValueError`` naming the column and value if a feature is outside its vocabulary.

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from molssl.nn.conv import get_conv
 from molssl.nn.embeddings import AtomEmbedding
-from molssl.ops import scatter
+from molssl.ops import SegmentOrder, resolve_backend, scatter, segment_order
 
 #: how the per-layer node states are combined (Xu et al., "Representation Learning on Graphs with
 #: Jumping Knowledge Networks", ICML 2018): the last layer, or all layers (input embedding included)
@@ -187,6 +187,15 @@ class GNNEncoder(nn.Module):
               [+ h^{l-1} if residual]
         out = JK(h^0, ..., h^L)
 
+    Every layer sums messages at ``edge_index[1]``. When the Triton kernels will run (``resolve_backend``
+    says ``"triton"``: CUDA tensors, or a forced backend), the encoder sorts ``edge_index[1]`` once per
+    forward (``segment_order``), or takes the order a collate step attached (``to_batch(...,
+    edge_order=True)`` sets ``batch._edge_order``; used when its shapes fit the batch's edges), and hands
+    it to every layer: each aggregation, forward and backward, is then the segment kernel (no atomics, no
+    per-call sort, deterministic). On the torch backend (every CPU run) no order is computed: the
+    reference's ``index_add`` needs none. ``use_segment_order = False`` turns it off (e.g. to measure
+    the atomics path).
+
     Args:
         config: the encoder configuration (records the featurization scheme).
 
@@ -194,6 +203,9 @@ class GNNEncoder(nn.Module):
         batch.x: [N, F_atom] (long), batch.edge_index: [2, E], batch.edge_attr: [E, F_bond] (long),
         batch.batch: [N], batch.num_graphs: B, batch.ptr: [B + 1] (optional) -> [N, out_dim]
     """
+
+    #: sort the messages by target once per forward for the Triton kernels (a runtime switch, not config)
+    use_segment_order: bool = True
 
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
@@ -229,12 +241,16 @@ class GNNEncoder(nn.Module):
         last = self.config.num_layers - 1
         v = self.virtual_node.initial(num_graphs) if self.virtual_node is not None else None
         states = [self.atom_embedding(x)]  # h^0 .. h^L, each [N, D]
+        order = self._edge_order(batch, states[0])
         for layer, (conv, norm) in enumerate(zip(self.convs, self.batch_norms)):
             h_in = states[-1]
             if v is not None:
                 # as OGB, the layer input with the virtual node added replaces h^{l-1} (also for JK)
                 h_in = states[-1] = h_in + v.index_select(0, graph)
-            h = norm(conv(h_in, edge_index, edge_attr))
+            if order is None:
+                h = norm(conv(h_in, edge_index, edge_attr))
+            else:
+                h = norm(conv(h_in, edge_index, edge_attr, order=order))
             if layer < last:
                 h = F.relu(h)
             h = F.dropout(h, self.config.dropout, training=self.training)
@@ -244,6 +260,25 @@ class GNNEncoder(nn.Module):
             if v is not None and layer < last:
                 v = self.virtual_node.update(layer, h_in, v, graph, ptr)
         return self._jump(states)
+
+    def _edge_order(self, batch: Any, h: Tensor) -> SegmentOrder | None:
+        """The ``SegmentOrder`` of ``edge_index[1]`` when the kernels will aggregate, else ``None``.
+
+        A collate-time order (``batch._edge_order``, on the CPU) is moved to the edges' device; it is
+        trusted when its shapes fit (E rows, N segments). Functions that rewrite the edges of a batch
+        build a new one without it (``molssl.graph.subgraph``), or must drop it.
+        """
+        if not self.use_segment_order or resolve_backend(h) != "triton":
+            return None
+        edge_index, num_nodes = batch.edge_index, h.size(0)
+        attached = getattr(batch, "_edge_order", None)
+        if (
+            isinstance(attached, SegmentOrder)
+            and attached.num_rows == edge_index.size(1)
+            and attached.num_segments == num_nodes
+        ):
+            return attached.to(edge_index.device, non_blocking=True)
+        return segment_order(edge_index[1], num_nodes)
 
     def _jump(self, states: list[Tensor]) -> Tensor:
         jk = self.config.jk

@@ -1,9 +1,10 @@
 """Scatter and segment reductions: one public entry point per operation, two backends behind them.
 
 ``scatter`` (any index order), ``segment`` (CSR offsets) and ``segment_softmax`` are what every layer
-calls; ``segment_order`` sorts an index once (a ``SegmentOrder``) for every later call over it. They run the pure-torch reference (``molssl.ops.reference``) on CPU and wherever Triton or
+calls. They run the pure-torch reference (``molssl.ops.reference``) on CPU and wherever Triton or
 CUDA is missing, and Triton kernels (``molssl.ops._triton``) on CUDA tensors; ``set_backend`` and
-``use_backend`` force either one. The rules are in ``molssl.ops.scatter``.
+``use_backend`` force either one. ``segment_order`` sorts an index once (a ``SegmentOrder``) so that
+every later call over it runs the kernels' segment path. The rules are in ``molssl.ops.scatter``.
 """
 
 from __future__ import annotations

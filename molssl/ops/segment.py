@@ -62,7 +62,9 @@ def sort_segments(index: Tensor, dim_size: int) -> tuple[Tensor, Tensor]:
 
     ``src[perm]`` has the rows of each segment contiguous, in their original order, with segment
     ``s`` at ``ptr[s]:ptr[s + 1]``. Sort once (e.g. messages by target atom at collate) and reuse:
-    ``segment(src[perm], ptr, reduce)`` equals ``scatter(src, index, dim_size, reduce)``.
+    ``segment(src[perm], ptr, reduce)`` equals ``scatter(src, index, dim_size, reduce)``, and
+    ``molssl.ops.segment_order`` wraps the pair as the ``SegmentOrder`` that ``scatter`` and
+    ``segment_softmax`` take (``order=``) to read ``src`` through ``perm`` without the copy.
 
     Shapes:
         index: [E] -> perm: [E], ptr: [dim_size + 1]

@@ -9,6 +9,7 @@ import torch
 
 import molssl
 from molssl.nn import AtomEmbedding, BondEmbedding
+from molssl.ops import segment_order
 
 
 @pytest.mark.parametrize("scheme", ["hu", "ogb"])
@@ -65,7 +66,8 @@ def test_invalid_construction():
         AtomEmbedding([3], 0)
 
 
-def test_aggregate_equals_scattering_the_embeddings():
+@pytest.mark.parametrize("ordered", [False, True], ids=["cells", "one-hot through the order"])
+def test_aggregate_equals_scattering_the_embeddings(ordered):
     """The count-matrix form of the bond sum (GIN, Hu form) against embedding then scattering."""
     torch.manual_seed(0)
     embedding = BondEmbedding([6, 3], 8)
@@ -73,7 +75,8 @@ def test_aggregate_equals_scattering_the_embeddings():
     features = torch.stack([torch.randint(0, 6, (40,), generator=g), torch.randint(0, 3, (40,), generator=g)], 1)
     index = torch.randint(0, 9, (40,), generator=g) * (torch.arange(40) % 3 != 0)  # many rows to node 0
     index[index == 4] = 5  # node 4 and the trailing nodes 9, 10 receive nothing
-    out = embedding.aggregate(features, index, 11)
+    order = segment_order(index, 11) if ordered else None
+    out = embedding.aggregate(features, index, 11, order=order)
     expected = torch.zeros(11, 8).index_add_(0, index, embedding(features))
     torch.testing.assert_close(out, expected)
     assert torch.all(out[[4, 9, 10]] == 0)

@@ -165,6 +165,18 @@ def test_batch_of_another_scheme_is_an_error(hu_graphs):
         encoder(to_batch(hu_graphs))
 
 
+def test_cpu_encoder_computes_no_edge_order(hu_graphs, monkeypatch):
+    """The torch backend (every CPU run) aggregates with index_add: no sort is paid for an order."""
+    import molssl.nn.encoder as encoder_module
+
+    monkeypatch.setattr(encoder_module, "segment_order", None)
+    config = EncoderConfig(scheme="hu", conv="gat", **SMALL)
+    for batch in (to_batch(hu_graphs), to_batch(hu_graphs, edge_order=True)):
+        torch.manual_seed(0)
+        out = GNNEncoder(config)(batch)
+        assert out.shape == (batch.num_nodes, 16) and torch.isfinite(out).all()
+
+
 def test_unknown_encoder_lists_valid_ones():
     assert get_encoder("gnn") is GNNEncoder
     with pytest.raises(ValueError, match="valid encoders: gnn"):

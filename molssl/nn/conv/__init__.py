@@ -5,9 +5,12 @@ Every conv has the same interface, so encoders can swap them by name:
 * ``Conv(dim, bond_vocab, self_loop_token=None)``: built from a featurization scheme's ``bond_vocab``
   and ``self_loop_token`` (``scheme.describe()``); the conv owns its bond embedding, as in Hu et al.
   (2020) and OGB.
-* ``conv(x, edge_index, edge_attr) -> [N, D]``: ``x`` [N, D] node states, ``edge_index`` [2, E],
-  ``edge_attr`` [E, F_bond] raw (long) bond features. Messages flow from ``edge_index[0]`` to
+* ``conv(x, edge_index, edge_attr, order=None) -> [N, D]``: ``x`` [N, D] node states, ``edge_index``
+  [2, E], ``edge_attr`` [E, F_bond] raw (long) bond features. Messages flow from ``edge_index[0]`` to
   ``edge_index[1]``; aggregation goes through ``molssl.ops.scatter`` with ``dim_size = x.size(0)``.
+  ``order``, the ``molssl.ops.SegmentOrder`` of ``edge_index[1]``, is computed once per batch by the
+  encoder when the Triton kernels run, and passed only then; a conv that appends self-loop edges
+  extends it to them (``self_loops.self_loop_order``).
 """
 
 from __future__ import annotations

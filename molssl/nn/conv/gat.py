@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from molssl.nn.conv.self_loops import SelfLoopEmbedding, add_self_loops
+from molssl.nn.conv.self_loops import SelfLoopEmbedding, add_self_loops, self_loop_order
 from molssl.nn.embeddings import BondEmbedding
-from molssl.ops import scatter, segment_softmax
+from molssl.ops import SegmentOrder, scatter, segment_softmax
 
 
 class GATConv(nn.Module):
@@ -28,6 +28,10 @@ class GATConv(nn.Module):
     The softmax runs over the edges entering node i (``segment_softmax`` at the target). Self-loops
     carry the embedded self-loop token (hu) or a learned vector (schemes without one, e.g. ogb).
 
+    ``order``, the ``SegmentOrder`` of ``edge_index[1]`` (the encoder computes it once per batch), lets
+    the Triton kernels aggregate without atomics or per-call sorts; the layer extends it to the
+    self-loop edges it appends (``self_loop_order``, no sort).
+
     Args:
         dim: node embedding size D.
         bond_vocab: the scheme's ``bond_vocab``.
@@ -36,7 +40,7 @@ class GATConv(nn.Module):
         negative_slope: slope of the LeakyReLU on the scores.
 
     Shapes:
-        x: [N, D], edge_index: [2, E], edge_attr: [E, F_bond] (long) -> [N, D]
+        x: [N, D], edge_index: [2, E], edge_attr: [E, F_bond] (long), order: perm [E], ptr [N + 1] -> [N, D]
     """
 
     def __init__(
@@ -65,15 +69,17 @@ class GATConv(nn.Module):
         nn.init.uniform_(self.att, -bound, bound)
         nn.init.zeros_(self.bias)
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
+    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, order: SegmentOrder | None = None) -> Tensor:
         num_nodes = x.size(0)
         x = self.linear(x).view(num_nodes, self.heads, self.dim)  # [N, H, D]
         edge_index, edge_embedding = add_self_loops(
             edge_index, self.bond_embedding(edge_attr), self.self_loop(self.bond_embedding), num_nodes
         )
+        order = None if order is None else self_loop_order(order)  # the order of the [E + N] targets
         source, target = edge_index
         messages = x.index_select(0, source) + edge_embedding.view(-1, self.heads, self.dim)  # [E + N, H, D]
         scores = (torch.cat([x.index_select(0, target), messages], dim=-1) * self.att).sum(dim=-1)  # [E + N, H]
-        alpha = segment_softmax(F.leaky_relu(scores, self.negative_slope), target, dim_size=num_nodes)
-        out = scatter(messages * alpha.unsqueeze(-1), target, dim_size=num_nodes, reduce="sum")  # [N, H, D]
+        alpha = segment_softmax(F.leaky_relu(scores, self.negative_slope), target, dim_size=num_nodes, order=order)
+        weighted = messages * alpha.unsqueeze(-1)  # [E + N, H, D]
+        out = scatter(weighted, target, dim_size=num_nodes, reduce="sum", order=order)  # [N, H, D]
         return out.mean(dim=1) + self.bias

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from molssl.nn.conv.self_loops import SelfLoopEmbedding
 from molssl.nn.embeddings import BondEmbedding
-from molssl.ops import scatter
+from molssl.ops import SegmentOrder, scatter
 
 
 class GINConv(nn.Module):
@@ -30,7 +30,10 @@ class GINConv(nn.Module):
           h_i' = MLP( (1 + eps) h_i + sum_{j in N(i)} ReLU(h_j + e_ji) ),   eps learned, initially 0
           MLP  = Linear(D, 2D) - BatchNorm(2D) - ReLU - Linear(2D, D)
 
-    Messages flow along ``edge_index[0] -> edge_index[1]`` and are summed at the target.
+    Messages flow along ``edge_index[0] -> edge_index[1]`` and are summed at the target; ``order``,
+    the ``SegmentOrder`` of ``edge_index[1]`` (the encoder computes it once per batch), lets the Triton
+    kernels sum without atomics or per-call sorts. No edges are added (the Hu form's self-loop is a
+    separate term), so the order of ``edge_index[1]`` is the order of every sum.
 
     Args:
         dim: node and bond embedding size D.
@@ -38,7 +41,7 @@ class GINConv(nn.Module):
         self_loop_token: the scheme's ``self_loop_token`` (``None`` selects the OGB form).
 
     Shapes:
-        x: [N, D], edge_index: [2, E], edge_attr: [E, F_bond] (long) -> [N, D]
+        x: [N, D], edge_index: [2, E], edge_attr: [E, F_bond] (long), order: perm [E], ptr [N + 1] -> [N, D]
     """
 
     def __init__(self, dim: int, bond_vocab: Sequence[int], self_loop_token: Sequence[int] | None = None) -> None:
@@ -60,17 +63,18 @@ class GINConv(nn.Module):
         """``"hu"`` (self-loop edges) or ``"ogb"`` (learned eps)."""
         return "hu" if self.self_loop is not None else "ogb"
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
+    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, order: SegmentOrder | None = None) -> Tensor:
         num_nodes = x.size(0)
         if self.self_loop is not None:
             # The Hu form is linear before the MLP, so the sum splits: neighbour states, the node's own
             # state (its self-loop), incoming bond embeddings (a count matrix times the tables, see
             # ``CategoricalEmbedding.aggregate``) and the self-loop bond embedding. Same value as
             # summing (h_j + e_ji) over N(i) ∪ {i}, without [E + N, D] temporaries.
-            neighbours = scatter(x.index_select(0, edge_index[0]), edge_index[1], dim_size=num_nodes, reduce="sum")
-            bonds = self.bond_embedding.aggregate(edge_attr, edge_index[1], num_nodes)
+            messages = x.index_select(0, edge_index[0])  # [E, D]
+            neighbours = scatter(messages, edge_index[1], dim_size=num_nodes, reduce="sum", order=order)
+            bonds = self.bond_embedding.aggregate(edge_attr, edge_index[1], num_nodes, order=order)
             return self.mlp(neighbours + bonds + x + self.self_loop(self.bond_embedding))
         edge_embedding = self.bond_embedding(edge_attr)  # [E, D]
         messages = F.relu(x.index_select(0, edge_index[0]) + edge_embedding)  # [E, D]
-        neighbours = scatter(messages, edge_index[1], dim_size=num_nodes, reduce="sum")
+        neighbours = scatter(messages, edge_index[1], dim_size=num_nodes, reduce="sum", order=order)
         return self.mlp((1 + self.eps) * x + neighbours)

@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from molssl.nn import CONVS, get_conv
+from molssl.nn.conv.self_loops import self_loop_order
+from molssl.ops import segment_order, use_backend
 from tests.nn.conv.conftest import build
 
 
@@ -34,6 +36,29 @@ def test_conv_handles_isolated_nodes_and_reaches_every_parameter(name, conv_inpu
     out.square().sum().backward()
     unused = [n for n, p in conv.named_parameters() if p.grad is None or not p.grad.any()]
     assert not unused
+
+
+@pytest.mark.parametrize("name", sorted(CONVS))
+def test_conv_with_the_order_of_its_targets_equals_without(name, conv_inputs):
+    """On the reference, where only the order's other uses differ: GIN's bond counts, GCN's degrees."""
+    scheme, x, edge_index, edge_attr = conv_inputs
+    conv = build(CONVS[name], scheme)
+    x = x.clone().requires_grad_(True)
+    with use_backend("torch"):
+        out = conv(x, edge_index, edge_attr)
+        ordered = conv(x, edge_index, edge_attr, order=segment_order(edge_index[1], x.size(0)))
+    torch.testing.assert_close(ordered, out)
+    torch.testing.assert_close(torch.autograd.grad(ordered.sum(), x)[0], torch.autograd.grad(out.sum(), x)[0])
+
+
+def test_self_loop_order_is_the_order_of_the_targets_with_loops_appended(conv_inputs):
+    _, x, edge_index, _ = conv_inputs
+    num_nodes = x.size(0)
+    derived = self_loop_order(segment_order(edge_index[1], num_nodes))
+    sorted_again = segment_order(torch.cat([edge_index[1], torch.arange(num_nodes)]), num_nodes)
+    assert torch.equal(derived.perm, sorted_again.perm) and torch.equal(derived.ptr, sorted_again.ptr)
+    none = self_loop_order(segment_order(torch.zeros(0, dtype=torch.long), 3))  # three single atoms
+    assert none.perm.tolist() == [0, 1, 2] and none.ptr.tolist() == [0, 1, 2, 3]
 
 
 def test_self_loop_token_is_checked_against_the_vocab():

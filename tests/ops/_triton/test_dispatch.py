@@ -113,7 +113,8 @@ def test_virtual_node_pools_each_graph_with_the_segment_kernel(batch, monkeypatc
     encoder = GNNEncoder(EncoderConfig(scheme="hu", num_layers=3, emb_dim=8, virtual_node=True)).to(DEVICE)
     with use_backend("triton", deterministic=False):
         encoder(batch)
-    assert pooled_with_offsets == [True, True]  # one pooling per layer but the last
+    # one pooling per layer but the last; the layers' sums go through the encoder's edge order (a perm)
+    assert pooled_with_offsets.count(True) == 2 and pooled_with_offsets.count(False) == 3 * 2
 
 
 @pytest.mark.gpu
