@@ -59,13 +59,14 @@ def pretrain_one(method: str, steps: int, threads: int) -> dict:
     from molssl.pretrain import TrainConfig, pretrain
 
     out = WORK / f"{method}-{steps}"
+    finished = (out / "encoder" / "config.json").is_file()
     start = time.perf_counter()
     train = TrainConfig(steps=steps, batch_size=256, lr=1e-3, seed=0, log_every=15, checkpoint_every=15, progress=False)
     result = pretrain(method, None, out, train=train, resume=True)
     rows = result.metrics
     return {"method": method, "encoder_dir": str(result.encoder_dir), "steps": result.steps,
             "first_loss": rows[0]["loss"], "final_loss": rows[-1]["loss"],
-            "minutes": round((time.perf_counter() - start) / 60, 2)}  # fmt: skip
+            "minutes": round((time.perf_counter() - start) / 60, 2), "already_recorded": finished}  # fmt: skip
 
 
 def finetune_one(method: str, encoder_dir: str | None, dataset: str, seed: int, epochs: int, pretrain_steps: int, threads: int) -> dict:
@@ -147,7 +148,8 @@ def main() -> None:
         for future in as_completed([pool.submit(pretrain_one, m, args.pretrain_steps, threads) for m in need]):
             info = future.result()
             encoders[info["method"]] = info["encoder_dir"]
-            append_rows(SUITE + "_pretrain", [info], command)
+            if not info.pop("already_recorded"):
+                append_rows(SUITE + "_pretrain", [info], command)
             print(json.dumps(info), flush=True)
         futures = [pool.submit(finetune_one, m, encoders[m], d, s, args.epochs, args.pretrain_steps, threads) for m, d, s in todo]
         for future in as_completed(futures):  # record each run as soon as it ends
