@@ -121,9 +121,9 @@ class RunDirectory:
             fh.writelines(json.dumps(r) + "\n" for r in rows)
             fh.flush()
 
-    def plot(self, title: str) -> Path | None:
+    def plot(self, title: str, min_effective_rank: float | None = None) -> Path | None:
         """Redraw the loss curve from the metrics log (nothing when no row was logged yet)."""
         from molssl.pretrain.plot import plot_curves
 
         rows = self.read_metrics()
-        return plot_curves(rows, self.plot_path, title) if rows else None
+        return plot_curves(rows, self.plot_path, title, min_effective_rank) if rows else None

@@ -334,7 +334,7 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
                 if bar is not None:
                     bar.update(1)
                 if progress.step % train.checkpoint_every == 0 or progress.step == total:
-                    _checkpoint(run, model, optimizer, scaler, progress, run_config, ctx, title)
+                    _checkpoint(run, model, optimizer, scaler, progress, run_config, ctx, title, min_effective_rank)
             else:
                 progress.epoch += 1
                 progress.batch_in_epoch = 0
@@ -360,9 +360,9 @@ def _log_row(meter: _Meter, ctx: DistContext, progress: Progress, lr: float, out
 
 
 def _checkpoint(run: RunDirectory, model, optimizer, scaler, progress: Progress, run_config: dict, ctx: DistContext,
-                title: str) -> None:  # fmt: skip
+                title: str, min_effective_rank: float) -> None:  # fmt: skip
     """Save the resumable state (rank 0) and redraw the loss curve; rows logged later are redone on resume."""
     if ctx.is_main:
         save_state(run.state_dir, model, optimizer, scaler, progress, run_config)
-        run.plot(title)
+        run.plot(title, min_effective_rank)
     barrier(ctx)
