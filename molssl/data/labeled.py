@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
-from molssl.data.corpus import PathLike, find_smiles_column, read_table_columns, read_table_header
+from molssl.data.corpus import (
+    PathLike,
+    find_smiles_column,
+    read_table_columns,
+    read_table_header,
+)
 
 TASK_TYPES: tuple[str, ...] = ("classification", "regression")
 
@@ -174,3 +180,17 @@ def read_labeled_csv(
         source=source,
         rows=np.arange(len(smiles), dtype=np.int64),
     )
+
+
+def load_labeled_table(data: Any, smiles_column: str | None, target_columns: Sequence[str] | None, task_type: str | None) -> LabeledTable:
+    """A ``LabeledTable`` from a table, a CSV path, or a MoleculeNet dataset name."""
+    if isinstance(data, LabeledTable):
+        return data
+    path = Path(data)
+    if path.is_file():
+        return read_labeled_csv(path, smiles_column=smiles_column, target_columns=target_columns, task_type=task_type)
+    from molssl.data.catalog import MOLECULENET, load_moleculenet
+
+    if str(data).lower() in MOLECULENET or any(str(data).lower() in (i.aliases or ()) for i in MOLECULENET.values()):
+        return load_moleculenet(str(data))
+    raise FileNotFoundError(f"{data!r} is neither a file nor a MoleculeNet dataset name ({', '.join(MOLECULENET)})")

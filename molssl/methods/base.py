@@ -10,6 +10,7 @@ passes, seeded per step, so a resumed run repeats exactly what an uninterrupted 
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, NamedTuple
 
@@ -17,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
+from molssl.ssl.checks import check_positive_int
 
 
 class MethodOutput(NamedTuple):
@@ -63,13 +65,7 @@ def check_fraction(name: str, value: float, low_open: bool = True) -> None:
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1), got {value!r}")
 
 
-def check_positive_int(name: str, value: int) -> None:
-    """Raise ``ValueError`` unless ``value`` is an int >= 1."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-class PretrainMethod(nn.Module):
+class PretrainMethod(nn.Module, ABC):
     """Base class of pretraining methods (one subclass per file in ``molssl.methods``).
 
     Subclasses set ``name``, ``config_class`` and ``needs_labels``, build their heads in
@@ -101,9 +97,9 @@ class PretrainMethod(nn.Module):
         """The featurization scheme (``describe()``) the batches must use."""
         return self.encoder_config.scheme
 
-    def forward(self, batch: Any, generator: torch.Generator) -> MethodOutput:  # pragma: no cover - abstract
+    @abstractmethod
+    def forward(self, batch: Any, generator: torch.Generator) -> MethodOutput:
         """One step's loss on ``batch``, drawing every random choice from ``generator``."""
-        raise NotImplementedError
 
 
 def shifted(n: int, shift: int, device: torch.device) -> Tensor:
@@ -118,6 +114,15 @@ def shifted(n: int, shift: int, device: torch.device) -> Tensor:
     return (torch.arange(n, device=device) + shift) % max(n, 1)
 
 
+def binary_accuracy(positive: Tensor, negative: Tensor) -> Tensor:
+    """Fraction of positive scores above 0 and negative scores below 0, together (detached).
+
+    Shapes:
+        positive: [P], negative: [Q] -> []
+    """
+    return torch.cat([positive > 0, negative < 0]).float().mean().detach()
+
+
 def accuracy(logits: Tensor, target: Tensor) -> Tensor:
     """Fraction of rows whose argmax equals the target (0 for no rows), detached."""
     if target.numel() == 0:
@@ -126,6 +131,6 @@ def accuracy(logits: Tensor, target: Tensor) -> Tensor:
 
 
 __all__ = [
-    "MethodConfig", "MethodOutput", "PretrainMethod", "accuracy", "check_fraction", "check_positive_int",
+    "MethodConfig", "MethodOutput", "PretrainMethod", "accuracy", "binary_accuracy", "check_fraction", "check_positive_int",
     "shifted",
 ]  # fmt: skip

@@ -24,6 +24,7 @@ from molssl.methods.base import (
     MethodConfig,
     MethodOutput,
     PretrainMethod,
+    binary_accuracy,
     check_positive_int,
     shifted,
 )
@@ -82,6 +83,6 @@ class ContextPrediction(PretrainMethod):
             for k in range(1, self.config.negatives + 1)
         ])  # fmt: skip
         loss = bce_mi_loss(positive, negative)
-        acc = torch.cat([positive > 0, negative < 0]).float().mean().detach()
+        acc = binary_accuracy(positive, negative)
         metrics = {"acc": acc, "with_context": keep.new_tensor(float(keep.numel()), dtype=torch.float32)}
         return MethodOutput(loss, metrics, embeddings=substructure.detach())

@@ -20,6 +20,7 @@ from molssl.methods.base import (
     MethodConfig,
     MethodOutput,
     PretrainMethod,
+    binary_accuracy,
     check_positive_int,
 )
 from molssl.ssl.losses import bce_mi_loss
@@ -40,7 +41,8 @@ class EdgePredictionConfig(MethodConfig):
         check_positive_int("candidates", self.candidates)
 
 
-def sample_non_edges(edge_index: Tensor, ptr: Tensor, generator: torch.Generator, candidates: int = 5) -> Tensor:
+def sample_non_edges(edge_index: Tensor, ptr: Tensor, generator: torch.Generator, candidates: int = 5,
+                     num_nodes: int | None = None) -> Tensor:  # fmt: skip
     """Random atom pairs of the same molecule that are not bonds, one per bond of the molecule at most.
 
     Args:
@@ -48,13 +50,14 @@ def sample_non_edges(edge_index: Tensor, ptr: Tensor, generator: torch.Generator
         ptr: [B + 1] atom offsets of the molecules.
         generator: source of randomness.
         candidates: pairs drawn per bond before filtering.
+        num_nodes: ``ptr[-1]`` (``batch.num_nodes``); ``None`` reads it from ``ptr``, a device synchronization.
 
     Returns:
         [2, K] global (u, v) pairs, u != v, (u, v) not an edge, no pair twice, at most as many pairs
         per molecule as it has bonds.
     """
     device = edge_index.device
-    num_nodes = int(ptr[-1])
+    num_nodes = int(ptr[-1]) if num_nodes is None else num_nodes
     bonds = edge_index[:, 0::2]  # [2, E/2]
     if bonds.size(1) == 0:
         return edge_index.new_zeros((2, 0))
@@ -98,10 +101,9 @@ class EdgePrediction(PretrainMethod):
     def forward(self, batch: Any, generator: torch.Generator) -> MethodOutput:
         h = self.encoder(batch)  # [N, D]
         positive_pairs = batch.edge_index[:, 0::2]
-        negative_pairs = sample_non_edges(batch.edge_index, batch.ptr, generator, self.config.candidates)
+        negative_pairs = sample_non_edges(batch.edge_index, batch.ptr, generator, self.config.candidates, h.size(0))
         positive = (h[positive_pairs[0]] * h[positive_pairs[1]]).sum(-1).float()
         negative = (h[negative_pairs[0]] * h[negative_pairs[1]]).sum(-1).float()
         loss = bce_mi_loss(positive, negative)
-        correct = torch.cat([positive > 0, negative < 0]).float()
-        metrics = {"acc": correct.mean().detach() if correct.numel() else h.new_zeros(()), "negatives": h.new_tensor(float(negative.numel()))}
+        metrics = {"acc": binary_accuracy(positive, negative), "negatives": h.new_tensor(float(negative.numel()))}
         return MethodOutput(loss, metrics, embeddings=h.detach())

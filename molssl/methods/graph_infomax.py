@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from molssl.methods.base import MethodOutput, PretrainMethod, shifted
+from molssl.methods.base import MethodOutput, PretrainMethod, binary_accuracy, shifted
 from molssl.nn.encoder import EncoderConfig
 from molssl.nn.readout import MeanReadout
 from molssl.ssl.losses import bce_mi_loss
@@ -60,5 +60,5 @@ class GraphInfomax(PretrainMethod):
         positive = self.discriminator(h, summary[batch.batch]).float()
         negative = self.discriminator(h, other[batch.batch]).float()
         loss = bce_mi_loss(positive, negative)
-        acc = torch.cat([positive > 0, negative < 0]).float().mean().detach()
+        acc = binary_accuracy(positive, negative)
         return MethodOutput(loss, {"acc": acc}, embeddings=summary.detach())

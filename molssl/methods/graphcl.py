@@ -47,6 +47,7 @@ from molssl.methods.base import (
 )
 from molssl.nn.encoder import EncoderConfig
 from molssl.nn.readout import MeanReadout
+from molssl.ssl.checks import check_positive_float
 from molssl.ssl.heads import ProjectionHead
 from molssl.ssl.losses import info_nce, nt_xent
 
@@ -86,9 +87,7 @@ class GraphCLConfig(MethodConfig):
                 raise ValueError(f"unknown {name} {value!r}; valid augmentations: {', '.join(sorted(AUGMENTATIONS))}")
         check_fraction("aug_ratio1", self.aug_ratio1, low_open=False)
         check_fraction("aug_ratio2", self.aug_ratio2, low_open=False)
-        t = self.temperature
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
-            raise ValueError(f"temperature must be a finite number > 0, got {t!r}")
+        check_positive_float("temperature", self.temperature)
         if self.loss not in GRAPHCL_LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; valid losses: {', '.join(GRAPHCL_LOSSES)}")
         if self.projection_dim is not None:

@@ -103,20 +103,20 @@ def labeled_data(
     the description).
     """
     from molssl.chem.featurize import featurize_many
-    from molssl.tasks.predictor import _load_table
+    from molssl.data.labeled import load_labeled_table
 
-    table = _load_table(source, smiles_column, target_columns, task_type)
+    table = load_labeled_table(source, smiles_column, target_columns, task_type)
     result = featurize_many(table.smiles, scheme=scheme, on_error="skip", workers=workers, rows=table.rows, source=table.source)
     targets = table.labels[result.indices].astype(np.float32)
     description: dict[str, Any] = {"kind": "labeled", "source": table.source, "molecules": len(result),
                                    "skipped": len(result.skipped), "task_names": list(table.task_names),
                                    "task_type": table.task_type}  # fmt: skip
     if table.task_type == "regression":
-        mean = np.nanmean(targets, axis=0)
-        std = np.nanstd(targets, axis=0)
-        std = np.where(std > 0, std, 1.0)
-        targets = (targets - mean) / std
-        description["standardized"] = {"mean": mean.tolist(), "std": std.tolist()}
+        from molssl.tasks.target_scaler import TargetScaler
+
+        scaler = TargetScaler.fit(targets)
+        targets = scaler.transform(targets)
+        description["standardized"] = scaler.to_dict()
     return PretrainData(result.graphs, result.scheme, description, targets, tuple(table.task_names), table.task_type, list(result.skipped))
 
 

@@ -240,9 +240,8 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
         run.start(run_config, resume)
     barrier(ctx)
 
-    decay_kwargs = {"weight_decay": train.weight_decay}
     opt_cls = torch.optim.AdamW if train.optimizer == "adamw" else torch.optim.Adam
-    optimizer = opt_cls(model.parameters(), lr=train.lr, **decay_kwargs)
+    optimizer = opt_cls(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=train.precision == "fp16") if ctx.device.type == "cuda" else None
     progress = Progress()
     if resume and run.has_state():

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from molssl.ssl._checks import check_positive_int, check_unit_interval
+from molssl.ssl.checks import check_positive_int, check_unit_interval
 
 
 class EMATeacher(nn.Module):

@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from molssl.ssl._checks import check_positive_int
+from molssl.ssl.checks import check_positive_int
 
 #: activation between layers, by name
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {

@@ -17,7 +17,7 @@ import math
 import torch
 from torch import Tensor
 
-from molssl.ssl._checks import check_positive_int, check_unit_interval
+from molssl.ssl.checks import check_positive_int, check_unit_interval
 
 #: how ``rate * n`` becomes a count: "round" (half up), "ceil" or "floor"
 ROUNDINGS = ("round", "ceil", "floor")

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from molssl.ssl._checks import check_embeddings, check_pair, check_positive_float
+from molssl.ssl.checks import check_embeddings, check_pair, check_positive_float
 
 
 def _effective_rank(z: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from molssl.ssl._checks import check_embeddings, check_positive_int
+from molssl.ssl.checks import check_embeddings, check_positive_int
 
 
 class MemoryQueue(nn.Module):

@@ -16,36 +16,25 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from molssl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from molssl.chem.featurize import featurize_many
 from molssl.chem.schemes import get_scheme
-from molssl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from molssl.data.labeled import LabeledTable
+from molssl.data.labeled import load_labeled_table
 from molssl.nn.encoder import EncoderConfig
 from molssl.nn.onednn import use_onednn_linears
 from molssl.nn.pretrained import load_encoder_state
-from molssl.tasks.finetune import FinetuneConfig, finetune, outputs_to_predictions, predict_graphs
-from molssl.tasks.target_scaler import TargetScaler
+from molssl.tasks.finetune import (
+    FinetuneConfig,
+    finetune,
+    outputs_to_predictions,
+    predict_graphs,
+)
 from molssl.tasks.model import PredictorConfig, PropertyModel, count_parameters
+from molssl.tasks.target_scaler import TargetScaler
 
 logger = logging.getLogger(__name__)
 
 PREDICTOR_KIND = "property_predictor"
-
-
-def _load_table(data: Any, smiles_column: str | None, target_columns: Sequence[str] | None, task_type: str | None) -> LabeledTable:
-    """A ``LabeledTable`` from a table, a CSV path, or a MoleculeNet dataset name."""
-    if isinstance(data, LabeledTable):
-        return data
-    path = Path(data)
-    if path.is_file():
-        from molssl.data.labeled import read_labeled_csv
-
-        return read_labeled_csv(path, smiles_column=smiles_column, target_columns=target_columns, task_type=task_type)
-    from molssl.data.catalog import MOLECULENET, load_moleculenet
-
-    if str(data).lower() in MOLECULENET or any(str(data).lower() in (i.aliases or ()) for i in MOLECULENET.values()):
-        return load_moleculenet(str(data))
-    raise FileNotFoundError(f"{data!r} is neither a file nor a MoleculeNet dataset name ({', '.join(MOLECULENET)})")
 
 
 class PropertyPredictor:
@@ -107,7 +96,7 @@ class PropertyPredictor:
         from molssl.data.splits import get_splitter
 
         cfg = config or FinetuneConfig(**{**finetune_options, "seeds": tuple(finetune_options.get("seeds", (0,)))})
-        table = _load_table(data, smiles_column, target_columns, task_type)
+        table = load_labeled_table(data, smiles_column, target_columns, task_type)
         pretrained_state: dict[str, torch.Tensor] | None = None
         if pretrained is not None:
             enc_config, pretrained_state = load_encoder_state(pretrained, expected_scheme=self.encoder_config.scheme)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from molssl.ssl._checks import check_nonnegative_float, check_pair, check_positive_float
+from molssl.ssl.checks import check_nonnegative_float, check_pair, check_positive_float
 
 
 def _standardize(z: Tensor, eps: float) -> Tensor:

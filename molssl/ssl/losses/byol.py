@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from molssl.ssl._checks import check_pair
+from molssl.ssl.checks import check_pair
 
 
 def negative_cosine(prediction: Tensor, target: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from molssl.ssl._checks import check_embeddings, check_pair, check_positive_float
+from molssl.ssl.checks import check_embeddings, check_pair, check_positive_float
 
 
 def _check_negatives(negatives: Tensor | None, dim: int, device: torch.device) -> None:

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from molssl.ssl._checks import check_embeddings
+from molssl.ssl.checks import check_embeddings
 
 _LOG_2 = math.log(2.0)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from molssl.ssl._checks import check_pair
+from molssl.ssl.checks import check_pair
 
 
 def _check_alpha(alpha: object) -> float:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from molssl.ssl._checks import check_nonnegative_float, check_pair, check_positive_float
+from molssl.ssl.checks import check_nonnegative_float, check_pair, check_positive_float
 
 
 def _variance_term(z: Tensor, gamma: float, eps: float) -> Tensor:

@@ -1,4 +1,4 @@
-"""Argument checks shared by the SSL core: each raises ``ValueError`` with a message saying how to fix it.
+"""Argument checks of the SSL core and the methods built on it: each raises ``ValueError`` saying how to fix it.
 
 Only shapes, dtypes and Python numbers are inspected, never tensor values, so a check costs no device
 synchronization.
