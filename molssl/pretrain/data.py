@@ -7,6 +7,7 @@ standardized. Every molecule that cannot be featurized is recorded, never droppe
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ import numpy as np
 
 from molssl.data.store import MoleculeStore, build_store
 from molssl.graph.arrays import GraphArrays
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,8 +42,17 @@ class PretrainData:
     skipped: list = field(default_factory=list)
 
 
+def _report_skipped(source: str, skipped: list, where: str) -> None:
+    """Warn about input rows that could not be featurized (they are listed in ``where``)."""
+    if skipped:
+        first = skipped[0]
+        logger.warning("%s: %d row(s) could not be featurized and are not trained on (listed in %s); first: row %d %r: %s",
+                       source, len(skipped), where, first.index, first.smiles, first.reason)  # fmt: skip
+
+
 def _from_store(store: MoleculeStore) -> PretrainData:
     skipped = store.skipped()
+    _report_skipped(str((store.meta.get("source") or {}).get("path", store.path)), skipped, str(store.path / "skipped.jsonl"))
     return PretrainData(
         graphs=store.graphs,
         scheme=store.meta["scheme"],
@@ -109,8 +121,9 @@ def labeled_data(
     result = featurize_many(table.smiles, scheme=scheme, on_error="skip", workers=workers, rows=table.rows, source=table.source)
     targets = table.labels[result.indices].astype(np.float32)
     description: dict[str, Any] = {"kind": "labeled", "source": table.source, "molecules": len(result),
-                                   "skipped": len(result.skipped), "task_names": list(table.task_names),
-                                   "task_type": table.task_type}  # fmt: skip
+                                   "skipped": len(result.skipped), "skipped_rows": [r.to_dict() for r in result.skipped],
+                                   "task_names": list(table.task_names), "task_type": table.task_type}  # fmt: skip
+    _report_skipped(str(table.source), result.skipped, "the run's config.json, data.skipped_rows")
     if table.task_type == "regression":
         from molssl.tasks.target_scaler import TargetScaler
 
