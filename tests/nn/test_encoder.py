@@ -47,7 +47,7 @@ def test_default_gin_has_the_parameter_count_of_pretrain_gnns():
     assert encoder.out_dim == 300
 
 
-@pytest.mark.parametrize("conv, virtual_node", itertools.product(sorted(CONVS), [False, True]))
+@pytest.mark.parametrize("conv, virtual_node", list(itertools.product(sorted(CONVS), [False, True])))
 def test_encoder_is_node_permutation_equivariant(conv, virtual_node, hu_graphs):
     batch = to_batch(hu_graphs)
     encoder = warmed_up(EncoderConfig(scheme="hu", conv=conv, virtual_node=virtual_node, jk="concat", **SMALL), batch)
@@ -97,7 +97,7 @@ def train_step(config: EncoderConfig, readout_name: str, batch) -> None:
     assert not [n for n in unchanged if not (readout_name == "attention" and n == "1.gate.bias")]
 
 
-@pytest.mark.parametrize("conv, readout", itertools.product(sorted(CONVS), sorted(READOUTS)))
+@pytest.mark.parametrize("conv, readout", list(itertools.product(sorted(CONVS), sorted(READOUTS))))
 def test_every_encoder_and_readout_trains_a_step(conv, readout, hu_graphs):
     train_step(EncoderConfig(scheme="hu", conv=conv, dropout=0.5, **SMALL), readout, to_batch(hu_graphs))
 
