@@ -1,0 +1,111 @@
+"""Descriptor-prediction pretraining: regress a molecule's RDKit 2D descriptors from its graph.
+
+The graph-level task of MolBERT (Fabian et al., "Molecular representation learning with language
+models and domain-relevant auxiliary tasks", 2020: physicochemical descriptors) and of chemprop's
+CheMeleon foundation model (pretrained to predict Mordred descriptors). Its targets are computed
+from the molecule alone, so any unlabeled corpus serves, and they summarize exactly what property
+prediction needs (size, polarity, lipophilicity, ring and charge structure), which is why it pays off
+at far less compute than masking or contrastive objectives.
+
+Targets (``molssl.data.descriptor_targets``): every RDKit 2D descriptor (or a chosen subset),
+computed once per corpus and cached beside the store, standardized by the corpus median and IQR and
+clipped; values RDKit could not compute are NaN and masked out of the loss. The head is a two-layer
+MLP on the mean-pooled encoder output; the loss is the masked mean squared error.
+
+With ``attr_masking_weight > 0`` the same encoder is also trained with attribute masking (Hu et al.
+2020) on the same batch, and the loss is ``descriptor loss + attr_masking_weight * masking loss``:
+Hu et al.'s finding that node-level and graph-level objectives together transfer best.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+
+from molssl.methods.attribute_masking import AttributeMasking, AttributeMaskingConfig
+from molssl.methods.base import MethodConfig, MethodOutput, PretrainMethod, check_fraction, check_positive_int
+from molssl.nn.encoder import EncoderConfig
+from molssl.nn.readout import get_readout
+from molssl.ssl.heads import ProjectionHead
+from molssl.tasks.losses import masked_mse
+
+
+@dataclass(frozen=True, kw_only=True)
+class DescriptorConfig(MethodConfig):
+    """Options of descriptor-prediction pretraining.
+
+    Attributes:
+        num_targets: number of descriptors K (set from the data by the loop).
+        descriptors: names of the RDKit descriptors to predict (``None``: all of them).
+        clip: bound on the standardized targets.
+        readout: graph pooling.
+        hidden_dim: hidden size of the MLP head (``None``: the encoder's output size).
+        attr_masking_weight: weight of an attribute-masking loss on the same encoder (0: none).
+        mask_rate: attribute masking's fraction of atoms (when its weight is > 0).
+    """
+
+    num_targets: int = 1
+    descriptors: tuple[str, ...] | None = None
+    clip: float = 6.0
+    readout: str = "mean"
+    hidden_dim: int | None = None
+    attr_masking_weight: float = 0.0
+    mask_rate: float = 0.15
+
+    def __post_init__(self) -> None:
+        check_positive_int("num_targets", self.num_targets)
+        if self.descriptors is not None:
+            object.__setattr__(self, "descriptors", tuple(self.descriptors))
+            if len(self.descriptors) != self.num_targets:
+                raise ValueError(f"{len(self.descriptors)} descriptors named but num_targets is {self.num_targets}")
+        if not (isinstance(self.clip, (int, float)) and self.clip > 0):
+            raise ValueError(f"clip must be a positive number, got {self.clip!r}")
+        if self.hidden_dim is not None:
+            check_positive_int("hidden_dim", self.hidden_dim)
+        if not (isinstance(self.attr_masking_weight, (int, float)) and self.attr_masking_weight >= 0):
+            raise ValueError(f"attr_masking_weight must be a number >= 0, got {self.attr_masking_weight!r}")
+        check_fraction("mask_rate", self.mask_rate)
+        get_readout(self.readout)
+
+
+class DescriptorPrediction(PretrainMethod):
+    """Predict standardized RDKit descriptors from the pooled graph representation (masked MSE).
+
+    Shapes:
+        batch.y: [B, K] float (NaN = masked) -> loss []
+    """
+
+    name = "descriptors"
+    config_class = DescriptorConfig
+    targets: ClassVar[str | None] = "descriptors"
+
+    def __init__(self, encoder_config: EncoderConfig, config: DescriptorConfig | None = None) -> None:
+        super().__init__(encoder_config, config)
+        dim = self.encoder.out_dim
+        self.readout = get_readout(self.config.readout)(dim)
+        pooled = self.readout.out_dim(dim)
+        self.head = ProjectionHead(pooled, self.config.num_targets, self.config.hidden_dim or pooled, num_layers=2, batch_norm=False)
+        self.masking: AttributeMasking | None = None
+        if self.config.attr_masking_weight > 0:
+            masking = AttributeMasking(encoder_config, AttributeMaskingConfig(mask_rate=self.config.mask_rate))
+            # One encoder, two objectives: the masking head trains with this method, but its encoder is this
+            # one, held as a plain attribute so its weights appear once in state_dict and checkpoints.
+            del masking._modules["encoder"]
+            object.__setattr__(masking, "encoder", self.encoder)
+            self.masking = masking
+
+    def forward(self, batch: Any, generator: torch.Generator) -> MethodOutput:
+        h = self.encoder(batch)  # [N, D]
+        graphs = self.readout(h, batch.batch, int(batch.num_graphs), getattr(batch, "ptr", None))  # [B, D']
+        out = self.head(graphs).float()  # [B, K]
+        y = batch.y.float().reshape(out.shape)
+        loss = masked_mse(out, y)
+        observed = ~torch.isnan(y)
+        metrics = {"descriptor_loss": loss.detach(), "observed": observed.float().mean().detach()}
+        if self.masking is not None:
+            masked = self.masking(batch, generator)
+            loss = loss + self.config.attr_masking_weight * masked.loss
+            metrics.update({"masking_loss": masked.loss.detach(), **masked.metrics})
+        return MethodOutput(loss, metrics, embeddings=graphs.detach())

@@ -1,0 +1,76 @@
+"""Descriptor targets of a store: cached beside it, standardized by corpus statistics only, masked where missing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from molssl.chem import descriptors as chem_descriptors
+from molssl.chem.descriptors import compute_descriptors
+from molssl.data.descriptor_targets import RobustScaler, descriptor_cache_dir, descriptor_targets, raw_descriptors
+from molssl.data.store import build_store
+from tests.conftest import moleculenet_smiles
+
+NAMES = ("MolWt", "MolLogP", "TPSA", "NumHDonors", "Ipc", "NumRadicalElectrons")
+
+
+@pytest.fixture
+def store(tmp_path):
+    smiles = moleculenet_smiles("esol", 120)
+    path = tmp_path / "corpus.smi"
+    path.write_text("smiles\n" + "\n".join(smiles) + "\n")
+    return build_store(path, scheme="hu", cache_dir=tmp_path / "cache")
+
+
+def test_raw_values_equal_rdkit_and_are_cached_beside_the_store(store, monkeypatch):
+    values, meta = raw_descriptors(store, NAMES)
+    expected = compute_descriptors(store.all_smiles(), NAMES).values
+    np.testing.assert_array_equal(values, expected)
+    cache = descriptor_cache_dir(store, NAMES)
+    assert cache.parent == store.path.parent and meta["path"] == str(cache)
+    assert json.loads((cache / "meta.json").read_text())["names"] == list(NAMES)
+
+    def boom(*args, **kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(chem_descriptors, "compute_descriptors", boom)
+    again, _ = raw_descriptors(store, NAMES)  # from the cache
+    np.testing.assert_array_equal(again, values)
+
+
+def test_corrupt_cache_is_recomputed(store):
+    values, meta = raw_descriptors(store, NAMES)
+    cache = descriptor_cache_dir(store, NAMES)
+    flipped = values.copy()
+    flipped[3, 1] += 1.0
+    np.save(cache / "values.npy", flipped)
+    again, _ = raw_descriptors(store, NAMES)
+    np.testing.assert_array_equal(again, values)
+
+
+def test_statistics_come_from_the_corpus(store):
+    targets = descriptor_targets(store, NAMES)
+    raw = compute_descriptors(store.all_smiles(), NAMES).values.astype(np.float64)
+    for j, name in enumerate(NAMES):
+        col = raw[:, j][np.isfinite(raw[:, j])]
+        q1, q2, q3 = np.percentile(col, [25, 50, 75])
+        assert targets.scaler.median[j] == pytest.approx(q2)
+        if q3 > q1:
+            assert targets.scaler.scale[j] == pytest.approx((q3 - q1) / 1.3489795)
+    # NumRadicalElectrons is 0 for every ESOL molecule: constant, so masked
+    assert "NumRadicalElectrons" in targets.description["constant_masked"]
+    assert np.isnan(targets.values[:, NAMES.index("NumRadicalElectrons")]).all()
+    live = targets.values[:, :4]
+    assert np.nanmax(np.abs(live)) <= 6.0
+    assert abs(float(np.nanmedian(live[:, 0]))) < 1e-6
+
+
+def test_scaler_clips_keeps_nan_and_round_trips():
+    values = np.array([[1.0, 5.0], [2.0, 5.0], [3.0, np.nan], [1000.0, 5.0]], dtype=np.float32)
+    scaler = RobustScaler.fit(values, clip=3.0)
+    out = scaler.transform(values)
+    assert out[3, 0] == 3.0  # clipped
+    assert np.isnan(out[2, 1]) and np.isnan(out[:, 1]).all()  # NaN stays, constant column masked
+    assert RobustScaler.from_dict(json.loads(json.dumps(scaler.to_dict()))) == scaler
