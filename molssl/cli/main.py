@@ -8,9 +8,9 @@ import sys
 from typing import Sequence
 
 from molssl import __version__
-from molssl.cli import datasets, example, featurize, finetune, ogb, predict, pretrain, split
+from molssl.cli import datasets, example, featurize, finetune, ogb, predict, pretrain, split, store
 
-SUBCOMMANDS = {"example": example, "featurize": featurize, "pretrain": pretrain, "finetune": finetune, "predict": predict, "split": split, "datasets": datasets, "ogb": ogb}
+SUBCOMMANDS = {"example": example, "featurize": featurize, "pretrain": pretrain, "finetune": finetune, "predict": predict, "split": split, "datasets": datasets, "ogb": ogb, "store": store}
 
 
 def build_parser() -> argparse.ArgumentParser:

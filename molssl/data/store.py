@@ -3,7 +3,8 @@
 A store is one directory::
 
     meta.json         format version, scheme (name, version, vocabularies), source file and its sha256,
-                      counts, molssl version; written last, so its presence marks a complete store
+                      counts, molssl version, and the size, dtype and sha256 of every other file;
+                      written last, so its presence marks a complete store
     x.npy             [A, F_atom]  atom features (scheme dtype, uint8 for the built-in schemes)
     edge_index.npy    [2, E]       local edge endpoints (int32)
     edge_attr.npy     [E, F_bond]  bond features
@@ -17,7 +18,17 @@ A store is one directory::
 Stores built from a file live under a cache directory in ``<stem>-<scheme>-v<version>-<digest>``, keyed
 by the file's content and the scheme, so rebuilding the same file with the same scheme reuses the
 store and a changed file or scheme builds a new one. A build writes into a temporary sibling directory
-and renames it into place: a killed build never leaves a directory that loads as a store.
+named after its process (``.<store>.tmp-<pid>@<host>-*``) and renames it into place: a killed build
+never leaves a directory that loads as a store, and ``remove_stale_builds`` deletes what it left once
+its process is gone.
+
+Integrity. Opening a store checks, without reading the data, everything that costs next to nothing:
+``meta.json`` is well formed, every file exists with the size it was written with, arrays have the
+recorded dtype and the shapes the counts imply, and the offsets start at 0, never decrease and end at
+the totals. ``MoleculeStore.verify()`` (``molssl store verify DIR``, and ``build_store`` before it
+reuses a store) also compares the sha256 of every file with the one recorded at build time, which
+finds a flipped byte anywhere. Every problem raises ``StoreCorruptError`` naming the store, the file
+and the reason; ``build_store`` then rebuilds the store from its source, with a ``StoreRebuildWarning``.
 """
 
 from __future__ import annotations
@@ -26,11 +37,15 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import socket
 import tempfile
 import time
+import uuid
+import warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -39,12 +54,41 @@ from molssl.graph.arrays import GraphArrays
 
 logger = logging.getLogger(__name__)
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 _ARRAYS = ("x", "edge_index", "edge_attr", "atom_ptr", "edge_ptr", "rows", "smiles_ptr")
+#: every file of a store but meta.json, which records their sizes and checksums
+DATA_FILES = (*(f"{name}.npy" for name in _ARRAYS), "smiles.bin", "skipped.jsonl")
+#: a leftover of an interrupted build could be this old before it is removed when its owner is unknown
+STALE_AFTER_S = 24 * 3600
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class StoreError(RuntimeError):
     """A store directory is missing, incomplete or corrupt."""
+
+
+class StoreCorruptError(StoreError):
+    """A store directory is damaged, incomplete or in another format: it must be rebuilt.
+
+    Attributes:
+        store: the store directory.
+        file: the file at fault, relative to ``store`` (``"."`` for the directory itself).
+        reason: what is wrong with it.
+    """
+
+    def __init__(self, store: Path, file: str, reason: str):
+        self.store, self.file, self.reason = Path(store), file, reason
+        super().__init__(f"{self.problem}; the store is damaged: rebuild it (build_store(..., rebuild=True), or delete the folder)")
+
+    @property
+    def problem(self) -> str:
+        """``"molecule store DIR: FILE: REASON"``."""
+        where = "" if self.file == "." else f" {self.file}:"
+        return f"molecule store {self.store}:{where} {self.reason}"
+
+
+class StoreRebuildWarning(UserWarning):
+    """``build_store`` found the cached store damaged and builds it again from its source."""
 
 
 def default_cache_dir() -> Path:
@@ -53,60 +97,121 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "molssl"
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """``meta.json`` of the store at ``path``, checked for every field the store relies on."""
+
+    def bad(reason: str) -> StoreCorruptError:
+        return StoreCorruptError(path, "meta.json", reason)
+
+    file = path / "meta.json"
+    if not file.is_file():
+        raise bad("missing (no meta.json): not a complete molecule store (an interrupted build, or a deleted file)")
+    try:
+        meta = json.loads(file.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad(f"unreadable ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise bad(f"holds a JSON {type(meta).__name__}, not an object")
+    if meta.get("format") != STORE_FORMAT:
+        raise bad(f"store format {meta.get('format')!r}, this molssl reads format {STORE_FORMAT}")
+    scheme, counts, files = meta.get("scheme"), meta.get("counts"), meta.get("files")
+    if not (isinstance(scheme, dict) and isinstance(scheme.get("name"), str)
+            and all(isinstance(scheme.get(k), list) for k in ("atom_features", "bond_features"))):  # fmt: skip
+        raise bad("no valid 'scheme' (name, atom_features, bond_features)")
+    if not (isinstance(counts, dict) and all(_is_count(counts.get(k)) for k in ("molecules", "atoms", "edges", "skipped"))):
+        raise bad(f"'counts' must hold non-negative integers molecules, atoms, edges, skipped; found {counts!r}")
+    if not isinstance(files, dict) or set(files) != set(DATA_FILES):
+        raise bad(f"'files' must describe exactly {', '.join(DATA_FILES)}")
+    for name, entry in files.items():
+        if not (isinstance(entry, dict) and _is_count(entry.get("bytes")) and isinstance(entry.get("sha256"), str)
+                and _SHA256.fullmatch(entry["sha256"]) and (not name.endswith(".npy") or isinstance(entry.get("dtype"), str))):  # fmt: skip
+            raise bad(f"'files' entry of {name} must hold bytes, sha256 (and dtype and shape for arrays); found {entry!r}")
+    for name, shape in _shapes(meta).items():
+        if files[f"{name}.npy"].get("shape") != list(shape):
+            raise bad(f"the counts make {name}.npy {list(shape)}, but it was written as {files[f'{name}.npy'].get('shape')}")
+    return meta
+
+
+def _shapes(meta: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The shape of every array, from the counts and the scheme's feature widths."""
+    counts, scheme = meta["counts"], meta["scheme"]
+    m = counts["molecules"]
+    return {
+        "x": (counts["atoms"], len(scheme["atom_features"])),
+        "edge_index": (2, counts["edges"]),
+        "edge_attr": (counts["edges"], len(scheme["bond_features"])),
+        "atom_ptr": (m + 1,), "edge_ptr": (m + 1,), "rows": (m,), "smiles_ptr": (m + 1,),
+    }  # fmt: skip
+
+
+def _check_offsets(store: Path, name: str, ptr: np.ndarray, total: int, what: str) -> None:
+    """Offsets must start at 0, never decrease, and end at ``total``."""
+    if int(ptr[0]) != 0 or int(ptr[-1]) != total:
+        raise StoreCorruptError(store, f"{name}.npy", f"offsets run from {int(ptr[0])} to {int(ptr[-1])}, expected 0 to {total} {what}")
+    drops = np.flatnonzero(ptr[1:] < ptr[:-1])
+    if drops.size:
+        raise StoreCorruptError(store, f"{name}.npy", f"offsets decrease at molecule {int(drops[0])} ({int(ptr[drops[0]])} -> {int(ptr[drops[0] + 1])})")
+
+
 class MoleculeStore:
     """A featurized corpus, memory-mapped from its directory.
+
+    Opening checks what is cheap (see the module docstring); ``verify=True`` also checks every file's
+    sha256, which reads the whole store.
 
     Attributes:
         path: the store directory.
         meta: the contents of ``meta.json``.
         graphs: the molecules as ``GraphArrays`` over memory-mapped arrays.
         rows: source-file row of each stored molecule, shape [M].
+
+    Raises:
+        StoreError: no store at ``path``.
+        StoreCorruptError: the store is damaged (names the file and the reason).
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, verify: bool = False):
         self.path = Path(path)
-        meta_file = self.path / "meta.json"
-        if not meta_file.is_file():
-            raise StoreError(f"{self.path} is not a complete molecule store (no meta.json)")
-        try:
-            self.meta = json.loads(meta_file.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise StoreError(f"{meta_file}: unreadable store metadata ({exc})") from exc
-        if self.meta.get("format") != STORE_FORMAT:
-            raise StoreError(f"{self.path}: store format {self.meta.get('format')!r}, this molssl reads format {STORE_FORMAT}; rebuild it")
-        arrays = {}
-        for name in _ARRAYS:
-            file = self.path / f"{name}.npy"
-            try:
-                arrays[name] = np.load(file, mmap_mode="r")
-            except (OSError, ValueError) as exc:
-                raise StoreError(f"{file}: cannot load ({exc}); the store is corrupt, rebuild it") from exc
+        if not self.path.exists():
+            raise StoreError(f"{self.path}: no molecule store there (no such directory)")
+        if not self.path.is_dir():
+            raise StoreCorruptError(self.path, ".", "not a directory")
+        self.meta = _read_meta(self.path)
+        files = self.meta["files"]
+        for name in DATA_FILES:
+            file = self.path / name
+            if not file.is_file():
+                raise StoreCorruptError(self.path, name, "missing" if not file.exists() else "not a regular file")
+            size = file.stat().st_size
+            if size != files[name]["bytes"]:
+                raise StoreCorruptError(self.path, name, f"{size} bytes, but it was written with {files[name]['bytes']} (truncated or changed)")
         counts = self.meta["counts"]
-        expected = {
-            "x": (counts["atoms"], len(self.meta["scheme"]["atom_features"])),
-            "edge_index": (2, counts["edges"]),
-            "edge_attr": (counts["edges"], len(self.meta["scheme"]["bond_features"])),
-            "atom_ptr": (counts["molecules"] + 1,),
-            "edge_ptr": (counts["molecules"] + 1,),
-            "rows": (counts["molecules"],),
-            "smiles_ptr": (counts["molecules"] + 1,),
-        }
-        for name, shape in expected.items():
+        arrays = {}
+        for name, shape in _shapes(self.meta).items():
+            file = f"{name}.npy"
+            try:
+                arrays[name] = np.load(self.path / file, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError, EOFError) as exc:
+                raise StoreCorruptError(self.path, file, f"cannot be read as an array ({exc})") from exc
+            if arrays[name].dtype.str != files[file]["dtype"]:
+                raise StoreCorruptError(self.path, file, f"dtype {arrays[name].dtype.str}, written as {files[file]['dtype']}")
             if arrays[name].shape != shape:
-                raise StoreError(f"{self.path / (name + '.npy')}: shape {arrays[name].shape}, expected {shape}; the store is corrupt, rebuild it")
-        self.graphs = GraphArrays(
-            x=arrays["x"],
-            edge_index=arrays["edge_index"],
-            edge_attr=arrays["edge_attr"],
-            atom_ptr=np.asarray(arrays["atom_ptr"]),
-            edge_ptr=np.asarray(arrays["edge_ptr"]),
-        )
-        self.rows = arrays["rows"]
+                raise StoreCorruptError(self.path, file, f"shape {arrays[name].shape}, written as {shape}")
+        atom_ptr, edge_ptr = np.asarray(arrays["atom_ptr"]), np.asarray(arrays["edge_ptr"])
         self._smiles_ptr = np.asarray(arrays["smiles_ptr"])
+        _check_offsets(self.path, "atom_ptr", atom_ptr, counts["atoms"], "atoms")
+        _check_offsets(self.path, "edge_ptr", edge_ptr, counts["edges"], "edges")
+        _check_offsets(self.path, "smiles_ptr", self._smiles_ptr, files["smiles.bin"]["bytes"], "bytes of smiles.bin")
+        self.graphs = GraphArrays(x=arrays["x"], edge_index=arrays["edge_index"], edge_attr=arrays["edge_attr"], atom_ptr=atom_ptr, edge_ptr=edge_ptr)
+        self.rows = arrays["rows"]
         smiles_file = self.path / "smiles.bin"
-        if smiles_file.stat().st_size != int(self._smiles_ptr[-1]):
-            raise StoreError(f"{smiles_file}: size does not match smiles_ptr; the store is corrupt, rebuild it")
         self._smiles = np.memmap(smiles_file, dtype=np.uint8, mode="r") if self._smiles_ptr[-1] > 0 else np.zeros(0, np.uint8)
+        if verify:
+            self.verify()
 
     def __len__(self) -> int:
         return len(self.graphs)
@@ -120,6 +225,31 @@ class MoleculeStore:
     def scheme_name(self) -> str:
         return self.meta["scheme"]["name"]
 
+    def verify(self) -> dict[str, Any]:
+        """Compare the sha256 of every file with the one recorded when the store was written.
+
+        Reads the whole store once (about 1 GB/s); finds any changed byte.
+
+        Returns:
+            ``{"files": number of files checked, "bytes": their total size, "seconds": time taken}``.
+
+        Raises:
+            StoreCorruptError: naming the first file whose content changed.
+        """
+        from molssl.data.corpus import file_digest
+
+        start = time.perf_counter()
+        for name in DATA_FILES:
+            recorded = self.meta["files"][name]["sha256"]
+            try:
+                digest = file_digest(self.path / name)
+            except OSError as exc:
+                raise StoreCorruptError(self.path, name, f"unreadable ({exc})") from exc
+            if digest != recorded:
+                raise StoreCorruptError(self.path, name, f"sha256 {digest[:16]}... differs from the {recorded[:16]}... recorded when it was written: its content changed")
+        total = sum(self.meta["files"][name]["bytes"] for name in DATA_FILES)
+        return {"files": len(DATA_FILES), "bytes": total, "seconds": time.perf_counter() - start}
+
     def smiles(self, i: int) -> str:
         """SMILES of stored molecule ``i``."""
         return bytes(self._smiles[self._smiles_ptr[i] : self._smiles_ptr[i + 1]]).decode()
@@ -131,9 +261,23 @@ class MoleculeStore:
         return [blob[ptr[i] : ptr[i + 1]].decode() for i in range(len(self))]
 
     def skipped(self) -> list[SkippedRow]:
-        """Every source row that was not stored, with the reason."""
+        """Every source row that was not stored, with the reason.
+
+        Raises:
+            StoreCorruptError: a line is not a skip record, or their number is not the recorded one.
+        """
         file = self.path / "skipped.jsonl"
-        return [SkippedRow(**json.loads(line)) for line in file.read_text().splitlines() if line.strip()]
+        rows = []
+        for number, line in enumerate(file.read_bytes().decode("utf-8", errors="replace").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(SkippedRow(**json.loads(line)))
+            except (ValueError, TypeError) as exc:
+                raise StoreCorruptError(self.path, "skipped.jsonl", f"line {number} is not a skip record ({exc})") from exc
+        if len(rows) != self.meta["counts"]["skipped"]:
+            raise StoreCorruptError(self.path, "skipped.jsonl", f"{len(rows)} skip records, meta.json counts {self.meta['counts']['skipped']}")
+        return rows
 
     def graph(self, i: int):
         """Molecule ``i`` as a ``torch_geometric.data.Data``."""
@@ -148,9 +292,96 @@ class MoleculeStore:
 
 def _atomic_save(arr: np.ndarray, path: Path) -> None:
     with open(path, "wb") as fh:
-        np.save(fh, np.ascontiguousarray(arr))
+        np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _safe_host(name: str) -> str:
+    """A host name as it appears in temporary directory names (letters, digits, ``_`` and ``.``)."""
+    return re.sub(r"[^A-Za-z0-9_.]", "_", name) or "host"
+
+
+def _owner_tag() -> str:
+    """``<pid>@<host>``: who a temporary directory belongs to, for ``remove_stale_builds``."""
+    return f"{os.getpid()}@{_safe_host(socket.gethostname())}"
+
+
+# .<store name>.tmp-[<pid>@<host>-]<anything>; store names end in -f<format>-<16 hex>-<8 hex> (store_key)
+_LEFTOVER = re.compile(r"\.(?P<store>.+-f\d+-[0-9a-f]{16}-[0-9a-f]{8})\.tmp-(?:(?P<pid>\d+)@(?P<host>[A-Za-z0-9_.]+)-)?.*", re.S)
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host exists (True when that cannot be told)."""
+    if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_builds(cache_dir: str | os.PathLike, max_age_s: float = STALE_AFTER_S) -> list[Path]:
+    """Delete the temporary directories that killed store builds left in ``cache_dir``.
+
+    A build's temporary directory carries the id and host of its process: it is removed when that
+    process, on this host, no longer exists. One whose owner cannot be checked (another host, or named
+    by molssl 0.1, which recorded no owner) is removed once it is older than ``max_age_s``. A live
+    build's directory is never touched, nor anything that is not a store build's. Each removal is
+    reported with a warning.
+
+    Returns:
+        the removed directories.
+    """
+    root = Path(cache_dir)
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return []
+    here = _safe_host(socket.gethostname())
+    removed = []
+    for entry in entries:
+        match = _LEFTOVER.fullmatch(entry.name)
+        if match is None:
+            continue
+        if match["pid"] is not None and match["host"] == here and os.name == "posix":
+            if _process_alive(int(match["pid"])):
+                continue
+            why = f"its build process {match['pid']} is gone"
+        else:
+            try:
+                age = time.time() - entry.lstat().st_mtime
+            except OSError:
+                continue
+            if age < max_age_s:
+                continue
+            why = f"older than {max_age_s / 3600:g} h, and its build process cannot be checked"
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except FileNotFoundError:  # finished or removed meanwhile
+            continue
+        except OSError as exc:
+            logger.warning("could not remove the leftover of an interrupted store build %s (%s)", entry, exc)
+            continue
+        warnings.warn(f"removed {entry}, the leftover of an interrupted molecule store build: {why.replace('its build process', 'process')}", stacklevel=2)
+        removed.append(entry)
+    return removed
+
+
+def _discard(path: Path) -> None:
+    """Remove a (damaged) store or whatever stands at its path: renamed aside first, so nobody opens it half-deleted."""
+    aside = path.with_name(f".{path.name}.tmp-{_owner_tag()}-discard-{uuid.uuid4().hex[:8]}")
+    os.replace(path, aside)
+    if aside.is_dir() and not aside.is_symlink():
+        shutil.rmtree(aside)
+    else:
+        aside.unlink()
 
 
 def write_store(
@@ -165,9 +396,10 @@ def write_store(
     """Write a store directory atomically (temporary sibling + rename) and open it.
 
     Raises:
-        FileExistsError: if ``path`` already exists.
+        FileExistsError: if ``path`` already exists (or another process wrote it meanwhile).
     """
     from molssl import __version__
+    from molssl.data.corpus import file_digest
 
     path = Path(path)
     if path.exists():
@@ -175,7 +407,7 @@ def write_store(
     if len(smiles) != len(graphs) or len(rows) != len(graphs):
         raise ValueError(f"{len(graphs)} graphs but {len(smiles)} SMILES and {len(rows)} rows")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{_owner_tag()}-", dir=path.parent))
     try:
         encoded = [s.encode() for s in smiles]
         smiles_ptr = np.zeros(len(encoded) + 1, dtype=np.int64)
@@ -198,6 +430,11 @@ def write_store(
         with open(tmp / "skipped.jsonl", "w") as fh:
             for row in skipped:
                 fh.write(json.dumps(row.to_dict()) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        files = {name: {"bytes": (tmp / name).stat().st_size, "sha256": file_digest(tmp / name)} for name in DATA_FILES}
+        for name, arr in arrays.items():
+            files[f"{name}.npy"].update(dtype=np.asarray(arr).dtype.str, shape=list(np.shape(arr)))
         meta = {
             "format": STORE_FORMAT,
             "molssl_version": __version__,
@@ -210,13 +447,19 @@ def write_store(
                 "edges": int(graphs.edge_ptr[-1]),
                 "skipped": len(skipped),
             },
+            "files": files,
         }
         # meta.json last: a directory without it never loads as a store
         with open(tmp / "meta.json", "w") as fh:
             json.dump(meta, fh, indent=2)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            if path.exists():  # another process finished the same store first
+                raise FileExistsError(f"{path} already exists") from exc
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -238,8 +481,13 @@ def build_store(
     on_error: str = "skip",
     rebuild: bool = False,
     progress: Callable[[int], None] | None = None,
+    verify: bool = True,
 ) -> MoleculeStore:
     """Featurize a SMILES file into a store, or open the store already built from the same content.
+
+    A store found in the cache is checked before it is reused (``verify=True``: every file's sha256,
+    about 1 GB/s); a damaged one is built again from ``source``, with a ``StoreRebuildWarning`` saying
+    why. Leftovers of interrupted builds in the cache are removed first (``remove_stale_builds``).
 
     Args:
         source: a SMILES, CSV or TSV file, optionally gzipped (see ``molssl.data.corpus``).
@@ -251,6 +499,7 @@ def build_store(
             ``"raise"`` stops at the first bad row with an error naming the file, row and reason.
         rebuild: build again even if a store for this content and scheme exists.
         progress: called with the number of molecules done after each chunk.
+        verify: check the checksums of a reused store (``False``: only the cheap checks of opening).
     """
     from molssl.chem.featurize import featurize_many
     from molssl.chem.schemes import get_scheme
@@ -260,17 +509,21 @@ def build_store(
     scheme_desc = get_scheme(scheme).describe()
     digest = file_digest(source)
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    remove_stale_builds(root)
     stem = source.name.split(".")[0] or "corpus"
     path = root / store_key(digest, scheme_desc, stem)
-    if path.exists():
+    if os.path.lexists(path):
         if not rebuild:
             try:
-                store = MoleculeStore(path)
+                store = MoleculeStore(path, verify=verify)
                 logger.info("reusing molecule store %s", path)
                 return store
-            except StoreError as exc:
-                logger.warning("rebuilding unreadable store: %s", exc)
-        shutil.rmtree(path)
+            except StoreCorruptError as exc:
+                warnings.warn(f"{exc.problem}; rebuilding it from {source}", StoreRebuildWarning, stacklevel=2)
+            except StoreError:  # removed meanwhile: build it
+                pass
+        if os.path.lexists(path):
+            _discard(path)
     corpus = read_smiles_file(source, smiles_column=smiles_column)
     result = featurize_many(
         corpus.smiles, scheme=scheme, on_error=on_error, workers=workers, rows=corpus.rows, source=str(source), progress=progress
