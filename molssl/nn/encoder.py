@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -55,6 +56,24 @@ def _check_scheme(scheme: Mapping[str, Any]) -> None:
         )
 
 
+def _check_conv_options(conv: str, options: Any, scheme: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``options`` once every key is a keyword of conv ``conv`` and the conv accepts the values."""
+    if not isinstance(options, Mapping):
+        raise ValueError(f"conv_options must be a dict of plain data, got {type(options).__name__}")
+    conv_cls = get_conv(conv)
+    fixed = ("self", "dim", "bond_vocab", "self_loop_token")
+    valid = [p for p in inspect.signature(conv_cls.__init__).parameters if p not in fixed]
+    unknown = sorted(str(k) for k in options if k not in valid)
+    if unknown:
+        raise ValueError(f"conv {conv!r} takes no options {unknown}; valid conv_options: {', '.join(valid) or 'none'}")
+    for key, value in options.items():
+        if not (value is None or isinstance(value, (bool, int, float, str))):
+            raise ValueError(f"conv_options[{key!r}] must be plain data (str, int, float, bool, None), got {type(value).__name__}")
+    options = dict(options)
+    conv_cls(1, scheme["bond_vocab"], scheme["self_loop_token"], **options)  # the conv validates the values
+    return options
+
+
 @dataclass(frozen=True, kw_only=True)
 class EncoderConfig:
     """Configuration of ``GNNEncoder`` (plain data: ``to_dict`` / ``from_dict`` round-trip through JSON).
@@ -71,6 +90,9 @@ class EncoderConfig:
         virtual_node: add OGB's virtual node (Gilmer et al. 2017; Hu et al., "Open Graph
             Benchmark", 2020).
         residual: add each layer's input to its output (OGB's ``residual``).
+        conv_options: other keyword arguments of every conv, as plain data (e.g. ``{"heads": 2,
+            "softmax": "pretrain_gnns_legacy"}`` for GAT; see each conv's docstring). Empty by default:
+            each conv's own defaults.
     """
 
     scheme: dict[str, Any]
@@ -81,6 +103,7 @@ class EncoderConfig:
     dropout: float = 0.0
     virtual_node: bool = False
     residual: bool = False
+    conv_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         scheme = self.scheme
@@ -107,6 +130,7 @@ class EncoderConfig:
         for name in ("virtual_node", "residual"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        object.__setattr__(self, "conv_options", _check_conv_options(self.conv, self.conv_options, scheme))
 
     @property
     def out_dim(self) -> int:
@@ -214,7 +238,8 @@ class GNNEncoder(nn.Module):
         self.atom_embedding = AtomEmbedding(scheme["atom_vocab"], dim)
         conv_cls = get_conv(config.conv)
         self.convs = nn.ModuleList(
-            conv_cls(dim, scheme["bond_vocab"], scheme["self_loop_token"]) for _ in range(config.num_layers)
+            conv_cls(dim, scheme["bond_vocab"], scheme["self_loop_token"], **config.conv_options)
+            for _ in range(config.num_layers)
         )
         self.batch_norms = nn.ModuleList(nn.BatchNorm1d(dim) for _ in range(config.num_layers))
         self.virtual_node = (

@@ -13,6 +13,11 @@ from molssl.nn.conv.self_loops import SelfLoopEmbedding, add_self_loops, self_lo
 from molssl.nn.embeddings import BondEmbedding
 from molssl.ops import SegmentOrder, scatter, segment_softmax
 
+#: how attention scores are normalized over a node's incoming edges
+GAT_SOFTMAXES = ("standard", "pretrain_gnns_legacy")
+#: pretrain-gnns' (PyG 1.0.3) epsilon in the softmax denominator
+_LEGACY_EPSILON = 1e-16
+
 
 class GATConv(nn.Module):
     """Multi-head graph attention whose messages and scores include bond embeddings.
@@ -28,6 +33,15 @@ class GATConv(nn.Module):
     The softmax runs over the edges entering node i (``segment_softmax`` at the target). Self-loops
     carry the embedded self-loop token (hu) or a learned vector (schemes without one, e.g. ogb).
 
+    ``softmax="pretrain_gnns_legacy"`` computes the softmax as the released pretrain-gnns models were
+    trained with (PyG 1.0.3's ``softmax`` over torch-scatter 1.1.2's ``scatter_max``, which starts
+    from 0): with ``s_ji`` the LeakyReLU scores of node i and ``c_i = max(0, max_j s_ji)``::
+
+        a_ji = exp(s_ji - c_i) / (sum_j exp(s_ji - c_i) + 1e-16)
+
+    When all of a node's scores are far below 0 the weights are ~0 rather than summing to 1, and the
+    node's output is about the bias; the released GAT weights depend on it (see ``molssl.zoo``).
+
     ``order``, the ``SegmentOrder`` of ``edge_index[1]`` (the encoder computes it once per batch), lets
     the Triton kernels aggregate without atomics or per-call sorts; the layer extends it to the
     self-loop edges it appends (``self_loop_order``, no sort).
@@ -38,6 +52,8 @@ class GATConv(nn.Module):
         self_loop_token: the scheme's ``self_loop_token`` (``None``: learned self-loop vector).
         heads: number of attention heads H (Hu et al.: 2).
         negative_slope: slope of the LeakyReLU on the scores.
+        softmax: ``"standard"`` or ``"pretrain_gnns_legacy"`` (the normalization above), one of
+            ``GAT_SOFTMAXES``.
 
     Shapes:
         x: [N, D], edge_index: [2, E], edge_attr: [E, F_bond] (long), order: perm [E], ptr [N + 1] -> [N, D]
@@ -50,10 +66,14 @@ class GATConv(nn.Module):
         self_loop_token: Sequence[int] | None = None,
         heads: int = 2,
         negative_slope: float = 0.2,
+        softmax: str = "standard",
     ) -> None:
         super().__init__()
         if heads < 1:
             raise ValueError(f"heads must be at least 1, got {heads}")
+        if softmax not in GAT_SOFTMAXES:
+            raise ValueError(f"unknown GAT softmax {softmax!r}; valid: {', '.join(GAT_SOFTMAXES)}")
+        self.softmax = softmax
         self.dim = dim
         self.heads = heads
         self.negative_slope = negative_slope
@@ -79,7 +99,27 @@ class GATConv(nn.Module):
         source, target = edge_index
         messages = x.index_select(0, source) + edge_embedding.view(-1, self.heads, self.dim)  # [E + N, H, D]
         scores = (torch.cat([x.index_select(0, target), messages], dim=-1) * self.att).sum(dim=-1)  # [E + N, H]
-        alpha = segment_softmax(F.leaky_relu(scores, self.negative_slope), target, dim_size=num_nodes, order=order)
+        scores = F.leaky_relu(scores, self.negative_slope)
+        if self.softmax == "standard":
+            alpha = segment_softmax(scores, target, dim_size=num_nodes, order=order)
+        else:
+            alpha = legacy_softmax(scores, target, num_nodes, order)
         weighted = messages * alpha.unsqueeze(-1)  # [E + N, H, D]
         out = scatter(weighted, target, dim_size=num_nodes, reduce="sum", order=order)  # [N, H, D]
         return out.mean(dim=1) + self.bias
+
+
+def legacy_softmax(scores: Tensor, index: Tensor, dim_size: int, order: SegmentOrder | None = None) -> Tensor:
+    """The softmax of pretrain-gnns' GAT (PyG 1.0.3 ``softmax`` with torch-scatter 1.1.2's ``scatter_max``).
+
+    ``out[e] = exp(s[e] - c) / (sum_f exp(s[f] - c) + 1e-16)`` over the rows f of e's segment, with
+    ``c = max(0, max_f s[f])``: torch-scatter 1.1.2 fills the maximum's output with 0 before reducing.
+    Unlike a softmax, the weights of a segment whose scores are all far below 0 sum to ~0, not 1.
+
+    Shapes:
+        scores: [E, H], index: [E], order: perm [E], ptr [dim_size + 1] -> [E, H]
+    """
+    shift = scatter(scores, index, dim_size=dim_size, reduce="max", order=order).clamp(min=0)  # [N, H]
+    weights = (scores - shift.index_select(0, index)).exp()  # [E, H]
+    total = scatter(weights, index, dim_size=dim_size, reduce="sum", order=order)  # [N, H]
+    return weights / (total.index_select(0, index) + _LEGACY_EPSILON)
