@@ -2,16 +2,23 @@
 
 A checkpoint directory holds::
 
-    config.json         {"format": "molssl-checkpoint", "format_version": 1, "molssl_version": ...,
+    config.json         {"format": "molssl-checkpoint", "format_version": 2, "molssl_version": ...,
                          "created": ISO-8601 UTC time, "config": component configs (with "scheme", the
                          featurization scheme's ``describe()``), "extra": plain data (e.g. a target
                          scaler, metrics), "weights": {"file", "sha256", "size"}}
-    model.safetensors   the state dict (tensors only; every tensor with its own contiguous storage)
+    model.safetensors   the state dict (tensors only; every tensor with its own contiguous storage); its
+                        metadata holds the sha256 of ``config`` and ``extra`` (canonical JSON)
 
 Loading reads JSON and safetensors only and never unpickles, so a checkpoint from anywhere is safe to
-open. The weights are verified against the sha256 recorded in ``config.json`` before they are parsed.
-Saving writes into a temporary sibling directory and renames it into place, so an interrupted save
-never leaves a directory that loads as a checkpoint.
+open. Both files are verified before anything is used: the weights against the size and sha256 that
+``config.json`` records, and ``config`` + ``extra`` against the checksum in the weights' metadata (so an
+edited readout or target scaler is refused, not silently used). Non-finite weights are refused on save
+and on load. Format 1 (no config checksum) still loads.
+
+Saving writes into a temporary sibling directory ``.NAME.tmp-*`` and renames it into place; replacing
+a checkpoint first moves the old one to ``.NAME.old-*``. A kill at any moment leaves a complete copy:
+the old one, the new one, or both; loading finds it (``read_checkpoint``), and the next successful save
+removes the leftovers.
 """
 
 from __future__ import annotations
@@ -23,17 +30,24 @@ import os
 import shutil
 import tempfile
 import uuid
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import torch
 from torch import Tensor
 
 FORMAT = "molssl-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+#: key of the weights' safetensors metadata holding the sha256 of config + extra (format 2 on)
+CONTENT_SHA256 = "molssl_content_sha256"
+#: where a save stages the new copy and moves the old one: ``.NAME.tmp-*`` and ``.NAME.old-*`` beside NAME
+_STAGING = ("tmp", "old")
 
 
 class CheckpointError(RuntimeError):
@@ -42,6 +56,10 @@ class CheckpointError(RuntimeError):
 
 class SchemeMismatchError(CheckpointError):
     """A checkpoint was trained on a featurization scheme other than the one requested."""
+
+
+class CheckpointRecoveryWarning(UserWarning):
+    """A checkpoint was loaded from the copy an interrupted save left beside it."""
 
 
 def _check_plain(value: Any, where: str) -> None:
@@ -82,7 +100,26 @@ def _plain_tensors(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
             raise TypeError(f"state_dict[{name!r}] has layout {tensor.layout}; only dense tensors can be saved (use .to_dense())")
         # tied weights and views share storage; a contiguous clone gives each tensor its own
         tensors[name] = tensor.detach().cpu().clone(memory_format=torch.contiguous_format)
+    bad = _non_finite(tensors)
+    if bad:
+        raise ValueError(f"refusing to save {_describe_non_finite(bad)}; the model has diverged (the last saved checkpoint is intact)")
     return tensors
+
+
+def _non_finite(tensors: Mapping[str, Tensor]) -> list[str]:
+    """Names of the floating-point tensors holding NaN or infinity, sorted."""
+    return sorted(name for name, t in tensors.items() if (t.is_floating_point() or t.is_complex()) and not bool(torch.isfinite(t).all()))
+
+
+def _describe_non_finite(names: list[str]) -> str:
+    shown = ", ".join(names[:10]) + (f", ... ({len(names) - 10} more)" if len(names) > 10 else "")
+    return f"non-finite values (NaN or infinity) in {len(names)} tensor(s): {shown}"
+
+
+def _content_sha256(config: Mapping[str, Any], extra: Mapping[str, Any]) -> str:
+    """sha256 of ``config`` and ``extra`` as canonical JSON (sorted keys, no spaces): what the weights vouch for."""
+    text = json.dumps({"config": config, "extra": extra}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _sha256(text.encode("utf-8"))
 
 
 def _fsync_file(path: Path) -> None:
@@ -113,11 +150,49 @@ def _check_replaceable(directory: Path) -> None:
         return
     if not directory.is_dir():
         raise CheckpointError(f"cannot save a checkpoint to {directory}: it exists and is not a directory")
-    if any(directory.iterdir()) and not (directory / CONFIG_FILE).is_file():
+    # a checkpoint, or a damaged one holding nothing but a checkpoint's files, may be replaced
+    foreign = sorted(p.name for p in directory.iterdir() if p.name not in (CONFIG_FILE, WEIGHTS_FILE))
+    if foreign and not (directory / CONFIG_FILE).is_file():
         raise CheckpointError(
             f"refusing to replace {directory}: it is a non-empty directory but not a molssl checkpoint "
-            f"(no {CONFIG_FILE}); choose another directory or empty it"
+            f"(no {CONFIG_FILE}; holds {', '.join(foreign[:5])}); choose another directory or empty it"
         )
+
+
+def staged_copies(directory: str | os.PathLike) -> list[Path]:
+    """The ``.NAME.tmp-*`` and ``.NAME.old-*`` directories that saves of ``directory`` left beside it.
+
+    A save killed before its final rename leaves them: a temporary copy (complete once its
+    ``config.json`` exists) and, while replacing, the previous checkpoint moved aside.
+    """
+    directory = Path(os.path.abspath(directory))
+    if not directory.parent.is_dir():
+        return []
+    prefixes = tuple(f".{directory.name}.{kind}-" for kind in _STAGING)
+    return sorted(p for p in directory.parent.iterdir() if p.name.startswith(prefixes) and p.is_dir())
+
+
+def remove_staged_copies(directory: str | os.PathLike) -> list[Path]:
+    """Remove the leftovers of interrupted saves of ``directory`` once ``directory`` itself is complete.
+
+    Never removes the only complete copy: when ``directory`` does not verify, nothing is removed.
+    Not for a checkpoint another process is saving at the same moment (its staging copy would go).
+
+    Returns:
+        The directories removed.
+    """
+    directory = Path(os.path.abspath(directory))
+    try:
+        _read_verified(directory)
+    except CheckpointError:
+        return []
+    return _remove(staged_copies(directory))
+
+
+def _remove(paths: list[Path]) -> list[Path]:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+    return paths
 
 
 def _move_into_place(tmp: Path, directory: Path) -> None:
@@ -125,8 +200,8 @@ def _move_into_place(tmp: Path, directory: Path) -> None:
     if not directory.exists():
         os.rename(tmp, directory)
         return
-    # a directory cannot be renamed over a non-empty one: move the old checkpoint aside first. A crash
-    # between the two renames leaves no checkpoint at `directory` (the old one stays in `old`).
+    # a directory cannot be renamed over a non-empty one: move the old checkpoint aside first. A kill
+    # between the two renames leaves no `directory` but two complete copies, which loading finds.
     old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
     os.rename(directory, old)
     try:
@@ -158,8 +233,12 @@ def save_checkpoint(
     Returns:
         The checkpoint directory.
 
+    Leftovers of earlier interrupted saves of ``directory`` (``.NAME.tmp-*``, ``.NAME.old-*``) are
+    removed once the new checkpoint is in place.
+
     Raises:
         TypeError: if ``config`` or ``extra`` is not plain JSON data, or ``state_dict`` holds non-tensors.
+        ValueError: if a tensor holds NaN or infinity (the message names the tensors).
         CheckpointError: if ``directory`` exists and is not a checkpoint.
     """
     from safetensors.torch import save_file
@@ -184,13 +263,13 @@ def save_checkpoint(
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
     try:
         weights = tmp / WEIGHTS_FILE
-        save_file(tensors, str(weights), metadata={"format": "pt"})
+        save_file(tensors, str(weights), metadata={"format": "pt", CONTENT_SHA256: _content_sha256(config, extra)})
         _fsync_file(weights)
         document = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "molssl_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
             "config": config,
             "extra": extra,
             "weights": {"file": WEIGHTS_FILE, "sha256": _sha256(weights), "size": weights.stat().st_size},
@@ -201,6 +280,7 @@ def save_checkpoint(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _remove(staged_copies(directory))
     return directory
 
 
@@ -274,33 +354,12 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def load_checkpoint(
-    directory: str | os.PathLike, expected_scheme: Mapping[str, Any] | None = None
-) -> tuple[dict[str, Any], dict[str, Tensor], dict[str, Any]]:
-    """Read a checkpoint written by ``save_checkpoint``, verifying it first.
-
-    Args:
-        directory: the checkpoint directory.
-        expected_scheme: the featurization scheme the caller will feed the model
-            (``molssl.get_scheme(name).describe()``); when given, a checkpoint trained on another
-            scheme (name or version) is refused.
-
-    Returns:
-        ``(config, state_dict, extra)``: the component configs, the tensors (on CPU), and the extra data.
-
-    Raises:
-        CheckpointError: if the directory or a file is missing, ``config.json`` is malformed or from a
-            newer format version, or the weights do not match their recorded size and sha256.
-        SchemeMismatchError: if ``expected_scheme`` differs from the checkpoint's scheme.
-    """
+def _read_verified(directory: Path) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """The document and tensors of one checkpoint directory, after every check (size, sha256s, finiteness)."""
     from safetensors.torch import load
 
-    directory = Path(directory)
     document = _read_document(directory)
-    config, extra, weights = document["config"], document.get("extra", {}), document["weights"]
-    if expected_scheme is not None:
-        _check_scheme(config, expected_scheme, directory)
-
+    weights = document["weights"]
     weights_file = directory / weights["file"]
     try:
         data = weights_file.read_bytes()
@@ -320,9 +379,191 @@ def load_checkpoint(
         )
     try:
         state_dict = load(data)
+        header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+        metadata = header.get("__metadata__") or {}
     except Exception as exc:  # safetensors raises its own error types for malformed headers
         raise CheckpointError(f"{weights_file}: not a readable safetensors file ({exc})") from exc
-    return config, state_dict, extra
+    if document["format_version"] >= 2:
+        recorded = metadata.get(CONTENT_SHA256)
+        if not isinstance(recorded, str):
+            raise CheckpointError(f"{weights_file}: no config checksum ({CONTENT_SHA256}) in the weights' metadata of a format-2 checkpoint; it is damaged, save it again")
+        actual = _content_sha256(document["config"], document.get("extra", {}))
+        if actual != recorded:
+            raise CheckpointError(
+                f"{directory / CONFIG_FILE}: the config or extra was changed after saving (sha256 {actual}, the weights "
+                f"record {recorded}); an edited config would silently change the model's predictions, so it is refused. "
+                "Restore the file, or build the model anew and save it"
+            )
+    bad = _non_finite(state_dict)
+    if bad:
+        raise CheckpointError(f"{weights_file}: {_describe_non_finite(bad)}; the checkpoint holds a diverged model, use an earlier one or retrain")
+    return document, state_dict
 
 
-__all__ = ["CONFIG_FILE", "FORMAT", "FORMAT_VERSION", "WEIGHTS_FILE", "CheckpointError", "SchemeMismatchError", "load_checkpoint", "save_checkpoint"]
+@dataclass(frozen=True)
+class Checkpoint:
+    """A verified checkpoint: where it was read from and what it holds.
+
+    Attributes:
+        path: the directory the data came from (the requested one, or the complete copy an
+            interrupted save left beside it).
+        config: the component configs.
+        state_dict: the tensors, on the CPU.
+        extra: the extra plain data.
+        created: when it was saved (ISO-8601, UTC).
+    """
+
+    path: Path
+    config: dict[str, Any]
+    state_dict: dict[str, Tensor]
+    extra: dict[str, Any]
+    created: str
+
+
+def _recency(path: Path, document: Mapping[str, Any], directory: Path) -> tuple[datetime, int]:
+    """Sort key, newest last: the save time, then (same second in format 1) staged copy > checkpoint > old copy."""
+    try:
+        created = datetime.fromisoformat(document.get("created", ""))
+        created = created if created.tzinfo else created.replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        created = datetime.min.replace(tzinfo=timezone.utc)
+    rank = 1 if path == directory else (2 if path.name.startswith(f".{directory.name}.tmp-") else 0)
+    return created, rank
+
+
+def read_checkpoint(directory: str | os.PathLike, expected_scheme: Mapping[str, Any] | None = None, *, newest: bool = False) -> Checkpoint:
+    """Read and verify the checkpoint at ``directory``, recovering from an interrupted save.
+
+    ``directory`` itself is used when it is complete. When it is missing or incomplete (a save was
+    killed between moving the old copy aside and renaming the new one into place), the newest
+    complete copy among ``.NAME.tmp-*`` and ``.NAME.old-*`` is used, with a
+    ``CheckpointRecoveryWarning`` naming it.
+
+    Args:
+        directory: the checkpoint directory.
+        expected_scheme: as in ``load_checkpoint``.
+        newest: take the newest complete copy even when ``directory`` is complete (a save killed
+            after writing its new copy in full, before renaming it): what resuming a run wants.
+
+    Raises:
+        CheckpointError: no complete copy; the message gives the reason for each one found.
+        SchemeMismatchError: if ``expected_scheme`` differs from the checkpoint's scheme.
+    """
+    directory = Path(os.path.abspath(directory))
+    candidates: list[tuple[Path, dict[str, Any], dict[str, Tensor]]] = []
+    try:
+        candidates.append((directory, *_read_verified(directory)))
+        main_error = None
+    except CheckpointError as exc:
+        main_error = exc
+    staged = staged_copies(directory) if newest or main_error is not None else []
+    problems = []
+    for path in staged:
+        try:
+            candidates.append((path, *_read_verified(path)))
+        except CheckpointError as exc:
+            problems.append(str(exc))
+    if not candidates:
+        assert main_error is not None
+        if not problems:
+            raise main_error
+        raise CheckpointError(f"{main_error}; a save of it was interrupted and left no complete copy: {'; '.join(problems)}") from main_error
+    path, document, state_dict = max(candidates, key=lambda c: _recency(c[0], c[1], directory))
+    if path != directory:
+        if main_error is None:
+            why = f"{directory}: a save was interrupted after writing a newer complete copy"
+        else:
+            why = f"checkpoint {directory} is " + ("missing" if not directory.exists() else f"unusable ({main_error})")
+        warnings.warn(
+            f"{why}; loaded the complete copy {path} written {document.get('created')} (an interrupted save left it; "
+            f"the next save of {directory.name} puts a checkpoint back in place)",
+            CheckpointRecoveryWarning,
+            stacklevel=2,
+        )
+    config, extra = document["config"], document.get("extra", {})
+    if expected_scheme is not None:
+        _check_scheme(config, expected_scheme, path)
+    return Checkpoint(path, config, state_dict, extra, str(document.get("created")))
+
+
+def load_checkpoint(
+    directory: str | os.PathLike, expected_scheme: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Tensor], dict[str, Any]]:
+    """Read a checkpoint written by ``save_checkpoint``, verifying it first.
+
+    A checkpoint whose replacement was interrupted is recovered as in ``read_checkpoint``.
+
+    Args:
+        directory: the checkpoint directory.
+        expected_scheme: the featurization scheme the caller will feed the model
+            (``molssl.get_scheme(name).describe()``); when given, a checkpoint trained on another
+            scheme (name or version) is refused.
+
+    Returns:
+        ``(config, state_dict, extra)``: the component configs, the tensors (on CPU), and the extra data.
+
+    Raises:
+        CheckpointError: if the directory or a file is missing, ``config.json`` is malformed, from a
+            newer format version or edited after saving, the weights do not match their recorded size
+            and sha256, or they hold NaN or infinity.
+        SchemeMismatchError: if ``expected_scheme`` differs from the checkpoint's scheme.
+    """
+    found = read_checkpoint(directory, expected_scheme)
+    return found.config, found.state_dict, found.extra
+
+
+def load_weights(module: torch.nn.Module, state_dict: Mapping[str, Tensor], source: str | os.PathLike) -> None:
+    """``module.load_state_dict(state_dict, strict=True)``, or a ``CheckpointError`` listing what does not fit.
+
+    Args:
+        module: the model built from the checkpoint's config.
+        state_dict: the weights read from ``source``.
+        source: the checkpoint (for the message).
+
+    Raises:
+        CheckpointError: names the missing and unexpected tensors and those of another shape.
+    """
+    expected = module.state_dict()
+    missing = [name for name in expected if name not in state_dict]
+    unexpected = [name for name in state_dict if name not in expected]
+    reshaped = [
+        f"{name} (checkpoint {list(state_dict[name].shape)}, model {list(tensor.shape)})"
+        for name, tensor in expected.items()
+        if name in state_dict and state_dict[name].shape != tensor.shape
+    ]
+    parts = [f"{label}: {', '.join(names[:10])}" + (f", ... ({len(names) - 10} more)" if len(names) > 10 else "")
+             for label, names in (("missing", missing), ("unexpected", unexpected), ("wrong shape", reshaped)) if names]  # fmt: skip
+    if parts:
+        raise CheckpointError(
+            f"{source}: the weights do not fit the {type(module).__name__} its config describes ({'; '.join(parts)}); "
+            "the checkpoint was written for another architecture or is damaged"
+        )
+    module.load_state_dict(state_dict, strict=True)
+
+
+@contextmanager
+def reading_checkpoint(directory: str | os.PathLike, what: str) -> Iterator[None]:
+    """Turn a missing key or an invalid value met while interpreting a checkpoint into a ``CheckpointError``.
+
+    Use around the code that builds objects from a loaded config:
+    ``with reading_checkpoint(path, "the predictor config"): PredictorConfig.from_dict(config["predictor"])``.
+
+    Raises:
+        CheckpointError: naming ``directory``'s ``config.json``, ``what`` and the key or the reason.
+    """
+    source = Path(directory) / CONFIG_FILE
+    try:
+        yield
+    except CheckpointError:
+        raise
+    except KeyError as exc:
+        raise CheckpointError(f"{source}: {what} has no {exc.args[0]!r}; the checkpoint is of another kind or damaged") from exc
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{source}: {what} is invalid ({exc})") from exc
+
+
+__all__ = [
+    "CONFIG_FILE", "FORMAT", "FORMAT_VERSION", "WEIGHTS_FILE", "Checkpoint", "CheckpointError", "CheckpointRecoveryWarning",
+    "SchemeMismatchError", "load_checkpoint", "load_weights", "read_checkpoint", "reading_checkpoint", "remove_staged_copies",
+    "save_checkpoint", "staged_copies",
+]  # fmt: skip

@@ -59,7 +59,7 @@ def test_config_json_is_plain_data(saved):
     text = (directory / "config.json").read_text()
     document = json.loads(text)  # strict JSON, no pickled or custom objects
     assert "NaN" not in text
-    assert document["format"] == "molssl-checkpoint" and document["format_version"] == 1
+    assert document["format"] == "molssl-checkpoint" and document["format_version"] == 2
     assert document["molssl_version"] == molssl.__version__ and document["created"].endswith("+00:00")
     assert document["config"]["scheme"]["name"] == "hu" and document["config"]["scheme"]["version"] == 1
     weights = document["weights"]
@@ -121,8 +121,9 @@ def test_missing_files_and_malformed_json(saved, tmp_path):
 def test_newer_format_and_hostile_weights_path(saved):
     directory, _ = saved
     document = json.loads((directory / "config.json").read_text())
-    (directory / "config.json").write_text(json.dumps({**document, "format_version": 2, "molssl_version": "9.0"}))
-    with pytest.raises(CheckpointError, match="format version 2 was written by molssl 9.0.*Upgrade molssl"):
+    newer = checkpoint.FORMAT_VERSION + 1
+    (directory / "config.json").write_text(json.dumps({**document, "format_version": newer, "molssl_version": "9.0"}))
+    with pytest.raises(CheckpointError, match=f"format version {newer} was written by molssl 9.0.*Upgrade molssl"):
         load_checkpoint(directory)
     document["weights"]["file"] = "../elsewhere.safetensors"
     (directory / "config.json").write_text(json.dumps(document))
@@ -221,3 +222,158 @@ def test_overwrite_replaces_checkpoint_but_not_other_directories(tmp_path):
     with pytest.raises(CheckpointError, match="refusing to replace .*not a molssl checkpoint"):
         save_checkpoint(other, config_for(), {})
     assert (other / "notes.txt").read_text() == "keep me"
+
+
+# --- issue 11: the config is covered by a checksum, non-finite and misfitting weights are refused ------------
+
+
+def _rewrite_document(directory: Path, edit) -> None:
+    document = json.loads((directory / "config.json").read_text())
+    edit(document)
+    (directory / "config.json").write_text(json.dumps(document, indent=2))
+
+
+def test_edited_config_or_extra_is_refused(saved):
+    directory, _ = saved
+    original = (directory / "config.json").read_text()
+    _rewrite_document(directory, lambda d: d["config"]["encoder"].update(dropout=0.5))
+    with pytest.raises(CheckpointError, match=r"config\.json: the config or extra was changed after saving"):
+        load_checkpoint(directory)
+    (directory / "config.json").write_text(original)
+    _rewrite_document(directory, lambda d: d["extra"]["target_scaler"].update(mean=[0.0]))
+    with pytest.raises(CheckpointError, match="changed after saving"):
+        load_checkpoint(directory)
+    (directory / "config.json").write_text(original)
+    _rewrite_document(directory, lambda d: d.update(created="2020-01-01T00:00:00+00:00"))  # not content: still loads
+    assert load_checkpoint(directory)[2]["target_scaler"] == {"mean": [0.5], "std": [2.0]}
+
+
+def test_format_version_1_checkpoints_still_load(tmp_path):
+    """A checkpoint written before the config checksum (format 1: no checksum in the weights' metadata)."""
+    from safetensors.torch import save_file
+
+    directory = tmp_path / "v1"
+    directory.mkdir()
+    state = small_model().state_dict()
+    save_file({k: v.contiguous() for k, v in state.items()}, str(directory / "model.safetensors"), metadata={"format": "pt"})
+    data = (directory / "model.safetensors").read_bytes()
+    document = {"format": "molssl-checkpoint", "format_version": 1, "molssl_version": "0.1.0", "created": "2024-01-01T00:00:00+00:00",
+                "config": config_for(), "extra": {}, "weights": {"file": "model.safetensors", "sha256": checkpoint._sha256(data), "size": len(data)}}  # fmt: skip
+    (directory / "config.json").write_text(json.dumps(document))
+    config, loaded, _ = load_checkpoint(directory)
+    assert config == config_for() and torch.equal(loaded["1.weight"], state["1.weight"])
+    document["format_version"] = 2  # a format-2 checkpoint without the checksum is damaged, not old
+    (directory / "config.json").write_text(json.dumps(document))
+    with pytest.raises(CheckpointError, match="no config checksum"):
+        load_checkpoint(directory)
+
+
+def _write_raw_weights(directory: Path, tensors: dict) -> None:
+    """Replace the weights file (keeping the config checksum in its metadata) and fix the recorded sha256."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    weights = directory / "model.safetensors"
+    with safe_open(str(weights), "pt") as fh:
+        metadata = fh.metadata()
+    save_file(tensors, str(weights), metadata=metadata)
+    data = weights.read_bytes()
+    _rewrite_document(directory, lambda d: d["weights"].update(sha256=checkpoint._sha256(data), size=len(data)))
+
+
+def test_non_finite_weights_are_refused_with_their_names(saved, tmp_path):
+    directory, model = saved
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    state["1.weight"][0, 0] = float("nan")
+    state["4.bias"][1] = float("inf")
+    _write_raw_weights(directory, state)
+    with pytest.raises(CheckpointError, match=r"non-finite values \(NaN or infinity\) in 2 tensor\(s\): 1\.weight, 4\.bias"):
+        load_checkpoint(directory)
+    with pytest.raises(ValueError, match=r"non-finite values \(NaN or infinity\) in 2 tensor\(s\): 1\.weight, 4\.bias"):
+        save_checkpoint(tmp_path / "nan", config_for(), state)
+    assert not (tmp_path / "nan").exists()
+
+
+def test_weights_that_do_not_fit_the_model_are_a_checkpoint_error(saved):
+    directory, model = saved
+    _, state, _ = load_checkpoint(directory)
+    target = small_model()
+    checkpoint.load_weights(target, state, directory)
+    wrong = dict(state)
+    wrong["1.weight"] = state["1.weight"].t().contiguous()  # right size, wrong shape
+    wrong["extra.weight"] = torch.zeros(1)
+    del wrong["4.bias"]
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load_weights(target, wrong, directory)
+    message = str(info.value)
+    assert str(directory) in message and "missing: 4.bias" in message and "unexpected: extra.weight" in message
+    assert "1.weight (checkpoint [4, 8], model [8, 4])" in message
+
+
+def test_missing_config_key_is_a_checkpoint_error_naming_key_and_file(saved):
+    directory, _ = saved
+    config, _, _ = load_checkpoint(directory)
+    with pytest.raises(CheckpointError, match=r"ckpt.config\.json: the checkpoint's config has no 'predictor'"):
+        with checkpoint.reading_checkpoint(directory, "the checkpoint's config"):
+            config["predictor"]
+
+
+# --- issue 11: an interrupted replacement is recovered, and leftovers are cleaned ----------------------------
+
+
+def _interrupted_between_renames(tmp_path: Path) -> Path:
+    """The directory a kill between the two renames of a replacement leaves: the old and the new copy, no `ckpt`."""
+    directory = save_checkpoint(tmp_path / "ckpt", config_for(), {"w": torch.zeros(2)}, extra={"epoch": 1})
+    staged = save_checkpoint(tmp_path / "staged", config_for(), {"w": torch.ones(2)}, extra={"epoch": 2})
+    os.rename(directory, tmp_path / ".ckpt.old-1a2b3c4d")
+    os.rename(staged, tmp_path / ".ckpt.tmp-5e6f7a8b")
+    return directory
+
+
+def test_load_after_a_kill_between_the_renames_finds_the_new_copy(tmp_path):
+    directory = _interrupted_between_renames(tmp_path)
+    with pytest.warns(checkpoint.CheckpointRecoveryWarning, match=r"ckpt is missing.*loaded .*\.ckpt\.tmp-5e6f7a8b"):
+        config, state, extra = load_checkpoint(directory)
+    assert extra == {"epoch": 2} and torch.equal(state["w"], torch.ones(2))
+    with pytest.warns(checkpoint.CheckpointRecoveryWarning):
+        found = checkpoint.read_checkpoint(directory, newest=True)
+    assert found.path.name == ".ckpt.tmp-5e6f7a8b"
+
+
+def test_complete_checkpoint_wins_over_an_unfinished_save_unless_newest(tmp_path):
+    directory = save_checkpoint(tmp_path / "ckpt", config_for(), {"w": torch.zeros(2)}, extra={"epoch": 1})
+    staged = save_checkpoint(tmp_path / "staged", config_for(), {"w": torch.ones(2)}, extra={"epoch": 2})
+    os.rename(staged, tmp_path / ".ckpt.tmp-5e6f7a8b")  # killed after writing the new copy, before the renames
+    assert load_checkpoint(directory)[2] == {"epoch": 1}
+    with pytest.warns(checkpoint.CheckpointRecoveryWarning, match="interrupted after writing a newer complete copy"):
+        assert checkpoint.read_checkpoint(directory, newest=True).extra == {"epoch": 2}
+
+
+def test_only_incomplete_leftovers_is_an_error_saying_what_happened(tmp_path):
+    directory = _interrupted_between_renames(tmp_path)
+    (tmp_path / ".ckpt.tmp-5e6f7a8b" / "config.json").unlink()
+    weights = tmp_path / ".ckpt.old-1a2b3c4d" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-3])
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(directory)
+    message = str(info.value)
+    assert "does not exist" in message and "interrupted" in message
+    assert ".ckpt.tmp-5e6f7a8b" in message and "config.json is missing" in message
+    assert ".ckpt.old-1a2b3c4d" in message and "truncated" in message
+
+
+def test_a_successful_save_removes_leftovers_of_interrupted_saves(tmp_path):
+    directory = _interrupted_between_renames(tmp_path)
+    (tmp_path / ".ckpt.tmp-99999999").mkdir()  # a save killed while writing its weights
+    (tmp_path / ".ckpt.tmp-99999999" / "model.safetensors").write_bytes(b"partial")
+    (tmp_path / ".other.tmp-12345678").mkdir()  # another checkpoint's: not ours to remove
+    save_checkpoint(directory, config_for(), {"w": torch.full((2,), 3.0)}, extra={"epoch": 3})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.tmp-12345678", "ckpt"]
+    assert load_checkpoint(directory)[2] == {"epoch": 3}
+
+
+def test_a_damaged_checkpoint_can_be_saved_over(saved):
+    directory, model = saved
+    (directory / "config.json").unlink()  # a checkpoint's own files only: replaceable, unlike other folders
+    save_checkpoint(directory, config_for(), model.state_dict(), extra={"epoch": 9})
+    assert load_checkpoint(directory)[2] == {"epoch": 9}
