@@ -1,0 +1,1 @@
+"""Named pretrained encoders: sources, checksums, converters (filled below)."""
