@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
     from tqdm import tqdm
 
+    from molssl.cli.finetune import format_metric
     from molssl.pretrain import TrainConfig, pretrain
     from molssl.tasks.finetune import FinetuneConfig
     from molssl.tasks.predictor import PropertyPredictor
@@ -76,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     for label, p in results.items():
         m = p.metrics_
         best, at_last = m["test_at_best_valid"], m["test_at_last_epoch"]
-        print(f"  {label:<28} test {m['metric']} at the best-validation epoch {best['mean']:.4f} +- {best['std']:.4f}; "
-              f"at the last epoch {at_last['mean']:.4f} +- {at_last['std']:.4f}")  # fmt: skip
+        print(f"  {label:<28} test {m['metric']} at the best-validation epoch {format_metric(best['mean'])} +- "
+              f"{format_metric(best['std'])}; at the last epoch {format_metric(at_last['mean'])} +- {format_metric(at_last['std'])}")  # fmt: skip
     path = predictor.save(args.out / "model")
     print(f"\npretrained model saved to {path}; predictions of the reloaded model:")
     frame = PropertyPredictor.load(path).predict(EXAMPLE_SMILES)

@@ -37,6 +37,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def format_metric(value: float | None) -> str:
+    """A metric for the summary line; ``None`` is a value the metric could not be computed for."""
+    return "undefined" if value is None else f"{value:.4f}"
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -70,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
     report = {"metrics": predictor.metrics_, "info": predictor.info_}
     (args.out / "metrics.json").write_text(json.dumps(report, indent=2))
     m = predictor.metrics_
-    print(f"{m['metric']} over {m['num_seeds']} seed(s): test at best valid {m['test_at_best_valid']['mean']:.4f} "
-          f"+- {m['test_at_best_valid']['std']:.4f} (valid {m['valid_at_best_valid']['mean']:.4f}); "
-          f"test at last epoch {m['test_at_last_epoch']['mean']:.4f} +- {m['test_at_last_epoch']['std']:.4f}")  # fmt: skip
+    print(f"{m['metric']} over {m['num_seeds']} seed(s): test at best valid {format_metric(m['test_at_best_valid']['mean'])} "
+          f"+- {format_metric(m['test_at_best_valid']['std'])} (valid {format_metric(m['valid_at_best_valid']['mean'])}); "
+          f"test at last epoch {format_metric(m['test_at_last_epoch']['mean'])} +- {format_metric(m['test_at_last_epoch']['std'])}")  # fmt: skip
     skipped = predictor.info_.get("skipped", [])
     if skipped:
         print(f"skipped {len(skipped)} molecules (listed in {args.out / 'metrics.json'})")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from molssl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from molssl.checkpoint import CheckpointError, load_weights, read_checkpoint, reading_checkpoint, save_checkpoint
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 
 ENCODER_KIND = "encoder"
@@ -32,19 +32,25 @@ def load_encoder_state(directory: str | os.PathLike, expected_scheme: dict | Non
         CheckpointError: unreadable, corrupt, or holding no encoder.
         SchemeMismatchError: the checkpoint was built for another scheme than ``expected_scheme``.
     """
-    config, state, _ = load_checkpoint(directory, expected_scheme=expected_scheme)
+    found = read_checkpoint(directory, expected_scheme=expected_scheme)
+    config, state = found.config, found.state_dict
     kind = config.get("kind")
-    if kind == ENCODER_KIND:
-        return EncoderConfig.from_dict(config["encoder"]), state
-    if kind == "property_predictor":
-        enc = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
-        return EncoderConfig.from_dict(config["predictor"]["encoder"]), enc
-    raise CheckpointError(f"{directory}: checkpoint kind {kind!r} holds no encoder (expected 'encoder' or 'property_predictor')")
+    with reading_checkpoint(found.path, f"the {kind} checkpoint's config"):
+        if kind == ENCODER_KIND:
+            return EncoderConfig.from_dict(config["encoder"]), state
+        if kind == "property_predictor":
+            enc = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
+            return EncoderConfig.from_dict(config["predictor"]["encoder"]), enc
+    raise CheckpointError(f"{found.path}: checkpoint kind {kind!r} holds no encoder (expected 'encoder' or 'property_predictor')")
 
 
 def load_encoder(directory: str | os.PathLike, expected_scheme: dict | None = None) -> GNNEncoder:
-    """Rebuild the encoder stored in ``directory`` with its weights."""
+    """Rebuild the encoder stored in ``directory`` with its weights.
+
+    Raises:
+        CheckpointError: as ``load_encoder_state``, or weights that do not fit the encoder its config describes.
+    """
     config, state = load_encoder_state(directory, expected_scheme)
     encoder = GNNEncoder(config)
-    encoder.load_state_dict(state, strict=True)
+    load_weights(encoder, state, directory)
     return encoder

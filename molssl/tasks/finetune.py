@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import math
 import random
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from molssl.data.loader import StoreLoader
-from molssl.eval.metrics import get_metric
+from molssl.eval.metrics import Metric, get_metric
 from molssl.graph.arrays import GraphArrays
 from molssl.tasks.losses import masked_bce_with_logits, masked_mse
 from molssl.tasks.target_scaler import TargetScaler
@@ -102,19 +103,108 @@ class FinetuneResult:
     best_seed: int = 0
 
     def summary(self) -> dict[str, Any]:
-        def stats(values: list[float]) -> dict[str, float]:
+        """Mean and std over seeds, and every seed's numbers, as plain JSON data.
+
+        A value the metric could not be computed for (NaN: non-finite predictions) is ``None``, with a
+        ``RuntimeWarning`` naming where; a mean over seeds that include one is ``None`` too.
+        """
+
+        def stats(values: list[float]) -> dict[str, float | None]:
             arr = np.asarray(values, dtype=np.float64)
+            if np.isnan(arr).any():
+                return {"mean": None, "std": None}
             return {"mean": float(arr.mean()), "std": float(arr.std(ddof=1)) if len(arr) > 1 else 0.0}
 
-        return {
-            "metric": self.metric,
-            "num_seeds": len(self.seeds),
-            "test_at_best_valid": stats([s.test_at_best for s in self.seeds]),
-            "valid_at_best_valid": stats([s.valid_at_best for s in self.seeds]),
-            "test_at_last_epoch": stats([s.test_at_last for s in self.seeds]),
-            "valid_at_last_epoch": stats([s.valid_at_last for s in self.seeds]),
-            "per_seed": [dataclasses.asdict(s) for s in self.seeds],
-        }
+        summary: dict[str, Any] = {"metric": self.metric, "num_seeds": len(self.seeds)}
+        for key, field_name in (("test_at_best_valid", "test_at_best"), ("valid_at_best_valid", "valid_at_best"),
+                                ("test_at_last_epoch", "test_at_last"), ("valid_at_last_epoch", "valid_at_last")):  # fmt: skip
+            summary[key] = stats([getattr(s, field_name) for s in self.seeds])
+        undefined: list[str] = [key for key, value in summary.items() if isinstance(value, dict) and value["mean"] is None]
+        summary["per_seed"] = [_nan_to_none(dataclasses.asdict(s), f"seed {s.seed}", undefined) for s in self.seeds]
+        if undefined:
+            shown = ", ".join(undefined[:8]) + (f", ... ({len(undefined) - 8} more)" if len(undefined) > 8 else "")
+            warnings.warn(
+                f"{self.metric} was undefined (NaN: the model's predictions were not finite) for {shown}; saved as null",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return summary
+
+
+def _nan_to_none(value: Any, where: str, found: list[str]) -> Any:
+    """``value`` with every float NaN replaced by ``None`` (JSON has no NaN); appends where each was to ``found``."""
+    if isinstance(value, float) and math.isnan(value):
+        found.append(where)
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v, f"{where} {k}", found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v, f"{where}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
+def improves(metric: Metric, candidate: float, best: float | None) -> bool:
+    """Whether ``candidate`` replaces ``best`` in model selection; an undefined (NaN) score never wins."""
+    if math.isnan(candidate):
+        return False
+    return best is None or math.isnan(best) or metric.is_better(candidate, best)
+
+
+def _task_coverage(labels: np.ndarray, metric: Metric) -> list[str | None]:
+    """Per task, why ``metric`` cannot score it on these labels (``None`` when it can).
+
+    The rule of ``molssl.eval.metrics``: ROC-AUC and PR-AUC need both classes among a task's observed
+    labels, RMSE and MAE one observed label.
+
+    Shapes:
+        labels: [N, T], NaN = missing
+    """
+    reasons: list[str | None] = []
+    for column in labels.T:
+        observed = column[~np.isnan(column)]
+        if observed.size == 0:
+            reasons.append("no labels")
+        elif metric.task_type == "classification" and not ((observed == 0).any() and (observed == 1).any()):
+            reasons.append(f"only {int(observed[0])}s ({observed.size} labels)")
+        else:
+            reasons.append(None)
+    return reasons
+
+
+def check_scoreable(labels: np.ndarray, split: Sequence[np.ndarray], metric: Metric, task_names: Sequence[str] | None = None,
+                    source: str | None = None) -> None:  # fmt: skip
+    """Refuse a split on which the metric is undefined for a whole part, before any training.
+
+    A part (train, valid, test) where no task can be scored would make every score of it undefined;
+    a part where only some tasks cannot be scored is fine (the metric averages over the others, as
+    OGB's ``Evaluator``) and is logged as a warning naming them.
+
+    Args:
+        labels: [M, T] labels, NaN = missing.
+        split: (train, valid, test) indices into ``labels``.
+        metric: the selection/report metric.
+        task_names: names of the T tasks, for the messages.
+        source: the data's file or name, for the messages.
+
+    Raises:
+        ValueError: naming the part, its size and why each task cannot be scored there.
+    """
+    names = list(task_names) if task_names is not None else [f"task {j}" for j in range(labels.shape[1])]
+    prefix = f"{source}: " if source else ""
+    for part, idx in zip(("train", "valid", "test"), split):
+        reasons = _task_coverage(labels[idx], metric)
+        unscoreable = [f"{names[j]!r}: {why}" for j, why in enumerate(reasons) if why is not None]
+        shown = "; ".join(unscoreable[:10]) + (f"; ... ({len(unscoreable) - 10} more)" if len(unscoreable) > 10 else "")
+        if len(unscoreable) == len(reasons):
+            need = "both classes (0 and 1)" if metric.task_type == "classification" else "an observed label"
+            raise ValueError(
+                f"{prefix}the {part} part ({len(idx)} molecules) has no task {metric.name} can score ({shown}); each "
+                f"part needs a task with {need}. Use more molecules, another split (e.g. split='stratified' or "
+                "'random') or another split seed"
+            )
+        if unscoreable:
+            logger.warning("%s%s cannot score %d of %d task(s) on the %s part (%s); it averages over the others",
+                           prefix, metric.name, len(unscoreable), len(reasons), part, shown)  # fmt: skip
 
 
 def seed_everything(seed: int) -> None:
@@ -149,6 +239,9 @@ def finetune(
     split: Sequence[np.ndarray],
     config: FinetuneConfig,
     progress: Callable[[dict], None] | None = None,
+    *,
+    task_names: Sequence[str] | None = None,
+    source: str | None = None,
 ) -> tuple[FinetuneResult, TargetScaler | None]:
     """Run the protocol over every seed.
 
@@ -160,10 +253,14 @@ def finetune(
         split: (train, valid, test) indices into ``graphs``.
         config: protocol hyperparameters.
         progress: called after every epoch with that epoch's record.
+        task_names, source: the tasks' names and the data's file or name, for messages.
 
     Returns:
         The result (per seed, summary, and the best-validation weights of the best seed) and the
         target scaler used for regression (None for classification).
+
+    Raises:
+        ValueError: a split part is empty, or the metric can score no task on it (``check_scoreable``).
     """
     train, valid, test = (np.asarray(s, dtype=np.int64) for s in split)
     if len(train) == 0 or len(valid) == 0 or len(test) == 0:
@@ -173,6 +270,7 @@ def finetune(
         labels = labels[:, None]
     task_type = make_model().config.task_type
     metric = get_metric(config.metric or ("roc_auc" if task_type == "classification" else "rmse"))
+    check_scoreable(labels, (train, valid, test), metric, task_names, source)
     scaler = TargetScaler.fit(labels[train]) if task_type == "regression" else None
     targets = scaler.transform(labels) if scaler is not None else labels
     loss_fn = masked_bce_with_logits if task_type == "classification" else masked_mse
@@ -219,7 +317,7 @@ def finetune(
             history.append(record)
             if progress is not None:
                 progress(record)
-            if best is None or metric.is_better(record["valid"], best[0]):
+            if best is None or improves(metric, record["valid"], best[0]):
                 best = (record["valid"], epoch, record["test"], copy.deepcopy(model.state_dict()))
         assert best is not None
         result = SeedResult(
@@ -227,7 +325,7 @@ def finetune(
             valid_at_last=history[-1]["valid"], test_at_last=history[-1]["test"], history=history,
         )  # fmt: skip
         results.append(result)
-        if best_overall is None or metric.is_better(best[0], best_overall[0]):
+        if best_overall is None or improves(metric, best[0], best_overall[0]):
             best_overall = (best[0], best[3], seed)
     assert best_overall is not None
     return (

@@ -123,9 +123,16 @@ def set_trainable(model: PropertyModel, mode: str, last_k: int = 1) -> None:
 
 
 def frozen_modules_eval(model: PropertyModel) -> None:
-    """Put batch norms whose parameters are frozen in eval mode, so their statistics stay fixed too."""
+    """Put every module whose parameters are all frozen in eval mode: a frozen part computes fixed features.
+
+    Call after ``model.train()``. With ``linear_probe`` the whole encoder runs in eval mode (no dropout
+    on the frozen features, batch-norm statistics fixed); with ``last_k`` the frozen convolutions and
+    batch norms do. The encoder's dropout is one module-wide switch, so in ``last_k`` it stays on
+    after every layer, as in full fine-tuning.
+    """
     for module in model.modules():
-        if isinstance(module, nn.BatchNorm1d) and not any(p.requires_grad for p in module.parameters()):
+        params = list(module.parameters(recurse=True))
+        if params and not any(p.requires_grad for p in params):
             module.eval()
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from molssl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from molssl.checkpoint import CheckpointError, load_weights, read_checkpoint, reading_checkpoint, save_checkpoint
 from molssl.chem.featurize import featurize_many
 from molssl.chem.schemes import get_scheme
 from molssl.data.labeled import load_labeled_table
@@ -123,10 +123,11 @@ class PropertyPredictor:
         def make_model() -> PropertyModel:
             model = PropertyModel(predictor_config)
             if pretrained_state is not None:
-                model.encoder.load_state_dict(pretrained_state, strict=True)
+                load_weights(model.encoder, pretrained_state, pretrained)
             return model.to(self.device)
 
-        outcome, scaler = finetune(make_model, result.graphs, labels, (train, valid, test), cfg, progress=progress)
+        outcome, scaler = finetune(make_model, result.graphs, labels, (train, valid, test), cfg, progress=progress,
+                                   task_names=table.task_names, source=table.source)  # fmt: skip
         model = PropertyModel(predictor_config)
         model.load_state_dict(outcome.best_state)
         self.model_ = model.to(self.device).eval()
@@ -162,19 +163,30 @@ class PropertyPredictor:
 
     @classmethod
     def load(cls, directory: str | os.PathLike, device: str | torch.device = "cpu") -> "PropertyPredictor":
-        """Load a predictor written by ``save`` (JSON + safetensors only; nothing is unpickled)."""
-        config, state, extra = load_checkpoint(directory)
+        """Load a predictor written by ``save`` (JSON + safetensors only; nothing is unpickled).
+
+        A model whose replacing save was interrupted loads from the complete copy that save left
+        (``molssl.checkpoint.read_checkpoint``, with a warning).
+
+        Raises:
+            CheckpointError: missing, damaged, edited or diverged (non-finite) checkpoint, another kind
+                of checkpoint, or weights that do not fit the model its config describes.
+        """
+        found = read_checkpoint(directory)
+        config, extra = found.config, found.extra or {}
         if config.get("kind") != PREDICTOR_KIND:
-            raise CheckpointError(f"{directory}: checkpoint kind {config.get('kind')!r} is not a property predictor")
-        predictor_config = PredictorConfig.from_dict(config["predictor"])
+            raise CheckpointError(f"{found.path}: checkpoint kind {config.get('kind')!r} is not a property predictor")
+        with reading_checkpoint(found.path, "the property predictor's config"):
+            predictor_config = PredictorConfig.from_dict(config["predictor"])
+            scaler = extra.get("target_scaler")
+            scaler = TargetScaler.from_dict(scaler) if scaler else None
         model = PropertyModel(predictor_config)
-        model.load_state_dict(state, strict=True)
+        load_weights(model, found.state_dict, found.path)
         out = cls(encoder=predictor_config.encoder, readout=predictor_config.readout, device=device)
         out.model_ = model.to(out.device).eval()
-        scaler = (extra or {}).get("target_scaler")
-        out.scaler_ = TargetScaler.from_dict(scaler) if scaler else None
-        out.metrics_ = (extra or {}).get("metrics")
-        out.info_ = (extra or {}).get("info") or {}
+        out.scaler_ = scaler
+        out.metrics_ = extra.get("metrics")
+        out.info_ = extra.get("info") or {}
         return out
 
     # --- prediction -----------------------------------------------------------------------------
