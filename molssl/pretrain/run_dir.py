@@ -66,9 +66,6 @@ class RunDirectory:
     def plot_path(self) -> Path:
         return self.path / PLOT
 
-    def has_state(self) -> bool:
-        return (self.state_dir / "config.json").is_file()
-
     def read_config(self) -> dict[str, Any]:
         try:
             return json.loads((self.path / CONFIG).read_text())

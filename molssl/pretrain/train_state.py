@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from molssl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from molssl.checkpoint import CheckpointError, load_weights, read_checkpoint, reading_checkpoint, save_checkpoint
 
 STATE_KIND = "pretrain_state"
 
@@ -94,20 +94,35 @@ def load_state(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler | None,
-) -> tuple[Progress, dict[str, Any]]:
+    newest: bool = False,
+) -> tuple[Progress, dict[str, Any], Path]:
     """Restore a state written by ``save_state`` into ``model``, ``optimizer`` and ``scaler``.
 
+    Args:
+        directory: the state directory (``RUN/state``).
+        model, optimizer, scaler: restored in place.
+        newest: use the newest complete copy among ``directory`` and the copies interrupted saves left
+            beside it (``molssl.checkpoint.read_checkpoint``); otherwise ``directory`` unless it is
+            missing or incomplete.
+
     Returns:
-        The progress and the run configuration stored with it.
+        The progress, the run configuration stored with it, and the directory it was read from.
+
+    Raises:
+        CheckpointError: no complete state, or one that does not fit the model and optimizer.
     """
-    config, tensors, extra = load_checkpoint(directory)
+    found = read_checkpoint(directory, newest=newest)
+    config, tensors, extra = found.config, found.state_dict, found.extra
     if config.get("kind") != STATE_KIND:
-        raise CheckpointError(f"{directory}: not a pretraining state (kind {config.get('kind')!r})")
+        raise CheckpointError(f"{found.path}: not a pretraining state (kind {config.get('kind')!r})")
     model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    model.load_state_dict(model_state, strict=True)
+    load_weights(model, model_state, found.path)
     # load_state_dict moves the moments to each parameter's device and keeps step counts where torch wants them
     opt_tensors = {k: v for k, v in tensors.items() if k.startswith("optimizer.")}
-    optimizer.load_state_dict(optimizer_from_plain(opt_tensors, extra["optimizer"]))
-    if scaler is not None and extra.get("scaler"):
-        scaler.load_state_dict(extra["scaler"])
-    return Progress(**extra["progress"]), config["run"]
+    with reading_checkpoint(found.path, "the training state"):
+        optimizer.load_state_dict(optimizer_from_plain(opt_tensors, extra["optimizer"]))
+        if scaler is not None and extra.get("scaler"):
+            scaler.load_state_dict(extra["scaler"])
+        progress = Progress(**extra["progress"])
+        run_config = config["run"]
+    return progress, run_config, found.path

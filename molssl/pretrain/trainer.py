@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import time
 import warnings
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from molssl import __version__
+from molssl.checkpoint import CheckpointError, load_weights, staged_copies
 from molssl.data.loader import StoreLoader
 from molssl.methods import get_method
 from molssl.methods.base import PretrainMethod
@@ -182,7 +184,8 @@ def pretrain(
         scheme: featurization scheme for files (a store brings its own).
         init: start the encoder from this checkpoint (an encoder or predictor checkpoint, or a run
             directory): e.g. supervised pretraining after a self-supervised one. Its scheme must match.
-        resume: continue the run in ``out`` from its last checkpoint (from scratch if it has none).
+        resume: continue the run in ``out`` from its newest complete checkpoint (also one an interrupted
+            save left beside ``state/``); from step 0 only if the run has no progress (no state written).
         workers: featurization processes when a store has to be built.
         target_columns, task_type: of a labeled CSV (``supervised``).
         min_effective_rank: warn when the embeddings' effective rank falls below this (collapse).
@@ -192,7 +195,8 @@ def pretrain(
         ``PretrainResult`` with the run and encoder directories.
 
     Raises:
-        RunDirectoryError: ``out`` holds a run and ``resume`` is false, or holds a different run.
+        RunDirectoryError: ``out`` holds a run and ``resume`` is false, holds a different run, or (with
+            ``resume``) has progress but no loadable state.
         FloatingPointError: the loss became NaN or infinite.
     """
     train = train or TrainConfig()
@@ -224,7 +228,7 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
         if init_config.to_dict() != encoder_config.to_dict():
             raise ValueError(f"{init_path}: the checkpoint's encoder ({init_config.conv}, {init_config.num_layers} layers of "
                              f"{init_config.emb_dim}) differs from this run's; pass encoder=the checkpoint's config")  # fmt: skip
-        model.encoder.load_state_dict(state, strict=True)
+        load_weights(model.encoder, state, init_path)
     model.to(ctx.device)
 
     run_config = {
@@ -243,14 +247,9 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
     opt_cls = torch.optim.AdamW if train.optimizer == "adamw" else torch.optim.Adam
     optimizer = opt_cls(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=train.precision == "fp16") if ctx.device.type == "cuda" else None
-    progress = Progress()
-    if resume and run.has_state():
-        progress, _ = load_state(run.state_dir, model, optimizer, scaler)
-        logger.info("resuming %s at step %d (epoch %d, batch %d)", run.path, progress.step, progress.epoch, progress.batch_in_epoch)
-        if ctx.is_main:
-            run.truncate_metrics(progress.step)
-    elif ctx.is_main and run.metrics_path.exists():
-        run.truncate_metrics(0)
+    progress = _resume(run, model, optimizer, scaler, ctx) if resume else Progress()
+    if ctx.is_main and run.metrics_path.exists():
+        run.truncate_metrics(progress.step)
 
     loader = StoreLoader(prepared.graphs, batch_size=train.batch_size // ctx.world_size, shuffle=True, seed=train.seed,
                          drop_last=True, targets=prepared.targets, rank=ctx.rank, world_size=ctx.world_size)  # fmt: skip
@@ -356,6 +355,39 @@ def _log_row(meter: _Meter, ctx: DistContext, progress: Progress, lr: float, out
         z2 = None if output.embeddings2 is None else output.embeddings2[:MONITOR_ROWS].float()
         row.update(collapse_metrics(z, z2))
     return row
+
+
+def _resume(run: RunDirectory, model, optimizer, scaler, ctx: DistContext) -> Progress:
+    """Restore the newest complete training state of ``run``, or ``Progress()`` for a run with no progress.
+
+    A run has progress once it has written a training state (``state/`` or a copy an interrupted save
+    left beside it, ``.state.tmp-*`` / ``.state.old-*``, complete or not) or its final ``encoder/``.
+    Without progress the run starts at step 0 (nothing saved is lost: the metric rows are redone);
+    with progress but no loadable state, resuming is an error rather than a silent restart.
+
+    Raises:
+        RunDirectoryError: the run has progress but no complete, verified state.
+    """
+    state = run.state_dir
+    if not state.exists() and not staged_copies(state) and not run.encoder_dir.exists():
+        logger.info("%s: no training state saved yet; starting at step 0", run.path)
+        return Progress()
+    try:
+        progress, _, used = load_state(state, model, optimizer, scaler, newest=True)
+    except CheckpointError as exc:
+        raise RunDirectoryError(
+            f"{run.path}: cannot resume: the run has saved progress but no loadable training state ({exc}). To "
+            f"restart it from step 0, remove {state} and the .state.* directories beside it; or start a new run "
+            "in another directory"
+        ) from exc
+    logger.info("resuming %s at step %d (epoch %d, batch %d) from %s", run.path, progress.step, progress.epoch,
+                progress.batch_in_epoch, used)  # fmt: skip
+    barrier(ctx)  # every rank has read it before rank 0 removes what it supersedes
+    if ctx.is_main:
+        for stale in staged_copies(state):
+            if stale != used:  # incomplete, or older than the copy resumed from
+                shutil.rmtree(stale, ignore_errors=True)
+    return progress
 
 
 def _checkpoint(run: RunDirectory, model, optimizer, scaler, progress: Progress, run_config: dict, ctx: DistContext,
