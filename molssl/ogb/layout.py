@@ -18,19 +18,19 @@ with the bond's features on both (``add_inverse_edge``); the graphs built here f
 is also the order of ``ogb.utils.smiles2graph`` and of molssl's featurizers. Everything is read with
 pandas and numpy only: nothing is unpickled, and no file is passed to ``torch.load``.
 
-The parsed arrays are cached as ``.npy`` files in ``<dataset>/molssl/raw-v1/``, keyed by the sha256 of
-every file of the layout, and written to a temporary folder renamed into place (``meta.json`` last), so
-a changed file rebuilds the cache and an interrupted write leaves nothing that loads.
+Every file is checked as it is read: a file that is not gzip, is truncated or is not the expected table
+raises ``OgbDataError`` naming it and the reason; counts must agree across files, and the bonds of
+each graph must be bonds of a molecule (endpoints inside the graph, no atom bonded to itself, no pair
+bonded twice), which finds bonds moved between graphs by a shifted ``num-edge-list.csv.gz``. The
+parsed arrays are cached (``molssl.ogb.cache``): keyed by the sha256 of every file of the layout,
+checksummed themselves, and parsed again (with a warning) when the cache is damaged.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
-import uuid
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from molssl.chem.schemes.ogb import OGB_ATOM_DIMS, OGB_BOND_DIMS
 from molssl.data.corpus import PathLike, file_digest
 from molssl.data.splits import Split
 from molssl.graph.arrays import GraphArrays, offsets
+from molssl.ogb.cache import cache_dir, load_cache, write_cache
 from molssl.ogb.catalog import OgbDatasetInfo, get_ogb_dataset
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ RAW_FILES = ("num-node-list", "num-edge-list", "node-feat", "edge", "edge-feat",
 MAPPING_FILE = "mapping/mol.csv.gz"
 #: written by ``molssl.ogb.writer`` into datasets it builds (absent from OGB's own releases)
 PROVENANCE_FILE = "molssl_build.json"
-CACHE_VERSION = 1
 _PARTS = ("train", "valid", "test")
 
 
@@ -156,15 +156,35 @@ class OgbDataset:
         return _read_mapping(self.directory / MAPPING_FILE, self.info)[0]
 
 
+def _read_csv(path: Path, **kwargs: Any) -> Any:
+    """``pandas.read_csv`` of a layout file; a file that cannot be decompressed or decoded is an ``OgbDataError``.
+
+    Raises:
+        pandas.errors.EmptyDataError: the file holds no data (the caller decides what that means).
+        OgbDataError: the file is not gzip, is truncated or damaged, or is not text.
+    """
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (EOFError, OSError, zlib.error, UnicodeDecodeError, pd.errors.ParserError) as exc:  # OSError: gzip.BadGzipFile, CRC
+        raise OgbDataError(
+            f"{path}: cannot be read ({type(exc).__name__}: {exc}); the file is truncated, damaged or not gzip: "
+            "get a fresh copy of the dataset (OGB's zip)"
+        ) from exc
+
+
 def _read_int_table(path: Path, columns: int, what: str) -> np.ndarray:
     """An integer CSV without header as [rows, columns] int64; an empty file gives 0 rows."""
     import pandas as pd
 
     try:
-        frame = pd.read_csv(path, header=None, dtype=np.int64)
+        frame = _read_csv(path, header=None, dtype=np.int64)
     except pd.errors.EmptyDataError:
         return np.zeros((0, columns), dtype=np.int64)
     except (ValueError, OverflowError) as exc:
+        if isinstance(exc, OgbDataError):
+            raise
         raise OgbDataError(f"{path}: {what} must be integers without header ({exc})") from None
     if frame.shape[1] != columns:
         raise OgbDataError(f"{path}: {what} must have {columns} column(s), found {frame.shape[1]}")
@@ -175,10 +195,12 @@ def _read_labels(path: Path, info: OgbDatasetInfo) -> np.ndarray:
     import pandas as pd
 
     try:
-        frame = pd.read_csv(path, header=None, dtype=np.float64)
+        frame = _read_csv(path, header=None, dtype=np.float64)
     except pd.errors.EmptyDataError:
         return np.zeros((0, info.num_tasks), dtype=np.float32)
     except ValueError as exc:
+        if isinstance(exc, OgbDataError):
+            raise
         raise OgbDataError(f"{path}: labels must be numbers or 'nan' ({exc})") from None
     if frame.shape[1] != info.num_tasks:
         raise OgbDataError(f"{path}: {info.name} has {info.num_tasks} task(s), but the file has {frame.shape[1]} column(s)")
@@ -198,11 +220,14 @@ def _read_mapping(path: Path, info: OgbDatasetInfo) -> tuple[list[str], tuple[st
     """SMILES column and task names of ``mapping/mol.csv.gz``."""
     import pandas as pd
 
-    header = list(pd.read_csv(path, nrows=0).columns)
+    try:
+        header = list(_read_csv(path, nrows=0).columns)
+    except pd.errors.EmptyDataError:
+        raise OgbDataError(f"{path}: empty, no header with a 'smiles' column") from None
     smiles_cols = [c for c in header if str(c).strip().lower() == "smiles"]
     if not smiles_cols:
         raise OgbDataError(f"{path}: no 'smiles' column (columns: {header})")
-    smiles = pd.read_csv(path, usecols=[smiles_cols[0]], dtype=str, keep_default_na=False)[smiles_cols[0]].tolist()
+    smiles = _read_csv(path, usecols=[smiles_cols[0]], dtype=str, keep_default_na=False)[smiles_cols[0]].tolist()
     tasks = tuple(str(c) for c in header if str(c).strip().lower() not in ("smiles", "mol_id"))
     if len(tasks) != info.num_tasks:
         logger.warning("%s: %d task column(s), %s has %d; naming tasks task_0.. instead", path, len(tasks), info.name, info.num_tasks)
@@ -239,6 +264,76 @@ def _read_split(directory: Path, info: OgbDatasetInfo, num_graphs: int) -> Split
     return Split(*parts)
 
 
+#: columns of OGB's atom features: total degree (bonded atoms + hydrogens) and total hydrogens, and their
+#: "misc" values (a count too large to state), as ``ogb.utils.features.atom_to_feature_vector`` writes them
+_DEGREE, _NUM_HS = 2, 4
+_DEGREE_MISC, _NUM_HS_MISC = OGB_ATOM_DIMS[_DEGREE] - 1, OGB_ATOM_DIMS[_NUM_HS] - 1
+
+
+def check_bonds(edge: np.ndarray, num_nodes: np.ndarray, num_edges: np.ndarray, raw: Path, node_feat: np.ndarray | None = None) -> None:
+    """Check that the bonds of each graph are the bonds of a molecule, as ``raw/num-edge-list.csv.gz`` assigns them.
+
+    Each bond's atoms lie inside its graph, no atom is bonded to itself, no pair of atoms is bonded
+    twice (RDKit, and so ``smiles2graph``, never produces either), and, given the atom features, every
+    atom has as many bonds as its features say: OGB's total degree minus its hydrogens (exact for every
+    molecule ``smiles2graph`` writes, unless a count is "misc"). Bond counts shifted between graphs move
+    bonds into graphs where they break these, so a shifted ``num-edge-list.csv.gz`` never reads silently.
+
+    Shapes:
+        edge: [B, 2] local atom ids of each bond (``raw/edge.csv.gz``)
+        num_nodes, num_edges: [M] atoms and bonds per graph
+        node_feat: [A, 9] OGB atom features (``raw/node-feat.csv.gz``), optional
+
+    Raises:
+        OgbDataError: naming the files, the graph, the bond or atom and its rows.
+    """
+    edge_file, counts_file = raw / "edge.csv.gz", raw / "num-edge-list.csv.gz"
+    bond_ptr = offsets(num_edges)
+    graph_of_bond = np.repeat(np.arange(len(num_edges), dtype=np.int64), num_edges)  # [B]
+
+    def fail(row: int, problem: str) -> OgbDataError:
+        graph = int(graph_of_bond[row])
+        return OgbDataError(
+            f"{edge_file}: row {row} ({edge[row, 0]},{edge[row, 1]}) {problem} graph {graph} ({num_nodes[graph]} atoms, "
+            f"bonds in rows {bond_ptr[graph]}..{bond_ptr[graph + 1] - 1} as {counts_file} assigns them). The files do not "
+            "agree: one is damaged, or the bond counts are shifted so that bonds moved between graphs"
+        )
+
+    atoms_of_bond = num_nodes[graph_of_bond]
+    outside = (edge < 0).any(axis=1) | (edge >= atoms_of_bond[:, None]).any(axis=1)
+    if outside.any():
+        raise fail(int(np.flatnonzero(outside)[0]), "names an atom outside")
+    loops = edge[:, 0] == edge[:, 1]
+    if loops.any():
+        raise fail(int(np.flatnonzero(loops)[0]), "bonds an atom to itself in")
+    if len(edge):
+        low, high = edge.min(axis=1), edge.max(axis=1)
+        width = int(num_nodes.max()) + 1
+        key = (graph_of_bond * width + low) * width + high  # one number per (graph, atom pair)
+        order = np.argsort(key, kind="stable")
+        repeats = np.flatnonzero(key[order][1:] == key[order][:-1])
+        if repeats.size:
+            first, second = sorted((int(order[repeats[0]]), int(order[repeats[0] + 1])))
+            raise fail(second, f"repeats the bond of row {first} in")
+    if node_feat is None:
+        return
+    atom_ptr = offsets(num_nodes)
+    ends = (edge + atom_ptr[graph_of_bond][:, None]).ravel()  # [2B] global atom of each bond end
+    bonded = np.bincount(ends, minlength=len(node_feat))  # [A]
+    stated = node_feat[:, _DEGREE] - node_feat[:, _NUM_HS]
+    known = (node_feat[:, _DEGREE] != _DEGREE_MISC) & (node_feat[:, _NUM_HS] != _NUM_HS_MISC)
+    wrong = np.flatnonzero(known & (bonded != stated))
+    if wrong.size:
+        atom = int(wrong[0])
+        graph = int(np.searchsorted(atom_ptr, atom, side="right") - 1)
+        raise OgbDataError(
+            f"{edge_file}: atom {atom - atom_ptr[graph]} of graph {graph} (row {atom} of {raw / 'node-feat.csv.gz'}) has "
+            f"{bonded[atom]} bond(s), but its features say {stated[atom]} (degree {node_feat[atom, _DEGREE]} minus "
+            f"{node_feat[atom, _NUM_HS]} hydrogens); {len(wrong)} atom(s) disagree. The files do not agree: one is damaged, "
+            f"or the bond counts of {counts_file} are shifted so that bonds moved between graphs"
+        )
+
+
 def parse_layout(directory: PathLike, info: OgbDatasetInfo) -> tuple[GraphArrays, np.ndarray, Split, tuple[str, ...]]:
     """Read and check the raw files, split and mapping of a complete layout (no cache).
 
@@ -270,15 +365,7 @@ def parse_layout(directory: PathLike, info: OgbDatasetInfo) -> tuple[GraphArrays
             raise OgbDataError(f"{raw / name}: {len(table)} rows, but raw/num-edge-list.csv.gz counts {total_bonds} bonds")
     _check_ranges(node_feat, OGB_ATOM_DIMS, raw / "node-feat.csv.gz", "atom feature")
     _check_ranges(edge_feat, OGB_BOND_DIMS, raw / "edge-feat.csv.gz", "bond feature")
-    atoms_of_edge = np.repeat(num_nodes, num_edges)  # [B] atom count of each bond's graph
-    bad = (edge < 0).any(axis=1) | (edge >= atoms_of_edge[:, None]).any(axis=1)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        graph = int(np.searchsorted(offsets(num_edges), row, side="right") - 1)
-        raise OgbDataError(
-            f"{raw / 'edge.csv.gz'}: row {row} ({edge[row, 0]},{edge[row, 1]}) names an atom outside graph {graph}, "
-            f"which has {num_nodes[graph]} atoms (atom ids are local to each graph)"
-        )
+    check_bonds(edge, num_nodes, num_edges, raw, node_feat)
     if not info.add_inverse_edge:  # never the case for molecules; kept so the reader states its assumption
         raise OgbDataError(f"{info.name}: only datasets stored with add_inverse_edge are supported")
     edge_index = np.empty((2, 2 * total_bonds), dtype=np.int32)
@@ -293,49 +380,6 @@ def parse_layout(directory: PathLike, info: OgbDatasetInfo) -> tuple[GraphArrays
         edge_ptr=2 * offsets(num_edges),
     )
     return graphs, labels, _read_split(directory, info, m), task_names
-
-
-_ARRAYS = ("x", "edge_index", "edge_attr", "atom_ptr", "edge_ptr", "labels", "train", "valid", "test")
-
-
-def _cache_dir(directory: Path) -> Path:
-    return directory / "molssl" / f"raw-v{CACHE_VERSION}"
-
-
-def _load_cache(cache: Path, digests: dict[str, str]) -> tuple[GraphArrays, np.ndarray, Split, tuple[str, ...]] | None:
-    try:
-        meta = json.loads((cache / "meta.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if meta.get("cache_version") != CACHE_VERSION or meta.get("files") != digests:
-        return None
-    try:
-        a = {name: np.load(cache / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS}
-        graphs = GraphArrays(x=a["x"], edge_index=a["edge_index"], edge_attr=a["edge_attr"], atom_ptr=a["atom_ptr"], edge_ptr=a["edge_ptr"])
-    except (OSError, ValueError) as exc:
-        logger.warning("ignoring unreadable cache %s (%s)", cache, exc)
-        return None
-    return graphs, np.asarray(a["labels"]), Split(a["train"], a["valid"], a["test"]), tuple(meta["task_names"])
-
-
-def _write_cache(cache: Path, graphs: GraphArrays, labels: np.ndarray, split: Split, task_names: tuple[str, ...], digests: dict[str, str]) -> None:
-    arrays = {"x": graphs.x, "edge_index": graphs.edge_index, "edge_attr": graphs.edge_attr, "atom_ptr": graphs.atom_ptr,
-              "edge_ptr": graphs.edge_ptr, "labels": labels, "train": split.train, "valid": split.valid, "test": split.test}  # fmt: skip
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=cache.parent, prefix=f".{cache.name}."))
-    try:
-        for name, array in arrays.items():
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
-        meta = {"cache_version": CACHE_VERSION, "files": digests, "task_names": list(task_names), "num_graphs": len(graphs)}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))  # last: its presence marks a complete cache
-        if cache.exists():
-            stale = cache.with_name(f".{cache.name}.stale-{uuid.uuid4().hex[:8]}")
-            os.replace(cache, stale)
-            shutil.rmtree(stale, ignore_errors=True)
-        os.replace(tmp, cache)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def read_ogb_dataset(root: PathLike, name: str, cache: bool = True) -> OgbDataset:
@@ -356,23 +400,39 @@ def read_ogb_dataset(root: PathLike, name: str, cache: bool = True) -> OgbDatase
     directory = dataset_dir(root, info)
     check_layout(directory, info)
     digests = {rel: file_digest(directory / rel) for rel in required_files(info)}
-    cache_dir = _cache_dir(directory)
-    parsed = _load_cache(cache_dir, digests) if cache else None
+    provenance = read_provenance(directory)
+    cache_folder = cache_dir(directory)
+    parsed = load_cache(cache_folder, digests, info.num_tasks) if cache else None
     if parsed is None:
         parsed = parse_layout(directory, info)
         if cache:
             try:
-                _write_cache(cache_dir, *parsed, digests)
+                write_cache(cache_folder, parsed, digests)
             except OSError as exc:
-                logger.warning("could not write the cache %s (%s); continuing without it", cache_dir, exc)
+                logger.warning("could not write the cache %s (%s); continuing without it", cache_folder, exc)
     graphs, labels, split, task_names = parsed
-    provenance = None
-    if (directory / PROVENANCE_FILE).is_file():
-        provenance = json.loads((directory / PROVENANCE_FILE).read_text())
     return OgbDataset(info, directory, graphs, labels, split, task_names, digests, provenance)
 
 
+def read_provenance(directory: PathLike) -> dict[str, Any] | None:
+    """``molssl_build.json`` of a dataset folder (a copy molssl built), or None when there is none.
+
+    Raises:
+        OgbDataError: the file is not a JSON object.
+    """
+    path = Path(directory) / PROVENANCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        provenance = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise OgbDataError(f"{path}: not valid JSON ({exc}); it records where a molssl-built copy came from: rebuild the copy, or restore the file") from exc
+    if not isinstance(provenance, dict):
+        raise OgbDataError(f"{path}: not a JSON object (found a {type(provenance).__name__})")
+    return provenance
+
+
 __all__ = [
-    "OGB_ATOM_DIMS", "OGB_BOND_DIMS", "OgbDataError", "OgbDataset", "OgbLayoutError", "check_layout", "dataset_dir",
-    "missing_files", "parse_layout", "read_ogb_dataset", "required_files",
+    "OGB_ATOM_DIMS", "OGB_BOND_DIMS", "OgbDataError", "OgbDataset", "OgbLayoutError", "check_bonds", "check_layout", "dataset_dir",
+    "missing_files", "parse_layout", "read_ogb_dataset", "read_provenance", "required_files",
 ]  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 
 import numpy as np
@@ -14,6 +15,7 @@ from rdkit import Chem
 
 from molssl.chem.featurize import featurize_many
 from molssl.data.splits import scaffold_split
+from molssl.ogb.cache import cache_dir
 from molssl.ogb.catalog import get_ogb_dataset
 from molssl.ogb.layout import (
     OgbDataError,
@@ -93,7 +95,7 @@ def test_fixture_build_records_provenance(ogb_root, bbbp_subset):
 
 def test_cache_is_reused_and_rebuilt_when_a_file_changes(ogb_copy):
     first = read_ogb_dataset(ogb_copy, NAME)
-    meta = ogb_copy / "ogbg_molbbbp" / "molssl" / "raw-v1" / "meta.json"
+    meta = cache_dir(ogb_copy / "ogbg_molbbbp") / "meta.json"
     assert meta.is_file()
     stamp = meta.stat().st_mtime_ns
     again = read_ogb_dataset(ogb_copy, NAME)
@@ -204,3 +206,130 @@ def test_writer_refuses_unpaired_edges(tmp_path):
     bad = type(graphs)(graphs.x, graphs.edge_index[:, [0, 2, 1, 3]], graphs.edge_attr, graphs.atom_ptr, graphs.edge_ptr)
     with pytest.raises(ValueError, match="edges must come in pairs"):
         write_ogb_dataset(tmp_path / "d", bad, np.zeros((1, 1)), ([0], [], []), ["CCO"], ["y"])
+
+
+# --- damaged files: one error naming the file; a damaged cache is rebuilt ------------------------------
+
+_GZ_FILES = ("mapping/mol.csv.gz", "raw/num-node-list.csv.gz", "raw/num-edge-list.csv.gz", "raw/node-feat.csv.gz", "raw/edge.csv.gz",
+             "raw/edge-feat.csv.gz", "raw/graph-label.csv.gz", "split/scaffold/train.csv.gz", "split/scaffold/test.csv.gz")  # fmt: skip
+
+
+@pytest.mark.parametrize("rel", _GZ_FILES)
+@pytest.mark.parametrize("damage", ["truncated", "not gzip", "empty gzip member cut"])
+def test_damaged_gzip_file_is_named(ogb_copy, rel, damage):
+    path = ogb_copy / "ogbg_molbbbp" / rel
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "not gzip":
+        path.write_bytes(b"0,1\n2,3\n")
+    else:
+        path.write_bytes(data[:-4])  # the size trailer cut off: the stream ends early
+    with pytest.raises(OgbDataError, match=re.escape(str(path))) as info:
+        read_ogb_dataset(ogb_copy, NAME, cache=False)
+    assert "get a fresh copy" in str(info.value)
+
+
+def test_invalid_provenance_file_is_named(ogb_copy):
+    provenance = ogb_copy / "ogbg_molbbbp" / "molssl_build.json"
+    provenance.write_text('{"official": false, ')
+    with pytest.raises(OgbDataError, match=rf"{re.escape(str(provenance))}: not valid JSON"):
+        read_ogb_dataset(ogb_copy, NAME)
+    provenance.write_text("[1, 2]")
+    with pytest.raises(OgbDataError, match="not a JSON object"):
+        read_ogb_dataset(ogb_copy, NAME)
+
+
+def _shift_bond(raw, graph):
+    """Move the first bond of ``graph + 1`` into ``graph`` by editing num-edge-list alone (+1, then -1)."""
+    path = raw / "num-edge-list.csv.gz"
+    counts = pd.read_csv(path, header=None).values[:, 0].copy()
+    counts[graph] += 1
+    counts[graph + 1] -= 1
+    with gzip.open(path, "wt") as fh:
+        fh.write("\n".join(str(c) for c in counts) + "\n")
+
+
+def test_shifted_edge_counts_are_found(ogb_copy, ogb_root):
+    raw = ogb_copy / "ogbg_molbbbp" / "raw"
+    data = read_ogb_dataset(ogb_root, NAME)
+    bonds = data.graphs.num_edges // 2
+    graph = int(np.flatnonzero((bonds[:-1] > 0) & (bonds[1:] > 0))[0])
+    _shift_bond(raw, graph)
+    with pytest.raises(OgbDataError) as info:
+        read_ogb_dataset(ogb_copy, NAME, cache=False)
+    message = str(info.value)
+    assert message.startswith(f"{raw / 'edge.csv.gz'}: ") and f"graph {graph} " in message and "num-edge-list.csv.gz" in message
+
+
+@pytest.mark.parametrize("direction", [1, -1])
+def test_every_single_shift_of_a_bond_between_neighbours_is_found(ogb_root, tmp_path, direction):
+    """Over the whole fixture (salts and hydrates included): moving one bond across any boundary, either way, is found."""
+    from molssl.ogb.layout import check_bonds
+
+    data = read_ogb_dataset(ogb_root, NAME)
+    bonds = data.graphs.num_edges // 2
+    edge = data.graphs.edge_index[:, 0::2].T  # each bond once, as edge.csv.gz holds it
+    check_bonds(edge, data.graphs.num_atoms, bonds, tmp_path, data.graphs.x)  # the true counts pass
+    giver = bonds[1:] if direction == 1 else bonds[:-1]
+    missed, shifts = [], np.flatnonzero(giver > 0)
+    assert len(shifts) > 300
+    for graph in shifts:
+        shifted = bonds.copy()
+        shifted[graph] += direction
+        shifted[graph + 1] -= direction
+        try:
+            check_bonds(edge, data.graphs.num_atoms, shifted, tmp_path, data.graphs.x)
+        except OgbDataError:
+            continue
+        missed.append(int(graph))
+    assert missed == []
+
+
+def _cache(root):
+    return cache_dir(root / "ogbg_molbbbp")
+
+
+def _hand_edit_edge_index(cache):
+    edge_index = np.load(cache / "edge_index.npy")
+    edge_index[:, [0, 1]] = edge_index[:, [1, 0]][:, ::-1]  # plausible values, wrong graph
+    edge_index[0, 2] = edge_index[0, 3]
+    np.save(cache / "edge_index.npy", edge_index)
+
+
+def _hand_edit_atom_ptr(cache):
+    atom_ptr = np.load(cache / "atom_ptr.npy")
+    atom_ptr[5] += 1
+    np.save(cache / "atom_ptr.npy", atom_ptr)
+
+
+def _hand_edit_labels(cache):
+    labels = np.load(cache / "labels.npy")
+    np.save(cache / "labels.npy", 1 - labels)
+
+
+_CACHE_DAMAGE = {
+    "edge_index edited": _hand_edit_edge_index,
+    "atom_ptr edited": _hand_edit_atom_ptr,
+    "labels edited": _hand_edit_labels,
+    "x truncated": lambda c: (c / "x.npy").write_bytes((c / "x.npy").read_bytes()[:-7]),
+    "train deleted": lambda c: (c / "train.npy").unlink(),
+    "meta a list": lambda c: (c / "meta.json").write_text("[]"),
+    "meta without task names": lambda c: (c / "meta.json").write_text(
+        json.dumps({k: v for k, v in json.loads((c / "meta.json").read_text()).items() if k != "task_names"})),
+    "meta not UTF-8": lambda c: (c / "meta.json").write_bytes(b"\xff\xfe"),
+    "cache is a file": lambda c: (shutil.rmtree(c), c.write_text("x")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("damage", list(_CACHE_DAMAGE))
+def test_damaged_cache_is_rebuilt(ogb_copy, damage):
+    first = read_ogb_dataset(ogb_copy, NAME)
+    expected = (np.array(first.graphs.edge_index), np.array(first.graphs.atom_ptr), np.array(first.labels), np.array(first.split.train))
+    del first
+    _CACHE_DAMAGE[damage](_cache(ogb_copy))
+    with pytest.warns(UserWarning, match=r"rebuilding the cache .*raw-v2"):
+        again = read_ogb_dataset(ogb_copy, NAME)
+    for mine, theirs in zip((again.graphs.edge_index, again.graphs.atom_ptr, again.labels, again.split.train), expected):
+        assert np.array_equal(mine, theirs)
+    assert _cache(ogb_copy).is_dir() and read_ogb_dataset(ogb_copy, NAME).files == again.files  # rewritten, and reused quietly
