@@ -31,6 +31,7 @@ from molssl.tasks.finetune import (
 )
 from molssl.tasks.model import PredictorConfig, PropertyModel, count_parameters
 from molssl.tasks.target_scaler import TargetScaler
+from molssl.zoo import resolve_pretrained
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ class PropertyPredictor:
             split: ``"scaffold"`` (deterministic, as pretrain-gnns/OGB), ``"random_scaffold"``,
                 ``"random"`` or ``"stratified"`` (single-task classification).
             split_fractions, split_seed: fractions and seed of the split.
-            pretrained: an encoder (or predictor) checkpoint directory to start from; its scheme must
+            pretrained: an encoder (or predictor) checkpoint directory to start from, or a zoo name
+                (``molssl.zoo``, e.g. ``"hu2020/gcn_supervised_contextpred"``); its scheme must
                 match. The encoder architecture then comes from the checkpoint (dropout from here).
             config: a ``FinetuneConfig``; or pass its fields as keyword arguments (epochs, lr, ...).
             progress: called after every epoch with ``{"seed", "epoch", "loss", "train", "valid", "test"}``.
@@ -99,7 +101,7 @@ class PropertyPredictor:
         table = load_labeled_table(data, smiles_column, target_columns, task_type)
         pretrained_state: dict[str, torch.Tensor] | None = None
         if pretrained is not None:
-            enc_config, pretrained_state = load_encoder_state(pretrained, expected_scheme=self.encoder_config.scheme)
+            enc_config, pretrained_state = load_encoder_state(resolve_pretrained(pretrained), expected_scheme=self.encoder_config.scheme)
             self.encoder_config = EncoderConfig.from_dict({**enc_config.to_dict(), "dropout": self.encoder_config.dropout})
         scheme = self.encoder_config.scheme
         result = featurize_many(table.smiles, scheme=scheme["name"], on_error="skip", rows=table.rows, source=table.source)

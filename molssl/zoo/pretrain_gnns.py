@@ -32,7 +32,6 @@ fine-tuning choice (the converted config has 0, ``PropertyPredictor`` sets its o
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import re
@@ -42,6 +41,7 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor
 
+from molssl.data.corpus import file_digest
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 
 #: molssl conv names of the architectures pretrain-gnns released (its ``gnn_type`` "graphsage" is "sage")
@@ -199,7 +199,7 @@ def convert_pretrain_gnns(
     encoder = GNNEncoder(config)
     encoder.load_state_dict(converted, strict=True)
     notes = [*NOTES, GAT_NOTE] if arch == "gat" else list(NOTES)
-    provenance = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "format": FORMAT,
+    provenance = {"file": path.name, "sha256": file_digest(path), "format": FORMAT,
                   "arch": arch, "converter_version": CONVERTER_VERSION, "notes": notes}  # fmt: skip
     save_encoder(encoder, out, extra={**(extra or {}), "converted_from": provenance})
     return Path(out)

@@ -45,40 +45,6 @@ def test_released_gat_needs_the_legacy_softmax(molecules, tmp_path):
     assert gap > 10
 
 
-def _legacy_gin_state(encoder: GNNEncoder) -> dict[str, torch.Tensor]:
-    """A molssl Hu-form GIN's weights under the reference's names (chem/model.py ``GNN`` with gnn_type gin)."""
-    s = encoder.state_dict()
-    out = {"x_embedding1.weight": s["atom_embedding.embeddings.0.weight"],
-           "x_embedding2.weight": s["atom_embedding.embeddings.1.weight"]}  # fmt: skip
-    for i in range(encoder.config.num_layers):
-        for j in (0, 2):
-            for p in ("weight", "bias"):
-                out[f"gnns.{i}.mlp.{j}.{p}"] = s[f"convs.{i}.mlp.{j}.{p}"]
-        out[f"gnns.{i}.edge_embedding1.weight"] = s[f"convs.{i}.bond_embedding.embeddings.0.weight"]
-        out[f"gnns.{i}.edge_embedding2.weight"] = s[f"convs.{i}.bond_embedding.embeddings.1.weight"]
-        for p in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
-            out[f"batch_norms.{i}.{p}"] = s[f"batch_norms.{i}.{p}"]
-    return out
-
-
-@pytest.fixture
-def legacy_gin_file(tmp_path):
-    """A GIN file laid out as the released chem/model_gin/*.pth (legacy torch pickle of a plain state dict)."""
-    torch.manual_seed(0)
-    encoder = GNNEncoder(EncoderConfig(scheme="hu", conv="gin", num_layers=3, emb_dim=24))
-    with torch.no_grad():
-        for m in encoder.modules():
-            if isinstance(m, torch.nn.BatchNorm1d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_()
-                m.running_mean.normal_()
-                m.running_var.uniform_(0.5, 2.0)
-    state = _legacy_gin_state(encoder)
-    path = tmp_path / "supervised_contextpred.pth"
-    torch.save(state, path, _use_new_zipfile_serialization=False)
-    return path, state
-
-
 def test_gin_file_converts_to_the_reference_function(legacy_gin_file, molecules, tmp_path):
     path, state = legacy_gin_file
     encoder = load_encoder(convert_pretrain_gnns(path, "gin", tmp_path / "gin"))
