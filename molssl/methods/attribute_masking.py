@@ -62,6 +62,7 @@ class AttributeMasking(PretrainMethod):
 
     name = "attr_masking"
     config_class = AttributeMaskingConfig
+    collapse_advice = "lower the learning rate (lr), or raise mask_rate (more atoms to tell apart)"
 
     def __init__(self, encoder_config: EncoderConfig, config: AttributeMaskingConfig | None = None) -> None:
         super().__init__(encoder_config, config)

@@ -68,8 +68,8 @@ def check_fraction(name: str, value: float, low_open: bool = True) -> None:
 class PretrainMethod(nn.Module, ABC):
     """Base class of pretraining methods (one subclass per file in ``molssl.methods``).
 
-    Subclasses set ``name``, ``config_class`` and ``needs_labels``, build their heads in
-    ``__init__`` and implement ``forward``. ``self.encoder`` is the network handed to fine-tuning.
+    Subclasses set ``name``, ``config_class``, ``needs_labels`` and ``collapse_advice``, build their
+    heads in ``__init__`` and implement ``forward``. ``self.encoder`` is the network handed to fine-tuning.
 
     Args:
         encoder_config: the encoder to pretrain (records the featurization scheme).
@@ -82,6 +82,9 @@ class PretrainMethod(nn.Module, ABC):
     needs_labels: ClassVar[bool] = False
     #: some parameters may receive no gradient in a step (tells DDP to look for them)
     may_skip_parameters: ClassVar[bool] = False
+    #: what to try when the collapse monitor flags this method's embeddings, naming the method's own
+    #: options (and the loop's ``lr``); the loop ends the collapse warning with it
+    collapse_advice: ClassVar[str] = "lower the learning rate (lr)"
 
     def __init__(self, encoder_config: EncoderConfig, config: MethodConfig | None = None) -> None:
         super().__init__()

@@ -89,6 +89,10 @@ class BGRL(PretrainMethod):
 
     name = "bgrl"
     config_class = BGRLConfig
+    collapse_advice = (
+        "check the augmentations (feature_mask1, feature_mask2, edge_drop1, edge_drop2: views too similar), lower "
+        "the learning rate (lr), or raise momentum (a slower teacher)"
+    )
 
     def __init__(self, encoder_config: EncoderConfig, config: BGRLConfig | None = None) -> None:
         super().__init__(encoder_config, config)

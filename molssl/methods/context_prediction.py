@@ -63,6 +63,7 @@ class ContextPrediction(PretrainMethod):
 
     name = "context_pred"
     config_class = ContextPredictionConfig
+    collapse_advice = "lower the learning rate (lr), or raise negatives (more contexts to tell apart)"
 
     def __init__(self, encoder_config: EncoderConfig, config: ContextPredictionConfig | None = None) -> None:
         super().__init__(encoder_config, config)

@@ -79,6 +79,10 @@ class DescriptorPrediction(PretrainMethod):
 
     name = "descriptors"
     config_class = DescriptorConfig
+    collapse_advice = (
+        "lower the learning rate (lr); with few descriptors (num_targets) a low rank can be expected: lower "
+        "min_effective_rank then"
+    )
     targets: ClassVar[str | None] = "descriptors"
 
     def __init__(self, encoder_config: EncoderConfig, config: DescriptorConfig | None = None) -> None:

@@ -97,6 +97,7 @@ class EdgePrediction(PretrainMethod):
 
     name = "edge_pred"
     config_class = EdgePredictionConfig
+    collapse_advice = "lower the learning rate (lr), or raise candidates (more non-bonds to tell apart)"
 
     def forward(self, batch: Any, generator: torch.Generator) -> MethodOutput:
         h = self.encoder(batch)  # [N, D]

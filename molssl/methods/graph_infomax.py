@@ -46,6 +46,7 @@ class GraphInfomax(PretrainMethod):
     """
 
     name = "infomax"
+    collapse_advice = "lower the learning rate (lr)"
 
     def __init__(self, encoder_config: EncoderConfig, config=None) -> None:
         super().__init__(encoder_config, config)

@@ -107,6 +107,10 @@ class GraphCL(PretrainMethod):
 
     name = "graphcl"
     config_class = GraphCLConfig
+    collapse_advice = (
+        "check the augmentations (aug1, aug2, aug_ratio1, aug_ratio2: views too similar or identical), lower the "
+        "learning rate (lr), or raise the temperature"
+    )
 
     def __init__(self, encoder_config: EncoderConfig, config: GraphCLConfig | None = None) -> None:
         super().__init__(encoder_config, config)

@@ -128,6 +128,7 @@ class GraphMAE(PretrainMethod):
 
     name = "graphmae"
     config_class = GraphMAEConfig
+    collapse_advice = "lower the learning rate (lr), or raise mask_rate (a harder reconstruction)"
 
     def __init__(self, encoder_config: EncoderConfig, config: GraphMAEConfig | None = None) -> None:
         super().__init__(encoder_config, config)

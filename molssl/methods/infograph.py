@@ -92,6 +92,7 @@ class InfoGraph(PretrainMethod):
 
     name = "infograph"
     config_class = InfoGraphConfig
+    collapse_advice = "lower the learning rate (lr), or pool with another readout"
 
     def __init__(self, encoder_config: EncoderConfig, config: InfoGraphConfig | None = None) -> None:
         super().__init__(encoder_config, config)

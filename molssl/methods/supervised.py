@@ -58,6 +58,10 @@ class SupervisedPretraining(PretrainMethod):
 
     name = "supervised"
     config_class = SupervisedConfig
+    collapse_advice = (
+        "lower the learning rate (lr); with few tasks (num_tasks) a low rank can be expected: lower "
+        "min_effective_rank then"
+    )
     needs_labels = True
 
     def __init__(self, encoder_config: EncoderConfig, config: SupervisedConfig | None = None) -> None:

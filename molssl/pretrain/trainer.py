@@ -318,7 +318,7 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
                             f"the loss became {row['loss']} at step {progress.step}; lower lr, set grad_clip, or use "
                             f"fp32 (now {train.precision}); the last checkpoint in {run.state_dir} is intact"
                         )
-                    message = monitor.check(row)
+                    message = monitor.check(row, advice=method_cls.collapse_advice)
                     if message:
                         row["collapse_warning"] = True
                         if ctx.is_main:

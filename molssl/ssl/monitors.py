@@ -113,8 +113,13 @@ class CollapseMonitor:
     def __init__(self, min_effective_rank: float = 2.0) -> None:
         self.min_effective_rank = check_positive_float("min_effective_rank", min_effective_rank)
 
-    def check(self, metrics: dict[str, float]) -> str | None:
+    def check(self, metrics: dict[str, float], advice: str | None = None) -> str | None:
         """A warning message if ``metrics`` show collapse, else ``None``.
+
+        Args:
+            metrics: ``collapse_metrics``' output.
+            advice: what to try, in terms of the method that produced the embeddings (its options);
+                the message ends with it. Default: lower the learning rate.
 
         Raises:
             KeyError: if ``metrics`` has no ``"effective_rank"`` (pass ``collapse_metrics``' output).
@@ -128,9 +133,7 @@ class CollapseMonitor:
         if rank < self.min_effective_rank:
             return (
                 f"representation collapse: effective rank {rank:.3g} is below {self.min_effective_rank:g} "
-                f"(emb_std {std:.3g}); the embeddings span almost no dimensions. Check the augmentations "
-                "(views too similar or identical), lower the learning rate, or raise the temperature or the "
-                "variance/negative terms of the loss"
+                f"(emb_std {std:.3g}); the embeddings span almost no dimensions. To fix: {advice or 'lower the learning rate'}"
             )
         return None
 

@@ -49,3 +49,33 @@ def test_healthy_method_does_not_warn(method, store, tmp_path):
     assert all(r["effective_rank"] > 2.0 for r in rows)
     if method == "graphcl":  # two views: their alignment is logged
         assert all(r["alignment"] > 0.0 for r in rows)
+
+
+def test_collapse_advice_fits_the_method(store, tmp_path, monkeypatch):
+    """A method without augmentations or a temperature is not told to change them (issue 11)."""
+
+    class Collapsing(ConstantEmbeddings):
+        name = "collapsing"
+        collapse_advice = "lower the learning rate (lr), or stop reporting constant embeddings"
+
+    monkeypatch.setitem(molssl.methods.METHODS, Collapsing.name, Collapsing)
+    with pytest.warns(RuntimeWarning, match="effective rank") as caught:
+        pretrain(Collapsing.name, store, tmp_path / "collapsed", encoder=SMALL_ENCODER,
+                 train=fast(steps=5, log_every=5, checkpoint_every=5))  # fmt: skip
+    message = next(str(w.message) for w in caught if "effective rank" in str(w.message))
+    assert message.endswith("To fix: lower the learning rate (lr), or stop reporting constant embeddings")
+    assert "augmentation" not in message and "temperature" not in message
+
+
+@pytest.mark.parametrize("name", sorted(molssl.methods.METHODS))
+def test_every_method_advises_only_its_own_knobs(name):
+    import dataclasses
+    import re
+
+    method = molssl.methods.METHODS[name]
+    advice = method.collapse_advice
+    options = {f.name for f in dataclasses.fields(method.config_class)}
+    named = set(re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b(?:temperature|momentum|negatives|candidates|lr)\b", advice))
+    assert named and named <= options | {"lr", "min_effective_rank"}, (advice, named - options)
+    assert ("augmentation" in advice) == any(o.startswith(("aug", "feature_mask", "edge_drop")) for o in options)
+    assert ("temperature" in advice) == ("temperature" in options)
