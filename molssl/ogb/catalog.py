@@ -4,6 +4,7 @@ Hu et al., "Open Graph Benchmark: Datasets for Machine Learning on Graphs" (Neur
 are those of the molecule columns of ``ogb/graphproppred/master.csv`` in OGB 1.3.6 (MIT License,
 Copyright (c) 2019 OGB Team), restated here as Python data so the harness needs no file of the ``ogb``
 package to know a dataset; ``tests/ogb/test_catalog.py`` checks every value against that file.
+The release sizes of the two leaderboard datasets come from OGB's documentation (see ``num_graphs``).
 Every ogbg-mol* set is stored the same way: 9 atom and 3 bond features (``ogb.utils.smiles2graph``),
 each bond once in ``raw/edge.csv.gz`` with its inverse added on reading, and a scaffold split.
 """
@@ -36,6 +37,8 @@ class OgbDatasetInfo:
         split: the split folder under ``split/`` (``"scaffold"`` for every molecule set).
         add_inverse_edge: each stored edge is followed by its inverse when read (True for molecules).
         num_classes: 2 for classification, -1 for regression (as in ``master.csv``).
+        num_graphs: graphs in the official release, where OGB states it (``master.csv`` does not): the
+            leaderboard datasets' "#Graphs" of https://ogb.stanford.edu/docs/graphprop/; None elsewhere.
     """
 
     name: str
@@ -46,6 +49,7 @@ class OgbDatasetInfo:
     version: int = 1
     split: str = "scaffold"
     add_inverse_edge: bool = True
+    num_graphs: int | None = None
 
     @property
     def url(self) -> str:
@@ -78,8 +82,8 @@ class OgbDatasetInfo:
         return self.eval_metric != "rmse"
 
 
-def _cls(name: str, num_tasks: int, download_name: str, metric: str = "rocauc") -> OgbDatasetInfo:
-    return OgbDatasetInfo(name, num_tasks, metric, "binary classification", download_name)
+def _cls(name: str, num_tasks: int, download_name: str, metric: str = "rocauc", num_graphs: int | None = None) -> OgbDatasetInfo:
+    return OgbDatasetInfo(name, num_tasks, metric, "binary classification", download_name, num_graphs=num_graphs)
 
 
 def _reg(name: str, download_name: str) -> OgbDatasetInfo:
@@ -91,11 +95,11 @@ _ENTRIES = (
     _cls("ogbg-molbbbp", 1, "bbbp"),
     _cls("ogbg-molclintox", 2, "clintox"),
     _cls("ogbg-molmuv", 17, "muv", metric="ap"),
-    _cls("ogbg-molpcba", 128, "pcba", metric="ap"),
+    _cls("ogbg-molpcba", 128, "pcba", metric="ap", num_graphs=437_929),
     _cls("ogbg-molsider", 27, "sider"),
     _cls("ogbg-moltox21", 12, "tox21"),
     _cls("ogbg-moltoxcast", 617, "toxcast"),
-    _cls("ogbg-molhiv", 1, "hiv"),
+    _cls("ogbg-molhiv", 1, "hiv", num_graphs=41_127),
     _reg("ogbg-molesol", "esol"),
     _reg("ogbg-molfreesolv", "freesolv"),
     _reg("ogbg-mollipo", "lipophilicity"),

@@ -43,6 +43,7 @@ from molssl.data.splits import Split
 from molssl.graph.arrays import GraphArrays, offsets
 from molssl.ogb.cache import cache_dir, load_cache, write_cache
 from molssl.ogb.catalog import OgbDatasetInfo, get_ogb_dataset
+from molssl.ogb.release import not_official_because
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,8 @@ class OgbDataset:
         task_names: names of the label columns, from ``mapping/mol.csv.gz``.
         files: sha256 of every file of the layout, keyed by its path relative to ``directory``.
         provenance: ``molssl_build.json`` of a copy molssl built itself; None for OGB's own release.
+        not_official_because: why the copy is not, or cannot be verified as, the official release
+            (``molssl.ogb.release``); empty for the official release.
     """
 
     info: OgbDatasetInfo
@@ -142,14 +145,15 @@ class OgbDataset:
     task_names: tuple[str, ...]
     files: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, Any] | None = None
+    not_official_because: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.graphs)
 
     @property
     def official(self) -> bool:
-        """False for a copy that molssl built (it carries ``molssl_build.json``)."""
-        return self.provenance is None
+        """True only for a copy verified as OGB's release (see ``not_official_because``)."""
+        return not self.not_official_because
 
     def smiles(self) -> list[str]:
         """The SMILES of every graph, in order, from ``mapping/mol.csv.gz``."""
@@ -411,7 +415,9 @@ def read_ogb_dataset(root: PathLike, name: str, cache: bool = True) -> OgbDatase
             except OSError as exc:
                 logger.warning("could not write the cache %s (%s); continuing without it", cache_folder, exc)
     graphs, labels, split, task_names = parsed
-    return OgbDataset(info, directory, graphs, labels, split, task_names, digests, provenance)
+    note = (directory / f"RELEASE_v{info.version}.txt").read_bytes().decode("utf-8", errors="replace")
+    reasons = not_official_because(info, len(graphs), provenance, note)
+    return OgbDataset(info, directory, graphs, labels, split, task_names, digests, provenance, reasons)
 
 
 def read_provenance(directory: PathLike) -> dict[str, Any] | None:

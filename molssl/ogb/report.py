@@ -78,8 +78,12 @@ def notes(record: Mapping[str, Any]) -> list[str]:
         out.append(f"{len(requested)} seed(s); the leaderboard asks for {LEADERBOARD_SEEDS} (seeds 0-9)")
     data = record.get("data", {})
     if not data.get("official", True):
-        prov = data.get("provenance") or {}
-        out.append(f"data built by molssl from {prov.get('source', 'another source')}, not the official OGB release: not a leaderboard result")
+        prov = data.get("provenance")
+        if prov is not None:
+            out.append(f"data built by molssl from {prov.get('source', 'another source')}, not the official OGB release: not a leaderboard result")
+        else:
+            reasons = "; ".join(data.get("not_official_because") or ["no reason recorded"])
+            out.append(f"data not verified as the official OGB release ({reasons}): not a leaderboard result")
     features = record.get("features", {})
     if features.get("features") not in (None, "full"):
         out.append(f"features: {features.get('source')}")

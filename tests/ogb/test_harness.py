@@ -279,3 +279,21 @@ def test_nothing_is_unpickled(ogb_copy, tmp_path, monkeypatch):
         record = run_ogb(NAME, root=ogb_copy, out=tmp_path / "run", encoder="gcn", num_layers=2, emb_dim=8, epochs=1,
                          seeds=1, download=False)  # fmt: skip
     assert record["summary"]["complete"]
+
+
+def test_third_party_rebuild_is_not_recorded_as_official(bbbp_subset, tmp_path):
+    """A copy without molssl_build.json whose graph count is not the release's is unofficial, in record and table."""
+    from molssl.chem.featurize import featurize_many
+    from molssl.data.splits import scaffold_split
+    from molssl.ogb.writer import write_ogb_dataset
+
+    graphs = featurize_many(bbbp_subset.smiles, scheme="ogb").graphs
+    write_ogb_dataset(tmp_path / "ogbg_molhiv", graphs, bbbp_subset.labels, scaffold_split(bbbp_subset.smiles), bbbp_subset.smiles,
+                      ["HIV_active"])  # fmt: skip
+    record = run_ogb("ogbg-molhiv", root=tmp_path, out=tmp_path / "run", encoder="gin", num_layers=1, emb_dim=8, epochs=1, seeds=1,
+                     download=False)  # fmt: skip
+    data = record["data"]
+    assert data["official"] is False and data["provenance"] is None
+    assert data["not_official_because"] == ["340 graphs, but the official ogbg-molhiv release has 41,127"]
+    table = (tmp_path / "run" / "leaderboard.md").read_text()
+    assert "not verified as the official OGB release (340 graphs, but the official ogbg-molhiv release has 41,127): not a leaderboard result" in table

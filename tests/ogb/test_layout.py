@@ -60,7 +60,6 @@ def test_graphs_read_back_equal_smiles2graph(smiles2graph_copy):
         assert np.array_equal(edge_attr, expected["edge_feat"]), s
     np.testing.assert_array_equal(data.labels, labels.astype(np.float32))
     assert data.smiles() == smiles and data.task_names == ("Class",)
-    assert data.official  # written without provenance
 
 
 def test_graphs_equal_ogbs_own_raw_reader_and_molssl_featurizer(smiles2graph_copy):
@@ -333,3 +332,35 @@ def test_damaged_cache_is_rebuilt(ogb_copy, damage):
     for mine, theirs in zip((again.graphs.edge_index, again.graphs.atom_ptr, again.labels, again.split.train), expected):
         assert np.array_equal(mine, theirs)
     assert _cache(ogb_copy).is_dir() and read_ogb_dataset(ogb_copy, NAME).files == again.files  # rewritten, and reused quietly
+
+
+def test_release_check(smiles2graph_copy, monkeypatch):
+    """Official only when nothing marks the copy as built elsewhere and what the catalog knows matches."""
+    import dataclasses
+
+    from molssl.ogb import catalog
+
+    root, smiles, _ = smiles2graph_copy
+    data = read_ogb_dataset(root, "ogbg-molbace", cache=False)
+    assert not data.official  # the catalog cannot check bace's graph count
+    assert data.not_official_because == ("the catalog has no graph count of the official ogbg-molbace release to check this copy against",)
+    info = dataclasses.replace(catalog.get_ogb_dataset("ogbg-molbace"), num_graphs=len(smiles))
+    monkeypatch.setattr("molssl.ogb.layout.get_ogb_dataset", lambda name: info)
+    counted = read_ogb_dataset(root, "ogbg-molbace", cache=False)
+    assert counted.official and counted.not_official_because == ()
+    off_by_one = dataclasses.replace(info, num_graphs=len(smiles) + 1)
+    monkeypatch.setattr("molssl.ogb.layout.get_ogb_dataset", lambda name: off_by_one)
+    assert read_ogb_dataset(root, "ogbg-molbace", cache=False).not_official_because == (
+        f"{len(smiles)} graphs, but the official ogbg-molbace release has {len(smiles) + 1:,}",)
+
+
+def test_molssl_build_is_never_official(ogb_root):
+    data = read_ogb_dataset(ogb_root, NAME)
+    assert not data.official
+    assert data.not_official_because[0].startswith("built by molssl (molssl_build.json) from ")
+
+
+def test_leaderboard_datasets_know_their_release_size():
+    # https://ogb.stanford.edu/docs/graphprop/ (#Graphs)
+    assert get_ogb_dataset("ogbg-molhiv").num_graphs == 41_127
+    assert get_ogb_dataset("ogbg-molpcba").num_graphs == 437_929
