@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jk", default="last")
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--virtual-node", action="store_true")
-    p.add_argument("--pretrained", type=Path, default=None, help="encoder checkpoint directory to start from")
+    p.add_argument("--pretrained", type=Path, default=None,
+                   help="encoder checkpoint directory to start from, or a zoo name (see `molssl zoo list`)")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)

@@ -1,0 +1,32 @@
+"""``molssl convert``: turn another project's pretrained weights into a molssl encoder checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("convert", help="convert released pretrained weights into a molssl encoder checkpoint")
+    formats = p.add_subparsers(dest="convert_format", required=True, metavar="FORMAT")
+    pg = formats.add_parser("pretrain-gnns", help="a .pth of snap-stanford/pretrain-gnns (Hu et al. 2020)")
+    pg.add_argument("file", type=Path, help="the .pth file (a state dict of the reference GNN)")
+    pg.add_argument("--arch", required=True, choices=("gcn", "sage", "gat", "gin"),
+                    help="the file's architecture: the file does not record it (graphsage files: sage)")
+    pg.add_argument("--out", type=Path, required=True, help="checkpoint directory to write (config.json + safetensors)")
+    pg.set_defaults(run=run_pretrain_gnns)
+
+
+def run_pretrain_gnns(args: argparse.Namespace) -> int:
+    from molssl.checkpoint import load_checkpoint
+    from molssl.zoo import convert_pretrain_gnns
+
+    out = convert_pretrain_gnns(args.file, args.arch, args.out)
+    config, _, extra = load_checkpoint(out)
+    encoder = config["encoder"]
+    print(f"{args.file} -> {out}: {encoder['conv']}, {encoder['num_layers']} layers x {encoder['emb_dim']}, "
+          f"scheme {encoder['scheme']['name']}" + (f", {encoder['conv_options']}" if encoder["conv_options"] else ""))  # fmt: skip
+    for note in extra["converted_from"]["notes"]:
+        print(f"note: {note}")
+    print(f"use it with: molssl finetune DATA --pretrained {out} --out DIR")
+    return 0
