@@ -188,12 +188,18 @@ class Metric:
         fn: ``fn(y_true, y_pred) -> float``.
         higher_is_better: True for scores (ROC-AUC), False for errors (RMSE).
         task_type: ``"classification"`` (binary labels) or ``"regression"``.
+        order_only: the value depends on ``y_pred`` only through its order (ROC-AUC, PR-AUC), so raw
+            scores such as logits give exactly the value of any increasing transform of them. Score
+            logits, not probabilities: a floating-point sigmoid rounds distinct large logits to the
+            same probability and creates ties that change the value (and differ from OGB's
+            ``Evaluator``, which sees the logits).
     """
 
     name: str
     fn: Callable[[ArrayLike, ArrayLike], float]
     higher_is_better: bool
     task_type: str
+    order_only: bool = False
 
     def __post_init__(self) -> None:
         if self.task_type not in ("classification", "regression"):
@@ -212,8 +218,8 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {
-    "roc_auc": Metric("roc_auc", roc_auc, higher_is_better=True, task_type="classification"),
-    "pr_auc": Metric("pr_auc", pr_auc, higher_is_better=True, task_type="classification"),
+    "roc_auc": Metric("roc_auc", roc_auc, higher_is_better=True, task_type="classification", order_only=True),
+    "pr_auc": Metric("pr_auc", pr_auc, higher_is_better=True, task_type="classification", order_only=True),
     "rmse": Metric("rmse", rmse, higher_is_better=False, task_type="regression"),
     "mae": Metric("mae", mae, higher_is_better=False, task_type="regression"),
 }

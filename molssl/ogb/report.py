@@ -102,8 +102,8 @@ def notes(record: Mapping[str, Any]) -> list[str]:
     if params.get("pretraining_stage_unknown"):
         out.append("#Params: the checkpoint does not record its pretraining-stage parameter count; only the fine-tuned model is counted")
     if not summary.get("evaluator_matches_protocol", True):
-        out.append("on some seed molssl's own selection (metrics on float32 probabilities) differs from the Evaluator's on the raw "
-                   "outputs; the Evaluator's numbers are reported (see the record)")
+        out.append("on some seed molssl's own selection differs from the Evaluator's on the raw outputs; the Evaluator's numbers "
+                   "are reported (see the record)")
     return [f"{method}: {n}" for n in out]
 
 

@@ -276,7 +276,9 @@ def finetune(
     loss_fn = masked_bce_with_logits if task_type == "classification" else masked_mse
 
     def score(model: PropertyModel, idx: np.ndarray) -> float:
-        preds = outputs_to_predictions(predict_graphs(model, graphs, idx, config.eval_batch_size), task_type, scaler)
+        outputs = predict_graphs(model, graphs, idx, config.eval_batch_size).astype(np.float64)
+        # an order-only metric (ROC-AUC, PR-AUC) scores the logits, as OGB's Evaluator does: a sigmoid would tie large ones
+        preds = outputs if metric.order_only else outputs_to_predictions(outputs, task_type, scaler)
         try:
             return float(metric.fn(labels[idx], preds))
         except ValueError as exc:  # e.g. no task with both classes in a tiny split

@@ -147,3 +147,17 @@ def test_input_errors():
         mae(np.full((3, 2), np.nan), np.zeros((3, 2)))
     with pytest.raises(MetricError, match="numeric"):
         rmse(["a", "b"], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("name", ["roc_auc", "pr_auc"])
+def test_order_only_metrics_give_logits_the_value_of_exact_probabilities(name):
+    metric = get_metric(name)
+    assert metric.order_only and not get_metric("rmse").order_only and not get_metric("mae").order_only
+    rng = np.random.default_rng(0)
+    y_true = binary_labels(rng, 600, 4, positive=0.3)
+    logits = (rng.normal(size=(600, 4)) * 15).astype(np.float32)  # many beyond where float32 probabilities round to 1
+    value = metric.fn(y_true, logits)
+    assert metric.fn(y_true, 3.0 * logits.astype(np.float64) + 1.0) == value  # any increasing transform: the same
+    assert metric.fn(y_true, np.argsort(np.argsort(logits, axis=0), axis=0)) == value  # only the order counts
+    float32_probabilities = 1.0 / (1.0 + np.exp(-logits))
+    assert metric.fn(y_true, float32_probabilities) != value  # the sigmoid's rounding ties distinct logits
