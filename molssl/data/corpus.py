@@ -15,6 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
+from molssl.data.file_errors import reads_file
+
 #: Column names recognised as the SMILES column of a CSV/TSV file, in order of preference (case-insensitive).
 SMILES_COLUMN_CANDIDATES: tuple[str, ...] = ("smiles", "canonical_smiles", "mol")
 
@@ -31,6 +33,9 @@ TABLE_FORMATS: dict[str, str] = {
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 _GZIP_MAGIC = b"\x1f\x8b"
 _DIGEST_CHUNK = 1 << 20
+# UTF-8, dropping a byte-order mark at the start of the file (editors on Windows write one), which would
+# otherwise glue itself to the first header name or SMILES.
+_ENCODING = "utf-8-sig"
 
 PathLike = str | os.PathLike
 
@@ -123,6 +128,7 @@ def find_smiles_column(columns: Sequence[str], requested: str | None, source: st
     )
 
 
+@reads_file
 def read_table_header(path: PathLike) -> list[str]:
     """Return the column names of a CSV/TSV file (plain or gzip-compressed)."""
     import pandas as pd
@@ -131,10 +137,11 @@ def read_table_header(path: PathLike) -> list[str]:
     if fmt == "smi":
         raise ValueError(f"{path}: a .smi/.txt file has no columns; use a .csv or .tsv file")
     compression = "gzip" if is_gzipped(path) else None
-    frame = pd.read_csv(path, sep=_DELIMITERS[fmt], nrows=0, compression=compression, encoding="utf-8")
+    frame = pd.read_csv(path, sep=_DELIMITERS[fmt], nrows=0, compression=compression, encoding=_ENCODING)
     return [str(column) for column in frame.columns]
 
 
+@reads_file
 def read_table_columns(path: PathLike, columns: Sequence[str]) -> dict[str, list[str]]:
     """Read the given columns of a CSV/TSV file as strings, verbatim (no NA conversion, blank rows kept)."""
     import pandas as pd
@@ -152,14 +159,14 @@ def read_table_columns(path: PathLike, columns: Sequence[str]) -> dict[str, list
         keep_default_na=False,
         skip_blank_lines=False,
         compression=compression,
-        encoding="utf-8",
+        encoding=_ENCODING,
     )
     return {column: ["" if value is None else str(value) for value in frame[column].tolist()] for column in columns}
 
 
 def _read_smi_lines(path: PathLike) -> list[str]:
     opener = gzip.open if is_gzipped(path) else open
-    with opener(path, "rt", encoding="utf-8", newline=None) as handle:
+    with opener(path, "rt", encoding=_ENCODING, newline=None) as handle:
         text = handle.read()
     lines = text.split("\n")
     if lines and lines[-1] == "":  # the newline that ends the last line does not start another row
@@ -172,6 +179,7 @@ def _first_field(line: str) -> str:
     return fields[0] if fields else ""
 
 
+@reads_file
 def read_smiles_file(path: PathLike, smiles_column: str | None = None) -> SmilesCorpus:
     """Read an unlabeled SMILES corpus from a .smi/.txt, CSV or TSV file, optionally gzip-compressed.
 
@@ -179,10 +187,16 @@ def read_smiles_file(path: PathLike, smiles_column: str | None = None) -> Smiles
     gzip magic bytes, so a compressed file without ``.gz`` in its name is read too):
 
     * ``.smi``, ``.smiles``, ``.txt``: one molecule per line, the SMILES optionally followed by whitespace
-      and a name, which is ignored. A first line whose first field is ``SMILES`` (any case) is a header
-      and is skipped.
+      and a name (the usual ``SMILES name`` convention): the first whitespace-separated field of the line is
+      the SMILES and the rest, the name, is split off here and ignored. The featurizer itself rejects a
+      SMILES with whitespace inside it (see ``molssl.chem.smiles_text``), so only this reader splits names.
+      A first line whose first field is ``SMILES`` (any case) is a header and is skipped.
     * ``.csv``, ``.tsv``, ``.tab``: a header line, then rows. The SMILES column is ``smiles_column`` if given,
       else the first of ``smiles``, ``canonical_smiles``, ``mol`` present (case-insensitive).
+
+    Text is UTF-8; a byte-order mark at the start of the file is dropped (it would otherwise make the header
+    a data row). A CSV cell is kept verbatim, even one holding a quoted line break: the featurizer reports
+    it rather than reading the part before the break.
 
     Nothing is dropped: an empty line of a .smi file, a blank line or an empty SMILES cell of a CSV becomes
     an empty SMILES string at its row, so the featurizer reports it as a bad row rather than the row
@@ -198,6 +212,8 @@ def read_smiles_file(path: PathLike, smiles_column: str | None = None) -> Smiles
     Raises:
         ValueError: unknown suffix, no SMILES column found (the message lists the columns), or
             ``smiles_column`` given for a .smi file.
+        DataFileError: (a ``ValueError``) the file cannot be read: truncated gzip, a directory, no
+            permission, not UTF-8 text, an empty CSV (the message names the file and line).
     """
     source = str(path)
     fmt = table_format(path)

@@ -41,6 +41,14 @@ class PretrainData:
     task_type: str | None = None
     skipped: list = field(default_factory=list)
 
+    @property
+    def origin(self) -> str:
+        """The file (or store) the molecules came from, for messages."""
+        source = self.description.get("source")
+        if isinstance(source, dict):
+            source = source.get("path")
+        return str(source or self.description.get("store") or f"the {self.description.get('kind', 'given')} data")
+
 
 def _report_skipped(source: str, skipped: list, where: str) -> None:
     """Warn about input rows that could not be featurized (they are listed in ``where``)."""

@@ -254,7 +254,7 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
     loader = StoreLoader(prepared.graphs, batch_size=train.batch_size // ctx.world_size, shuffle=True, seed=train.seed,
                          drop_last=True, targets=prepared.targets, rank=ctx.rank, world_size=ctx.world_size)  # fmt: skip
     if len(loader) == 0:
-        raise ValueError(f"{len(prepared.graphs)} molecules make no full batch of {train.batch_size}; lower batch_size")
+        raise ValueError(f"{prepared.origin}: {len(prepared.graphs)} molecules make no full batch of {train.batch_size}; lower batch_size")
     total = train.total_steps(len(loader))
     net = model
     if ctx.distributed:

@@ -264,7 +264,8 @@ def finetune(
     """
     train, valid, test = (np.asarray(s, dtype=np.int64) for s in split)
     if len(train) == 0 or len(valid) == 0 or len(test) == 0:
-        raise ValueError(f"every split part must be non-empty, got train={len(train)}, valid={len(valid)}, test={len(test)}")
+        raise ValueError(f"{f'{source}: ' if source else ''}every split part must be non-empty, got train={len(train)}, "
+                         f"valid={len(valid)}, test={len(test)}; use more molecules or other split fractions")  # fmt: skip
     labels = np.asarray(labels, dtype=np.float32)
     if labels.ndim == 1:
         labels = labels[:, None]
