@@ -1,8 +1,10 @@
 """SMILES -> graphs: ``featurize`` for one molecule, ``featurize_many`` for lists and files.
 
-Both run the same vectorized pipeline: parse with RDKit, read per-atom/per-bond property tables for a
-chunk of molecules at once (``mol_tables``), then map them to integer features with the scheme's numpy
-lookups. ``featurize_many`` can spread chunks over processes.
+Both run the same vectorized pipeline: parse with RDKit (``parse``: text checks, size limits, strict or
+lenient sanitization), read per-atom/per-bond property tables for a chunk of molecules at once
+(``mol_tables``), then map them to integer features with the scheme's numpy lookups. ``featurize_many``
+can spread chunks over processes. Every input ends up either as a graph or as a skip record with a
+reason; one input never aborts the others, in this process or in a worker.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Callable, Iterator, Literal, Sequence
 
 import numpy as np
 
-from molssl.chem.errors import FeaturizationError, SkippedRow
+from molssl.chem.errors import FeaturizationError, LenientRow, SkippedRow, describe_exception, shown
 from molssl.chem.mol_tables import read_tables, read_tables_for_smiles
+from molssl.chem.parse import DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH, ParseOptions, SanitizeMode
 from molssl.chem.schemes import Scheme, get_scheme
 from molssl.graph.arrays import GraphArrays
 
@@ -35,12 +38,18 @@ class FeaturizeResult:
         indices: for each graph, the 0-based position of its SMILES in the input. Shape [M].
         skipped: one record (index, SMILES, reason) per input left out.
         scheme: the scheme's description (plain data).
+        lenient: one record (index, SMILES, strict sanitization's objection) per graph kept only because
+            sanitization was lenient (always empty with ``sanitize="strict"``).
+        parse_options: how the SMILES were parsed (``ParseOptions.describe()``: sanitize mode, size
+            limits); outputs differ between options, so records and caches must carry them.
     """
 
     graphs: GraphArrays
     indices: np.ndarray
     skipped: list[SkippedRow] = field(default_factory=list)
     scheme: dict = field(default_factory=dict)
+    lenient: list[LenientRow] = field(default_factory=list)
+    parse_options: dict = field(default_factory=lambda: ParseOptions().describe())
 
     def __len__(self) -> int:
         return len(self.graphs)
@@ -59,13 +68,22 @@ class FeaturizeResult:
     def skipped_report(self) -> str:
         """Every skipped row (index, SMILES, reason) and the count, one line each."""
         lines = [f"skipped {self.num_skipped} of {len(self) + self.num_skipped} molecules"]
-        lines += [f"  row {s.index}: {s.smiles!r}: {s.reason}" for s in self.skipped]
+        lines += [f"  row {s.index}: {shown(s.smiles)}: {s.reason}" for s in self.skipped]
+        return "\n".join(lines)
+
+    def lenient_report(self) -> str:
+        """Every row kept by lenient sanitization (index, SMILES, reason) and the count, one line each."""
+        lines = [f"kept {len(self.lenient)} of {len(self)} molecules with lenient sanitization"]
+        lines += [f"  row {r.index}: {shown(r.smiles)}: {r.reason}" for r in self.lenient]
         return "\n".join(lines)
 
 
-def _featurize_chunk(smiles: Sequence[object], scheme: Scheme, start: int) -> tuple[GraphArrays, np.ndarray, list[tuple[int, str]]]:
-    """Featurize one chunk; returns graphs, their input positions and ``(position, reason)`` failures."""
-    tables, good, failures = read_tables_for_smiles(smiles)
+ChunkResult = tuple[GraphArrays, np.ndarray, list[tuple[int, str]], list[tuple[int, str]]]
+"""Graphs of one chunk, their input positions, ``(position, reason)`` failures and lenient keeps."""
+
+
+def _featurize_chunk_unguarded(smiles: Sequence[object], scheme: Scheme, start: int, options: ParseOptions) -> ChunkResult:
+    tables, good, failures, lenient = read_tables_for_smiles(smiles, options)
     graphs = scheme.encode(tables)
     kept = np.asarray(good, dtype=np.int64)
     unsupported = scheme.unsupported(tables)
@@ -76,13 +94,38 @@ def _featurize_chunk(smiles: Sequence[object], scheme: Scheme, start: int) -> tu
             failures.append((good[pos], reason))
         graphs = graphs.select(np.flatnonzero(~bad))
         kept = kept[~bad]
+        dropped = {good[pos] for pos, _ in unsupported}
+        lenient = [(i, reason) for i, reason in lenient if i not in dropped]
     failures = sorted((start + i, reason) for i, reason in failures)
-    return graphs, kept + start, failures
+    return graphs, kept + start, failures, [(start + i, reason) for i, reason in lenient]
 
 
-def _chunk_job(args: tuple[list, str, int]):
-    smiles, scheme_name, start = args
-    return _featurize_chunk(smiles, get_scheme(scheme_name), start)
+def _featurize_chunk(smiles: Sequence[object], scheme: Scheme, start: int, options: ParseOptions) -> ChunkResult:
+    """Featurize one chunk; an unexpected exception costs only the molecules that raise it.
+
+    ``parse`` already turns whatever RDKit raises on one input into that input's reason. Anything that
+    still escapes (a bug, memory) sends the chunk through again one molecule at a time, so that it is
+    charged to the inputs that raise it, with the exception as their reason, instead of aborting the batch.
+    """
+    try:
+        return _featurize_chunk_unguarded(smiles, scheme, start, options)
+    except Exception as exc:  # noqa: BLE001 - reported per molecule below
+        if len(smiles) == 1:
+            logger.warning("featurizing input %d raised", start, exc_info=True)
+            empty = scheme.encode(read_tables([]))
+            return empty, np.zeros(0, dtype=np.int64), [(start, f"featurization raised {describe_exception(exc)}")], []
+    parts = [_featurize_chunk([s], scheme, start + k, options) for k, s in enumerate(smiles)]
+    return (
+        GraphArrays.concat([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        [f for p in parts for f in p[2]],
+        [r for p in parts for r in p[3]],
+    )
+
+
+def _chunk_job(args: tuple[list, str, int, ParseOptions]) -> ChunkResult:
+    smiles, scheme_name, start, options = args
+    return _featurize_chunk(smiles, get_scheme(scheme_name), start, options)
 
 
 def _pool_context():
@@ -99,8 +142,17 @@ def featurize_many(
     rows: Sequence[int] | np.ndarray | None = None,
     source: str | None = None,
     progress: Callable[[int], None] | None = None,
+    *,
+    sanitize: SanitizeMode = "strict",
+    max_atoms: int | None = DEFAULT_MAX_ATOMS,
+    max_smiles_length: int | None = DEFAULT_MAX_SMILES_LENGTH,
 ) -> FeaturizeResult:
     """Featurize a list of SMILES.
+
+    Each input is a graph or a skip record with a reason, whatever it holds: a SMILES must be consumed
+    whole (surrounding whitespace is stripped; whitespace, non-ASCII or control characters inside it are
+    reasons, see ``molssl.chem.smiles_text``), and anything RDKit raises on one input is that input's
+    reason, in this process or in a worker.
 
     Args:
         smiles: the inputs.
@@ -113,6 +165,16 @@ def featurize_many(
             (defaults to the position in ``smiles``).
         source: the file the inputs came from, for error messages.
         progress: called with the number of molecules done after each chunk.
+        sanitize: ``"strict"`` (RDKit's full sanitization) or ``"lenient"``: a molecule that fails only
+            RDKit's valence check (hypervalent atoms that RDKit before 2024.09, and so pretrain-gnns and
+            OGB, accepted) is sanitized without it and kept, and listed in ``result.lenient`` with the
+            strict failure. Use it to match the literature's molecule counts; graphs of molecules that
+            strict sanitization accepts are the same in both modes.
+        max_atoms: skip molecules with more atoms than this, counted as written in the SMILES (explicit
+            hydrogens included), before RDKit's sanitization (whose ring perception takes seconds on
+            thousands of atoms). None disables the limit. The default is twice the largest MoleculeNet
+            molecule.
+        max_smiles_length: skip SMILES longer than this many characters, before parsing. None disables it.
 
     Returns:
         A ``FeaturizeResult``; ``result.indices`` maps each graph back to its input position.
@@ -125,8 +187,9 @@ def featurize_many(
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if rows is not None and len(rows) != len(smiles):
         raise ValueError(f"rows has {len(rows)} entries for {len(smiles)} SMILES")
+    options = ParseOptions(sanitize=sanitize, max_atoms=max_atoms, max_smiles_length=max_smiles_length)
     scheme_obj = get_scheme(scheme)
-    jobs = [(list(smiles[s : s + chunk_size]), scheme_obj.name, s) for s in range(0, len(smiles), chunk_size)]
+    jobs = [(list(smiles[s : s + chunk_size]), scheme_obj.name, s, options) for s in range(0, len(smiles), chunk_size)]
 
     def row_of(i: int) -> int:
         return int(rows[i]) if rows is not None else i
@@ -134,21 +197,23 @@ def featurize_many(
     parts: list[GraphArrays] = []
     kept: list[np.ndarray] = []
     failures: list[tuple[int, str]] = []
+    lenient: list[tuple[int, str]] = []
 
-    def collect(result) -> None:
-        graphs, idx, fails = result
+    def collect(result: ChunkResult) -> None:
+        graphs, idx, fails, kept_leniently = result
         if fails and on_error == "raise":
             i, reason = fails[0]
             raise FeaturizationError(smiles[i], reason, row=row_of(i), source=source)
         parts.append(graphs)
         kept.append(idx)
         failures.extend(fails)
+        lenient.extend(kept_leniently)
         if progress is not None:
             progress(len(idx) + len(fails))
 
     if workers == 1 or len(jobs) <= 1:
         for job in jobs:
-            collect(_featurize_chunk(job[0], scheme_obj, job[2]))
+            collect(_featurize_chunk(job[0], scheme_obj, job[2], options))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
             for result in pool.map(_chunk_job, jobs):
@@ -158,28 +223,43 @@ def featurize_many(
         parts.append(scheme_obj.encode(read_tables([])))
         kept.append(np.zeros(0, dtype=np.int64))
     skipped = [SkippedRow(index=row_of(i), smiles=str(smiles[i]), reason=reason) for i, reason in failures]
+    from_source = f" from {source}" if source else ""
     if skipped:
-        logger.warning("skipped %d of %d molecules%s (see FeaturizeResult.skipped)", len(skipped), len(smiles), f" from {source}" if source else "")
+        logger.warning("skipped %d of %d molecules%s (see FeaturizeResult.skipped)", len(skipped), len(smiles), from_source)
+    if lenient:
+        logger.warning("kept %d of %d molecules%s with lenient sanitization (see FeaturizeResult.lenient)", len(lenient), len(smiles), from_source)  # fmt: skip
     return FeaturizeResult(
         graphs=GraphArrays.concat(parts),
         indices=np.concatenate(kept),
         skipped=skipped,
         scheme=scheme_obj.describe(),
+        lenient=[LenientRow(index=row_of(i), smiles=str(smiles[i]), reason=reason) for i, reason in lenient],
+        parse_options=options.describe(),
     )
 
 
-def featurize(smiles: str, scheme: str = "hu"):
+def featurize(
+    smiles: str,
+    scheme: str = "hu",
+    *,
+    sanitize: SanitizeMode = "strict",
+    max_atoms: int | None = DEFAULT_MAX_ATOMS,
+    max_smiles_length: int | None = DEFAULT_MAX_SMILES_LENGTH,
+):
     """Featurize one SMILES string into a ``torch_geometric.data.Data``.
 
     The graph has ``x`` [N, F_atom], ``edge_index`` [2, E] (both directions of every bond, RDKit bond
-    order), ``edge_attr`` [E, F_bond] (all int64) and ``smiles``.
+    order), ``edge_attr`` [E, F_bond] (all int64) and ``smiles``. It equals the corresponding graph of
+    ``featurize_many``, which takes the same ``sanitize``, ``max_atoms`` and ``max_smiles_length`` (and
+    reports the molecules kept by lenient sanitization).
 
     Raises:
         FeaturizationError: (a ``ValueError``) naming the SMILES and the reason when it cannot be
-            parsed, is empty, has no atoms, or holds something the scheme cannot represent.
+            parsed, is empty, has no atoms, holds whitespace or characters that are not printable ASCII,
+            exceeds a size limit, or holds something the scheme cannot represent.
     """
-    scheme_obj = get_scheme(scheme)
-    graphs, _, failures = _featurize_chunk([smiles], scheme_obj, 0)
+    options = ParseOptions(sanitize=sanitize, max_atoms=max_atoms, max_smiles_length=max_smiles_length)
+    graphs, _, failures, _ = _featurize_chunk([smiles], get_scheme(scheme), 0, options)
     if failures:
         raise FeaturizationError(smiles, failures[0][1])
     data = graphs.graph(0)

@@ -2,10 +2,11 @@
 
 Calling RDKit's per-atom accessors from Python costs about a microsecond per call, which dominates
 featurization. ``Mol.ToBinary`` writes every molecule's atoms, bonds and ring info in C++ (~15 us for a
-drug-like molecule); this module decodes the pickles of a whole chunk of molecules at once with numpy,
-in lockstep across molecules: step ``k`` reads the ``k``-th atom (bond, ring) record of every molecule
-that has one, so the Python loop runs ``max_atoms + max_bonds + max_rings`` times per chunk whatever the
-chunk size, and every field is then decoded with whole-chunk numpy gathers.
+drug-like molecule); this module decodes the pickles of a whole chunk of molecules at once with numpy:
+``record_walk`` finds where every atom (bond, ring) record starts, in lockstep across the small
+molecules and by pointer doubling across the large ones, so the Python loop runs at most a few hundred
+times per chunk whatever the chunk or the molecules' size, and every field is then decoded with
+whole-chunk numpy gathers.
 
 Supported format
 ----------------
@@ -53,11 +54,14 @@ from __future__ import annotations
 
 import functools
 import struct
+from functools import partial
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from rdkit import Chem
+
+from molssl.chem.record_walk import walk_records
 
 SUPPORTED_VERSIONS: frozenset[tuple[int, int, int]] = frozenset({(16, 4, 0)})
 """Pickle versions ``(major, minor, patch)`` whose layout this reader was checked against."""
@@ -218,20 +222,6 @@ def _mark_bad(ok: np.ndarray, ptr: np.ndarray, bad_rows: np.ndarray) -> None:
         ok[np.searchsorted(ptr, rows, side="right") - 1] = False
 
 
-def _lockstep(counts: np.ndarray, mols: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Order ``mols`` by decreasing record count and count the molecules still active at each step.
-
-    Returns:
-        order: [m] the molecules, most records first.
-        active: for each step ``k``, the number of molecules with more than ``k`` records (a prefix
-            of ``order``).
-    """
-    order = mols[np.argsort(-counts[mols], kind="stable")]
-    c_sorted = counts[order]
-    steps = int(c_sorted[0]) if len(c_sorted) else 0
-    return order, np.searchsorted(-c_sorted, -np.arange(steps), side="left").tolist()
-
-
 def _read_index(buf: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
     """The ``T`` (uint8 if ``width == 1``, else little-endian int32) at each of ``pos``, as int64."""
     if width == 1:
@@ -257,94 +247,48 @@ def _read_u32(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return np.where(value < 0, value + (1 << 32), value)
 
 
-def _scan_atoms(
-    buf: np.ndarray, cur: np.ndarray, limit: np.ndarray, nat: np.ndarray, atom_ptr: np.ndarray,
-    ok: np.ndarray, mols: np.ndarray, atom_pos: np.ndarray,
-) -> None:  # fmt: skip
-    """Walk the atom records of ``mols`` in lockstep and store where each one starts.
+def _atom_step(buf: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Where the atom record after each of ``p`` starts, and which of ``p`` have optional sections with wrong tags.
 
-    Args:
-        buf: the chunk's bytes.
-        cur: [M] byte position of each molecule's first atom record; moved past its last one.
-        limit: [M] end of each molecule's pickle (cursors never pass it).
-        nat: [M] atoms per molecule; atom_ptr: [M + 1] where each molecule's atoms go in ``atom_pos``.
-        ok: [M] cleared for molecules whose optional atom sections have the wrong tags.
-        mols: molecules to walk.
-        atom_pos: [A] filled with the start of every atom record.
+    A ``record_walk.Step`` once bound to ``buf``: isotopes, map numbers and dummy labels lengthen a record,
+    and are looked at only on the few records having them.
     """
-    order, active = _lockstep(nat, mols)
-    c_cur = cur[order]
-    c_lim = limit[order]
-    dst = atom_ptr[order]
-    for c in active:
-        p = c_cur[:c]
-        d = dst[:c]
-        atom_pos[d] = p
-        d += 1
-        flags = buf[p + 1]
-        q = p + _ATOM_LEN[buf[p + 2]]
-        pf1 = buf[p + 3]  # prop_flags bits 8..15: only bit 8 (isotope) is valid
-        rare = (flags & (_AF_MAP | _AF_LABEL)) | pf1
-        if rare.any():  # isotopes, map numbers, dummy labels: only on the few molecules having them
-            idx = np.flatnonzero(rare)
-            qi = q[idx] + 4 * (pf1[idx] & 1).astype(np.int64)
-            fl = flags[idx]
-            has_map = (fl & _AF_MAP) != 0
-            bad = has_map & (buf[qi] != _ATOM_MAPNUMBER)
-            qi += has_map * (2 + 4 * (buf[qi + 1] >= 128))  # a negative int8 map: an int32 follows
-            has_label = (fl & _AF_LABEL) != 0
-            label_len = _read_u32(buf, qi + 1)
-            bad |= has_label & ((buf[qi] != _ATOM_DUMMYLABEL) | (label_len > _MAX_LABEL))
-            qi += has_label * (5 + np.minimum(label_len, _MAX_LABEL))
-            q[idx] = qi
-            if bad.any():
-                ok[order[idx[bad]]] = False
-        np.minimum(q, c_lim[:c], out=p)
-    cur[order] = c_cur
+    flags = buf[p + 1]
+    q = p + _ATOM_LEN[buf[p + 2]]
+    pf1 = buf[p + 3]  # prop_flags bits 8..15: only bit 8 (isotope) is valid
+    rare = (flags & (_AF_MAP | _AF_LABEL)) | pf1
+    if not rare.any():
+        return q, None
+    idx = np.flatnonzero(rare)
+    qi = q[idx] + 4 * (pf1[idx] & 1).astype(np.int64)
+    fl = flags[idx]
+    has_map = (fl & _AF_MAP) != 0
+    bad = has_map & (buf[qi] != _ATOM_MAPNUMBER)
+    qi += has_map * (2 + 4 * (buf[qi + 1] >= 128))  # a negative int8 map: an int32 follows
+    has_label = (fl & _AF_LABEL) != 0
+    label_len = _read_u32(buf, qi + 1)
+    bad |= has_label & ((buf[qi] != _ATOM_DUMMYLABEL) | (label_len > _MAX_LABEL))
+    qi += has_label * (5 + np.minimum(label_len, _MAX_LABEL))
+    q[idx] = qi
+    return q, idx[bad] if bad.any() else None
 
 
-def _scan_bonds(
-    buf: np.ndarray, cur: np.ndarray, limit: np.ndarray, nb: np.ndarray, bond_ptr: np.ndarray,
-    mols: np.ndarray, width: int, bond_pos: np.ndarray,
-) -> None:  # fmt: skip
-    """Walk the bond records of ``mols`` (atom indices of ``width`` bytes) in lockstep, like atoms."""
-    order, active = _lockstep(nb, mols)
-    c_cur = cur[order]
-    c_lim = limit[order]
-    dst = bond_ptr[order]
+def _bond_step(buf: np.ndarray, width: int, p: np.ndarray) -> tuple[np.ndarray, None]:
+    """Where the bond record after each of ``p`` starts (atom indices of ``width`` bytes)."""
     length, n_offset = _BOND_TABLES[width]
-    for c in active:
-        p = c_cur[:c]
-        d = dst[:c]
-        bond_pos[d] = p
-        d += 1
-        flags = buf[p + 2 * width]
-        q = p + length[flags]
-        stereo = flags & _BF_STEREO
-        if stereo.any():
-            idx = np.flatnonzero(stereo)
-            q[idx] += width * buf[p[idx] + n_offset[flags[idx]]].astype(np.int64)
-        np.minimum(q, c_lim[:c], out=p)
-    cur[order] = c_cur
+    flags = buf[p + 2 * width]
+    q = p + length[flags]
+    stereo = flags & _BF_STEREO
+    if stereo.any():
+        idx = np.flatnonzero(stereo)
+        q[idx] += width * buf[p[idx] + n_offset[flags[idx]]].astype(np.int64)
+    return q, None
 
 
-def _scan_rings(
-    buf: np.ndarray, cur: np.ndarray, limit: np.ndarray, nrings: np.ndarray, ring_ptr: np.ndarray,
-    mols: np.ndarray, width: int, ring_pos: np.ndarray,
-) -> None:  # fmt: skip
-    """Walk the ring records of ``mols`` (atom indices of ``width`` bytes) in lockstep, like atoms."""
-    order, active = _lockstep(nrings, mols)
-    c_cur = cur[order]
-    c_lim = limit[order]
-    dst = ring_ptr[order]
-    for c in active:
-        p = c_cur[:c]
-        d = dst[:c]
-        ring_pos[d] = p
-        d += 1
-        size = np.maximum(_read_index(buf, p, width), 0)
-        np.minimum(p + width * (size + 1), c_lim[:c], out=p)
-    cur[order] = c_cur
+def _ring_step(buf: np.ndarray, width: int, p: np.ndarray) -> tuple[np.ndarray, None]:
+    """Where the ring record after each of ``p`` starts (atom indices of ``width`` bytes)."""
+    size = np.maximum(_read_index(buf, p, width), 0)
+    return p + width * (size + 1), None
 
 
 def _decode_atoms(buf: np.ndarray, pos: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -488,12 +432,12 @@ def decode_chunk(chunk: PickleChunk) -> DecodedChunk:
     # Walk the records.
     atom_pos = np.zeros(atom_ptr[-1], dtype=np.int64)
     if mols.size:
-        _scan_atoms(buf, cur, limit, nat, atom_ptr, ok, mols, atom_pos)
+        walk_records(partial(_atom_step, buf), cur, limit, nat, atom_ptr, mols, atom_pos, ok)
     ok &= buf[cur] == _BEGINBOND
     cur += 1
     bond_pos = np.zeros(bond_ptr[-1], dtype=np.int64)
     for w, g in groups:
-        _scan_bonds(buf, cur, limit, nb, bond_ptr, g, w, bond_pos)
+        walk_records(partial(_bond_step, buf, w), cur, limit, nb, bond_ptr, g, bond_pos, ok)
     # Atom.IsInRing uses SSSR-type ring info as it is, and recomputes any other kind: only SSSR is read.
     tag = buf[cur]
     ok &= (tag == _BEGINSSSR) | (tag == _BEGINSYMMSSSR)
@@ -504,7 +448,7 @@ def decode_chunk(chunk: PickleChunk) -> DecodedChunk:
     ring_ptr = _ptr(nrings)
     ring_pos = np.zeros(ring_ptr[-1], dtype=np.int64)
     for w, g in groups:
-        _scan_rings(buf, cur, limit, nrings, ring_ptr, g, w, ring_pos)
+        walk_records(partial(_ring_step, buf, w), cur, limit, nrings, ring_ptr, g, ring_pos, ok)
     ok &= (cur < limit) & _AFTER_RINGS[buf[cur]]
 
     # Decode the records.

@@ -46,7 +46,7 @@ def test_values_equal_rdkit_on_real_molecules():
 
 
 def test_every_input_gets_a_row_and_failures_a_reason():
-    smiles = ["CCO", "not a smiles", "C1CC", "", "c1ccccc1O", "C(C)(C)(C)(C)C"]
+    smiles = ["CCO", "not-a-smiles", "C1CC", "", "c1ccccc1O", "C(C)(C)(C)(C)C"]
     result = compute_descriptors(smiles, ("MolWt", "TPSA"))
     assert result.values.shape == (6, 2)
     failed = dict(result.failed)

@@ -276,7 +276,7 @@ _MIXED_SMILES = ["CCO", "", "c1ccccc1O", "C1CC(", "[Na+].[Cl-]", None, "C(C)(C)(
 def _reference_for_smiles(smiles):
     from molssl.chem.parse import parse_many
 
-    mols, failures = parse_many(smiles)
+    mols, failures, _ = parse_many(smiles)
     good = [i for i, m in enumerate(mols) if m is not None]
     return read_tables_reference([mols[i] for i in good]), good, failures
 
@@ -285,7 +285,7 @@ def test_read_tables_for_smiles_equals_parse_then_reference():
     from molssl.chem.mol_tables import read_tables_for_smiles
 
     smiles = _MIXED_SMILES + _moleculenet_smiles()[:500]
-    tables, good, failures = read_tables_for_smiles(smiles)
+    tables, good, failures, _ = read_tables_for_smiles(smiles)
     ref_tables, ref_good, ref_failures = _reference_for_smiles(smiles)
     assert good == ref_good and failures == ref_failures
     assert [i for i, _ in failures] == [1, 3, 5, 6]
@@ -305,7 +305,7 @@ def test_read_tables_for_smiles_reparses_molecules_the_decoder_rejects(monkeypat
 
     monkeypatch.setattr(mt, "decode_chunk", reject_some)
     smiles = _MIXED_SMILES + _moleculenet_smiles()[:60]
-    tables, good, _ = mt.read_tables_for_smiles(smiles)
+    tables, good, _, _ = mt.read_tables_for_smiles(smiles)
     ref_tables, ref_good, _ = _reference_for_smiles(smiles)
     assert good == ref_good
     _assert_same(tables, ref_tables)
@@ -316,7 +316,84 @@ def test_read_tables_for_smiles_without_fast_path(monkeypatch):
 
     monkeypatch.setattr(mt, "installed_version_supported", lambda: False)
     with pytest.warns(RuntimeWarning, match="per-atom accessors"):
-        tables, good, failures = mt.read_tables_for_smiles(_MIXED_SMILES)
+        tables, good, failures, _ = mt.read_tables_for_smiles(_MIXED_SMILES)
     ref_tables, ref_good, ref_failures = _reference_for_smiles(_MIXED_SMILES)
     assert good == ref_good and failures == ref_failures
     _assert_same(tables, ref_tables)
+
+
+# --- molecules with thousands of records: no Python loop per atom ---------------------------------
+
+# Long enough that a lockstep walk over the records would run thousands of Python steps; each mixes the
+# records that change a record's length (isotopes, map numbers, dummy labels, charges, stereo bonds).
+HUGE = [
+    "C" * 5000,
+    "C1" + "C" * 2998 + "C1",
+    "[2H][C@H](F)" + "C(=O)N[C@@H](C)" * 400 + "[CH3:300]",
+    "F/C=C/" + "C[13CH2][NH2+]" * 400 + "/C=C/F.[Na+].[Cl-]",
+    "c1ccccc1" + "c1ccc(*)cc1" * 200 + "[*:7]",
+    "".join(f"C{i % 9 + 1}CC{i % 9 + 1}" for i in range(600)),  # 600 rings
+]
+
+
+def test_huge_molecules_equal_reference():
+    mols = _mols(HUGE)
+    assert len(mols) == len(HUGE) and all(m.GetNumAtoms() > 1000 for m in mols)
+    mixed = [mols[0]] + _mols(["CCO", "c1ccccc1O"] + LARGE[:2]) + mols[1:] + _mols(AWKWARD[:30])
+    _assert_same(read_tables(mixed), read_tables_reference(mixed))
+    for mol in mols:
+        _assert_same(read_tables([mol]), read_tables_reference([mol]))
+
+
+@fast_path
+def test_huge_molecules_use_the_fast_path():
+    assert decode_chunk(PickleChunk.from_mols(_mols(HUGE))).ok.all()
+
+
+@fast_path
+def test_decoding_cost_does_not_grow_with_a_python_loop_per_atom(monkeypatch):
+    import time
+
+    import molssl.chem.record_walk as walk
+
+    steps = []
+    real_lockstep = walk._lockstep
+
+    def counting(counts, mols):
+        order, active = real_lockstep(counts, mols)
+        steps.append(len(active))
+        return order, active
+
+    monkeypatch.setattr(walk, "_lockstep", counting)
+    mol = _mols(["C" * 100_000])[0]
+    chunk = PickleChunk.from_mols([mol] + _mols(["CCO", "C1CC1"]))
+    t = time.perf_counter()
+    decoded = decode_chunk(chunk)
+    elapsed = time.perf_counter() - t
+    assert decoded.ok.all() and decoded.atom_ptr[1] == 100_000
+    assert np.array_equal(decoded.atoms["total_degree"][:100_000], np.full(100_000, 4))  # CH3 ends, CH2 inside
+    assert max(steps) <= 256, steps  # a few lockstep steps for small molecules, not one per atom
+    assert elapsed < 1.5, elapsed  # was about 3-5 s
+
+
+@pytest.mark.parametrize("damaged", [False, True])
+def test_pointer_doubling_walk_equals_lockstep_walk(monkeypatch, moleculenet_mols, damaged):
+    import molssl.chem.record_walk as walk
+
+    mols = moleculenet_mols[:300] + _mols(AWKWARD + LARGE) + _edited_mols() + [m for _, m in _fallback_mols()]
+    pickles = [m.ToBinary(PICKLE_OPTIONS) for m in mols]
+    if damaged:
+        rng = np.random.default_rng(1)
+        pickles = [bytes(np.where(rng.random(len(p)) < 0.01, rng.integers(0, 256, len(p)), list(p)).astype(np.uint8))
+                   for p in pickles]  # fmt: skip
+    lockstep = decode_chunk(PickleChunk.from_pickles(pickles))
+    monkeypatch.setattr(walk, "LOCKSTEP_MAX_RECORDS", 0)  # every molecule by pointer doubling
+    doubling = decode_chunk(PickleChunk.from_pickles(pickles))
+    assert np.array_equal(lockstep.ok, doubling.ok)
+    assert damaged or lockstep.ok.sum() >= len(mols) - len(_fallback_mols())
+    keep_atoms = np.repeat(lockstep.ok, np.diff(lockstep.atom_ptr))
+    keep_bonds = np.repeat(lockstep.ok, np.diff(lockstep.bond_ptr))
+    for name in ATOM_COLUMNS:
+        assert np.array_equal(lockstep.atoms[name][keep_atoms], doubling.atoms[name][keep_atoms]), name
+    for name in BOND_COLUMNS:
+        assert np.array_equal(lockstep.bonds[name][keep_bonds], doubling.bonds[name][keep_bonds]), name

@@ -165,3 +165,42 @@ def test_embedded_moses_50k_matches_its_card():
     assert corpus.rows.tolist() == list(range(50_000))
     assert all(corpus.smiles)
     assert len(set(corpus.smiles)) == 50_000
+
+
+# --- byte-order marks and cells that are not one SMILES (issue 11) ---------------------------------
+
+BOM = "\ufeff"
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("mols.smi", "SMILES\nCCO\nCCN\n"),
+        ("mols.smi", "smiles name\nCCO ethanol\nCCN\n"),
+        ("mols.csv", "smiles,y\nCCO,1\nCCN,0\n"),
+        ("mols.csv", "id,SMILES\na,CCO\nb,CCN\n"),
+        ("mols.tsv", "smiles\ty\nCCO\t1\nCCN\t0\n"),
+    ],
+)
+def test_byte_order_mark_does_not_turn_the_header_into_a_row(tmp_path, name, text, compress):
+    path = write(tmp_path / (name + (".gz" if compress else "")), BOM + text, compress=compress)
+    corpus = read_smiles_file(path)
+    assert corpus.smiles == ["CCO", "CCN"]
+    assert corpus.rows.tolist() == [0, 1]
+
+
+def test_byte_order_mark_without_header(tmp_path):
+    path = write(tmp_path / "mols.smi", BOM + "CCO\nCCN\n")
+    assert read_smiles_file(path).smiles == ["CCO", "CCN"]
+
+
+def test_csv_cell_with_an_embedded_newline_is_reported_not_truncated(tmp_path):
+    import molssl
+
+    path = write(tmp_path / "mols.csv", 'smiles,y\nCCO,1\n"CCO\nCCN",0\nc1ccccc1,1\n')
+    corpus = read_smiles_file(path)
+    assert corpus.smiles == ["CCO", "CCO\nCCN", "c1ccccc1"]
+    result = molssl.featurize_many(corpus.smiles, on_error="skip", rows=corpus.rows, source=corpus.source)
+    assert result.indices.tolist() == [0, 2]
+    assert result.skipped[0].index == 1 and "whitespace" in result.skipped[0].reason
