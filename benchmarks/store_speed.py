@@ -1,4 +1,8 @@
-"""Molecule store: build time, reload time, and batching throughput straight from the store.
+"""Molecule store: build time, reload time, integrity checks, and batching throughput straight from the store.
+
+``reuse`` is a second ``build_store`` of the same file: it finds the store and verifies every file's sha256
+before reusing it. ``open`` is ``MoleculeStore(path)`` (the cheap checks only: sizes, dtypes, shapes,
+offsets); ``verify`` is ``MoleculeStore.verify()`` alone (every file's sha256), median of the repeats.
 
 Batching is compared, in the same run, with PyG's own path: ``Batch.from_data_list`` over ``Data``
 objects already in memory (what a PyG ``DataLoader`` over an in-memory dataset does per batch).
@@ -50,12 +54,20 @@ def main() -> None:
     t = time.perf_counter()
     store = build_store(args.corpus, scheme=args.scheme, cache_dir=cache)  # second run: reuse
     reuse_s = time.perf_counter() - t
-    t = time.perf_counter()
-    store = MoleculeStore(store.path)
-    open_s = time.perf_counter() - t
+    opens, verifies = [], []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        store = MoleculeStore(store.path)
+        opens.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        store.verify()
+        verifies.append(time.perf_counter() - t)
+    open_s, verify_s = statistics.median(opens), statistics.median(verifies)
     n = len(store)
+    size_mb = sum(f.stat().st_size for f in store.path.iterdir()) / 1e6
     print(f"{args.corpus.name}: {n} molecules ({store.meta['counts']['skipped']} skipped), scheme {args.scheme}")
-    print(f"build {build_s:.1f} s ({n / build_s:.0f} mol/s, {args.workers} workers); reuse {reuse_s:.2f} s; open {open_s * 1e3:.1f} ms")
+    print(f"build {build_s:.1f} s ({n / build_s:.0f} mol/s, {args.workers} workers); reuse (with sha256 verification) {reuse_s:.3f} s; "
+          f"open {open_s * 1e3:.2f} ms; verify {verify_s * 1e3:.1f} ms ({size_mb / verify_s:.0f} MB/s)")  # fmt: skip
 
     loader = StoreLoader(store, batch_size=args.batch_size, shuffle=True)
     order = loader.order()
@@ -75,11 +87,11 @@ def main() -> None:
     ours_med, theirs_med = statistics.median(ours), statistics.median(theirs)
     print(f"batching (batch {args.batch_size}, shuffled, {k} batches x {args.repeats}): store {ours_med:.0f} graphs/s, "
           f"Batch.from_data_list {theirs_med:.0f} graphs/s ({ours_med / theirs_med:.1f}x)")  # fmt: skip
-    size_mb = sum(f.stat().st_size for f in store.path.iterdir()) / 1e6
     rows = [{
         "what": "store", "corpus": args.corpus.name, "scheme": args.scheme, "molecules": n,
         "skipped": store.meta["counts"]["skipped"], "workers": args.workers, "build_s": round(build_s, 2),
         "build_mol_per_s": round(n / build_s), "reuse_s": round(reuse_s, 3), "open_ms": round(open_s * 1e3, 2),
+        "verify_ms": round(verify_s * 1e3, 1), "verify_mb_per_s": round(size_mb / verify_s),
         "store_mb": round(size_mb, 1), "batch_size": args.batch_size,
         "median_graphs_per_s": round(ours_med), "baseline_from_data_list_graphs_per_s": round(theirs_med),
         "speedup_vs_from_data_list": round(ours_med / theirs_med, 2),
