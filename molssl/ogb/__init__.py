@@ -4,8 +4,9 @@
 the chosen encoder on the official scaffold split under the leaderboard's rules and writes a resumable
 JSON record; ``report.markdown_table(records)`` turns records into the leaderboard's table.
 
-Modules: ``catalog`` (dataset metadata), ``layout`` (reading and checking OGB's files), ``download``,
-``writer`` (writing molecules in OGB's layout), ``features``, ``harness`` (``run_ogb``), ``report``.
+Modules: ``catalog`` (dataset metadata), ``layout`` (reading and checking OGB's files), ``cache`` (the
+checksummed cache of parsed files), ``release`` (is a copy the official release?), ``download``, ``writer``
+(writing molecules in OGB's layout), ``features``, ``harness`` (``run_ogb``), ``report``.
 """
 
 from __future__ import annotations
