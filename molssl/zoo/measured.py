@@ -35,7 +35,7 @@ def measured_transfer(name: str) -> dict[str, Any] | None:
     summary = transfer_summary()
     if not summary or name not in summary.get("encoders", {}):
         return None
-    baseline = summary["encoders"].get(f"none/{summary['arch_of'][name]}", {})
+    baseline = summary["encoders"].get(f"none/{summary.get('arch_of', {}).get(name)}", {})
     modes = {mode: {"encoder": by_set, "none": baseline.get(mode, {})} for mode, by_set in summary["encoders"][name].items()}
     return {"protocol": summary["protocol"], "command": summary["command"], "modes": modes}
 
