@@ -306,7 +306,6 @@ def test_protocol_equals_the_evaluator_exactly_when_outputs_saturate(ogb_root, t
     molssl's protocol must still score exactly what OGB's Evaluator scores, epoch by epoch."""
     record = run_ogb(NAME, root=ogb_root, out=tmp_path / "run", encoder="gin", num_layers=2, emb_dim=16, epochs=3, seeds=2, lr=1.0,
                      download=False)  # fmt: skip
-    outputs_saturated = False
     for seed in record["seeds"].values():
         for h in seed["history"]:
             assert (h["protocol_valid"], h["protocol_test"]) == (h["valid"], h["test"]), (seed["seed"], h["epoch"])
