@@ -15,10 +15,11 @@ open. Both files are verified before anything is used: the weights against the s
 edited readout or target scaler is refused, not silently used). Non-finite weights are refused on save
 and on load. Format 1 (no config checksum) still loads.
 
-Saving writes into a temporary sibling directory ``.NAME.tmp-*`` and renames it into place; replacing
-a checkpoint first moves the old one to ``.NAME.old-*``. A kill at any moment leaves a complete copy:
-the old one, the new one, or both; loading finds it (``read_checkpoint``), and the next successful save
-removes the leftovers.
+Saving writes into a temporary sibling directory ``.NAME.tmp-<pid>@<host>-*`` and renames it into
+place; replacing a checkpoint first moves the old one to ``.NAME.old-<pid>@<host>-*``. A kill at any
+moment leaves a complete copy: the old one, the new one, or both; loading finds it
+(``read_checkpoint``), and the next successful save removes the leftovers (not those of a save still
+running in another process).
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 import uuid
 import warnings
 from contextlib import contextmanager
@@ -48,6 +52,8 @@ WEIGHTS_FILE = "model.safetensors"
 CONTENT_SHA256 = "molssl_content_sha256"
 #: where a save stages the new copy and moves the old one: ``.NAME.tmp-*`` and ``.NAME.old-*`` beside NAME
 _STAGING = ("tmp", "old")
+#: the writer's ``<pid>@<host>-`` at the start of a staged copy's name after ``.NAME.tmp-``
+_OWNED = re.compile(r"(?P<pid>\d+)@(?P<host>[A-Za-z0-9_.]+)-")
 
 
 class CheckpointError(RuntimeError):
@@ -172,27 +178,61 @@ def staged_copies(directory: str | os.PathLike) -> list[Path]:
     return sorted(p for p in directory.parent.iterdir() if p.name.startswith(prefixes) and p.is_dir())
 
 
-def remove_staged_copies(directory: str | os.PathLike) -> list[Path]:
-    """Remove the leftovers of interrupted saves of ``directory`` once ``directory`` itself is complete.
+def remove_staged_copies(directory: str | os.PathLike, keep: Path | None = None) -> list[Path]:
+    """Remove the leftovers of interrupted saves of ``directory``, never one a running save still writes.
 
-    Never removes the only complete copy: when ``directory`` does not verify, nothing is removed.
-    Not for a checkpoint another process is saving at the same moment (its staging copy would go).
+    A staged copy is named after the process that wrote it (``.NAME.tmp-<pid>@<host>-*``); it stays
+    while that process runs on this host (a concurrent save of the same checkpoint), or, from another
+    host, for ``molssl.data.store.STALE_AFTER_S``. Unnamed copies (older molssl) and this process's
+    own are removed.
+
+    The only complete copy is never removed: copies go only when ``directory`` is complete (verified),
+    or when ``keep`` names a complete copy the caller has read (e.g. the one a run resumed from).
+
+    Args:
+        directory: the checkpoint.
+        keep: a staged copy to keep.
 
     Returns:
         The directories removed.
     """
     directory = Path(os.path.abspath(directory))
-    try:
-        _read_verified(directory)
-    except CheckpointError:
-        return []
-    return _remove(staged_copies(directory))
+    if keep is None:
+        try:
+            _read_verified(directory)
+        except CheckpointError:
+            return []
+    return _remove_unused(directory, None if keep is None else Path(os.path.abspath(keep)))
 
 
-def _remove(paths: list[Path]) -> list[Path]:
-    for path in paths:
+def _remove_unused(directory: Path, keep: Path | None = None) -> list[Path]:
+    removed = [path for path in staged_copies(directory) if path != keep and not _in_use(path, directory)]
+    for path in removed:
         shutil.rmtree(path, ignore_errors=True)
-    return paths
+    return removed
+
+
+def _owner() -> str:
+    """``<pid>@<host>``: the process that writes a staged copy (as store builds name theirs)."""
+    from molssl.data.store import _owner_tag
+
+    return _owner_tag()
+
+
+def _in_use(path: Path, directory: Path) -> bool:
+    """Whether another process may still be writing the staged copy ``path`` of ``directory``."""
+    from molssl.data.store import STALE_AFTER_S, _process_alive, _safe_host
+
+    owner = _OWNED.match(path.name[len(f".{directory.name}.tmp-"):])  # "tmp" and "old" have the same length
+    if owner is None:
+        return False
+    if owner["host"] != _safe_host(socket.gethostname()) or os.name != "posix":
+        try:
+            return time.time() - path.stat().st_mtime < STALE_AFTER_S
+        except OSError:
+            return False
+    pid = int(owner["pid"])
+    return pid != os.getpid() and _process_alive(pid)
 
 
 def _move_into_place(tmp: Path, directory: Path) -> None:
@@ -202,7 +242,7 @@ def _move_into_place(tmp: Path, directory: Path) -> None:
         return
     # a directory cannot be renamed over a non-empty one: move the old checkpoint aside first. A kill
     # between the two renames leaves no `directory` but two complete copies, which loading finds.
-    old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
+    old = directory.parent / f".{directory.name}.old-{_owner()}-{uuid.uuid4().hex[:8]}"
     os.rename(directory, old)
     try:
         os.rename(tmp, directory)
@@ -260,7 +300,7 @@ def save_checkpoint(
     directory = Path(os.path.abspath(directory))
     _check_replaceable(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-{_owner()}-", dir=directory.parent))
     try:
         weights = tmp / WEIGHTS_FILE
         save_file(tensors, str(weights), metadata={"format": "pt", CONTENT_SHA256: _content_sha256(config, extra)})
@@ -280,7 +320,7 @@ def save_checkpoint(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _remove(staged_copies(directory))
+    _remove_unused(directory)
     return directory
 
 

@@ -377,3 +377,45 @@ def test_a_damaged_checkpoint_can_be_saved_over(saved):
     (directory / "config.json").unlink()  # a checkpoint's own files only: replaceable, unlike other folders
     save_checkpoint(directory, config_for(), model.state_dict(), extra={"epoch": 9})
     assert load_checkpoint(directory)[2] == {"epoch": 9}
+
+
+def test_a_save_never_removes_the_staging_copy_of_a_live_concurrent_save(tmp_path):
+    """Two processes saving the same checkpoint (e.g. two jobs converting one zoo encoder): only dead owners' copies go."""
+    import socket
+    import subprocess
+    import sys
+
+    host = __import__("molssl.data.store", fromlist=["_safe_host"])._safe_host(socket.gethostname())
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        for owner in (live.pid, dead.pid):
+            copy = tmp_path / f".ckpt.tmp-{owner}@{host}-abcd1234"
+            copy.mkdir()
+            (copy / "model.safetensors").write_bytes(b"being written")
+        save_checkpoint(tmp_path / "ckpt", config_for(), {"w": torch.zeros(2)})
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f".ckpt.tmp-{live.pid}@{host}-abcd1234", "ckpt"]
+        assert checkpoint.staged_copies(tmp_path / "ckpt")[0].name.startswith(f".ckpt.tmp-{live.pid}@")
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_staging_copies_are_named_by_their_process_and_own_leftovers_removed(tmp_path, monkeypatch):
+    import socket
+
+    host = __import__("molssl.data.store", fromlist=["_safe_host"])._safe_host(socket.gethostname())
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed while writing config.json")
+
+    monkeypatch.setattr(checkpoint, "_write_json", crash)
+    monkeypatch.setattr(checkpoint.shutil, "rmtree", lambda *a, **k: None)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path / "ckpt", config_for(), {"w": torch.zeros(2)})
+    monkeypatch.undo()
+    (leftover,) = tmp_path.iterdir()
+    assert leftover.name.startswith(f".ckpt.tmp-{os.getpid()}@{host}-")
+    save_checkpoint(tmp_path / "ckpt", config_for(), {"w": torch.zeros(2)})  # this process's own: not in use any more
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]

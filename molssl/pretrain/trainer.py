@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
 import time
 import warnings
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 
 from molssl import __version__
-from molssl.checkpoint import CheckpointError, load_weights, staged_copies
+from molssl.checkpoint import CheckpointError, load_weights, remove_staged_copies, staged_copies
 from molssl.data.loader import StoreLoader
 from molssl.methods import get_method
 from molssl.methods.base import PretrainMethod
@@ -384,9 +383,7 @@ def _resume(run: RunDirectory, model, optimizer, scaler, ctx: DistContext) -> Pr
                 progress.batch_in_epoch, used)  # fmt: skip
     barrier(ctx)  # every rank has read it before rank 0 removes what it supersedes
     if ctx.is_main:
-        for stale in staged_copies(state):
-            if stale != used:  # incomplete, or older than the copy resumed from
-                shutil.rmtree(stale, ignore_errors=True)
+        remove_staged_copies(state, keep=used)  # the others are incomplete, or older than the one resumed from
     return progress
 
 
