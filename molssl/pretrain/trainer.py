@@ -9,6 +9,7 @@ data order and random draws, so it ends with the parameters an uninterrupted run
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -85,6 +86,7 @@ def _encoder_config(scheme: dict, encoder: EncoderConfig | Mapping[str, Any] | N
 
 def _check_resume(old: Mapping[str, Any], new: Mapping[str, Any], path: Path) -> None:
     """Refuse to resume a run directory with a different run than the one it holds."""
+    new = json.loads(json.dumps(new))  # compare as written: tuples read back as lists
     diffs = []
     for key in sorted(set(old) | set(new)):
         if key == "train":
@@ -100,36 +102,31 @@ def _check_resume(old: Mapping[str, Any], new: Mapping[str, Any], path: Path) ->
 
 
 def _load_data(method_cls: type[PretrainMethod], data: Any, scheme: str, workers: int, target_columns: list[str] | None,
-               task_type: str | None, ctx: DistContext) -> PretrainData:  # fmt: skip
-    """Rank 0 featurizes (or finds the cached store) first; the other ranks then open the same one."""
+               task_type: str | None, options: Mapping[str, Any] | None, ctx: DistContext) -> tuple[PretrainData, dict[str, Any]]:  # fmt: skip
+    """Load the data and let the method prepare it (its targets, the options the data decides).
 
-    def load() -> PretrainData:
+    Rank 0 featurizes (or finds the cached store) and computes what the method caches first; the other
+    ranks then open the same files.
+    """
+
+    def load() -> tuple[PretrainData, dict[str, Any]]:
         if method_cls.needs_labels:
             if data is None:
                 raise ValueError(f"method {method_cls.name!r} trains on labels: pass a labeled CSV or a MoleculeNet name as data")
-            if isinstance(data, PretrainData):
-                return data
-            return labeled_data(data, scheme=scheme, target_columns=target_columns, task_type=task_type, workers=workers)
-        if isinstance(data, PretrainData):
-            return data
-        return unlabeled_data(data, scheme=scheme, workers=workers)
+            loaded = data if isinstance(data, PretrainData) else labeled_data(
+                data, scheme=scheme, target_columns=target_columns, task_type=task_type, workers=workers)  # fmt: skip
+            if loaded.targets is None:
+                raise ValueError(f"method {method_cls.name!r} needs labeled data; {loaded.description.get('kind')} data has no labels")
+        else:
+            loaded = data if isinstance(data, PretrainData) else unlabeled_data(data, scheme=scheme, workers=workers)
+        return method_cls.prepare_data(loaded, dict(options or {}), workers)
 
     if ctx.is_main:
         result = load()
     barrier(ctx)
     if not ctx.is_main:
         result = load()
-    if method_cls.needs_labels and result.targets is None:
-        raise ValueError(f"method {method_cls.name!r} needs labeled data; {result.description.get('kind')} data has no labels")
     return result
-
-
-def _method_options(method_cls: type[PretrainMethod], options: Mapping[str, Any] | None, data: PretrainData) -> dict[str, Any]:
-    options = dict(options or {})
-    if method_cls.needs_labels:  # the label matrix decides these
-        options.setdefault("num_tasks", int(data.targets.shape[1]))
-        options.setdefault("task_type", data.task_type)
-    return options
 
 
 class _Meter:
@@ -214,9 +211,9 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
         raise ValueError("precision 'fp16' needs a CUDA device (it trains with a gradient scaler); use 'bf16' on CPU")
     if train.batch_size % ctx.world_size:
         raise ValueError(f"batch_size {train.batch_size} must be divisible by the number of processes ({ctx.world_size})")
-    prepared = _load_data(method_cls, data, scheme, workers, target_columns, task_type, ctx)
+    prepared, options = _load_data(method_cls, data, scheme, workers, target_columns, task_type, method_options, ctx)
     encoder_config = _encoder_config(prepared.scheme, encoder)
-    config = method_cls.config_class.from_dict(_method_options(method_cls, method_options, prepared))
+    config = method_cls.config_class.from_dict(options)
 
     torch.manual_seed(train.seed)  # identical initial weights on every rank
     model = method_cls(encoder_config, config)
