@@ -9,6 +9,7 @@ from molssl.methods.attribute_masking import AttributeMasking, AttributeMaskingC
 from molssl.methods.base import MethodConfig, MethodOutput, PretrainMethod
 from molssl.methods.bgrl import BGRL, BGRLConfig
 from molssl.methods.context_prediction import ContextPrediction, ContextPredictionConfig
+from molssl.methods.descriptors import DescriptorConfig, DescriptorPrediction
 from molssl.methods.edge_prediction import EdgePrediction, EdgePredictionConfig
 from molssl.methods.graph_infomax import GraphInfomax
 from molssl.methods.graphcl import GraphCL, GraphCLConfig
@@ -19,7 +20,7 @@ from molssl.methods.supervised import SupervisedConfig, SupervisedPretraining
 METHODS: dict[str, type[PretrainMethod]] = {
     cls.name: cls
     for cls in (
-        AttributeMasking, BGRL, ContextPrediction, EdgePrediction, GraphInfomax, GraphCL, GraphMAE, InfoGraph,
+        AttributeMasking, BGRL, ContextPrediction, DescriptorPrediction, EdgePrediction, GraphInfomax, GraphCL, GraphMAE, InfoGraph,
         SupervisedPretraining,
     )
 }  # fmt: skip
@@ -35,7 +36,7 @@ def get_method(name: str) -> type[PretrainMethod]:
 
 __all__ = [
     "BGRL", "METHODS", "AttributeMasking", "AttributeMaskingConfig", "BGRLConfig", "ContextPrediction",
-    "ContextPredictionConfig", "EdgePrediction", "EdgePredictionConfig", "GraphCL", "GraphCLConfig", "GraphInfomax",
+    "ContextPredictionConfig", "DescriptorConfig", "DescriptorPrediction", "EdgePrediction", "EdgePredictionConfig", "GraphCL", "GraphCLConfig", "GraphInfomax",
     "GraphMAE", "GraphMAEConfig", "InfoGraph", "InfoGraphConfig", "MethodConfig", "MethodOutput", "PretrainMethod",
     "SupervisedConfig", "SupervisedPretraining", "get_method",
 ]  # fmt: skip

@@ -95,6 +95,20 @@ class PretrainMethod(nn.Module, ABC):
         self.encoder_config = encoder_config
         self.encoder = GNNEncoder(encoder_config)
 
+    @classmethod
+    def prepare_data(cls, data: Any, options: dict[str, Any], workers: int = 1) -> tuple[Any, dict[str, Any]]:
+        """Attach what the method trains on to the loaded data and fill the options the data decides.
+
+        Called by the loop once per run (on rank 0 first, so anything computed is cached for the other
+        ranks) with the ``molssl.pretrain.data.PretrainData`` and the user's options. The default
+        changes nothing; supervised pretraining sets its task count, descriptor prediction computes
+        its targets.
+
+        Returns:
+            (data, options): possibly with ``data.targets`` set and options filled in.
+        """
+        return data, options
+
     @property
     def scheme(self) -> dict:
         """The featurization scheme (``describe()``) the batches must use."""

@@ -19,8 +19,9 @@ Hu et al.'s finding that node-level and graph-level objectives together transfer
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
@@ -83,7 +84,27 @@ class DescriptorPrediction(PretrainMethod):
         "lower the learning rate (lr); with few descriptors (num_targets) a low rank can be expected: lower "
         "min_effective_rank then"
     )
-    targets: ClassVar[str | None] = "descriptors"
+
+    @classmethod
+    def prepare_data(cls, data: Any, options: dict[str, Any], workers: int = 1) -> tuple[Any, dict[str, Any]]:
+        """Compute (or read from the cache beside the store) the standardized descriptor targets.
+
+        The standardization statistics, the descriptor names and what could not be computed are
+        recorded in the run's data description (``descriptor_targets``).
+        """
+        from molssl.data.descriptor_targets import descriptor_targets
+
+        if data.store is None:
+            raise ValueError(f"descriptor prediction computes its targets from SMILES: pretrain on a SMILES file or "
+                             f"molecule store, not {data.description.get('kind')} data")  # fmt: skip
+        options = dict(options)
+        clip = options.get("clip", DescriptorConfig.clip)
+        targets = descriptor_targets(data.store, options.get("descriptors"), clip=clip, workers=workers)
+        options["descriptors"] = list(targets.names)
+        options["num_targets"] = len(targets.names)
+        description = {**data.description, "descriptor_targets": {**targets.description, "names": list(targets.names),
+                                                                   "scaler": targets.scaler.to_dict()}}  # fmt: skip
+        return dataclasses.replace(data, targets=targets.values, description=description), options
 
     def __init__(self, encoder_config: EncoderConfig, config: DescriptorConfig | None = None) -> None:
         super().__init__(encoder_config, config)

@@ -64,6 +64,14 @@ class SupervisedPretraining(PretrainMethod):
     )
     needs_labels = True
 
+    @classmethod
+    def prepare_data(cls, data: Any, options: dict[str, Any], workers: int = 1) -> tuple[Any, dict[str, Any]]:
+        """The label matrix decides the number of tasks and their type."""
+        options = dict(options)
+        options.setdefault("num_tasks", int(data.targets.shape[1]))
+        options.setdefault("task_type", data.task_type)
+        return data, options
+
     def __init__(self, encoder_config: EncoderConfig, config: SupervisedConfig | None = None) -> None:
         super().__init__(encoder_config, config)
         self.readout = get_readout(self.config.readout)(self.encoder.out_dim)

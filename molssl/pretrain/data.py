@@ -31,6 +31,8 @@ class PretrainData:
         description: plain data about the source (path, digest or store, counts, skipped rows).
         targets: [M, T] float labels (NaN = missing) for supervised pretraining, else ``None``.
         task_names, task_type: of the labels.
+        store: the molecule store the graphs come from (``None`` for in-memory data); methods whose
+            targets are computed from the molecules (descriptor prediction) read its SMILES.
     """
 
     graphs: GraphArrays
@@ -40,6 +42,7 @@ class PretrainData:
     task_names: tuple[str, ...] = ()
     task_type: str | None = None
     skipped: list = field(default_factory=list)
+    store: MoleculeStore | None = None
 
     @property
     def origin(self) -> str:
@@ -67,6 +70,7 @@ def _from_store(store: MoleculeStore) -> PretrainData:
         description={"kind": "store", "store": str(store.path), "source": store.meta.get("source"),
                      "molecules": len(store), "skipped": len(skipped)},  # fmt: skip
         skipped=skipped,
+        store=store,
     )
 
 
