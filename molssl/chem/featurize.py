@@ -19,7 +19,8 @@ import numpy as np
 
 from molssl.chem.errors import FeaturizationError, LenientRow, SkippedRow, describe_exception, shown
 from molssl.chem.mol_tables import read_tables, read_tables_for_smiles
-from molssl.chem.parse import DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH, ParseOptions, SanitizeMode
+from molssl.chem.limits import DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH
+from molssl.chem.parse import ParseOptions, SanitizeMode
 from molssl.chem.schemes import Scheme, get_scheme
 from molssl.graph.arrays import GraphArrays
 

@@ -27,16 +27,11 @@ from typing import Literal, Sequence
 from rdkit import Chem, rdBase
 
 from molssl.chem.errors import FeaturizationError, describe_exception
+from molssl.chem.limits import DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH
 from molssl.chem.smiles_text import check_smiles_text
 
 SanitizeMode = Literal["strict", "lenient"]
 SANITIZE_MODES: tuple[str, ...] = ("strict", "lenient")
-
-DEFAULT_MAX_ATOMS = 1000
-"""Default ``max_atoms``: twice the largest MoleculeNet molecule (SIDER, 492 heavy atoms)."""
-
-DEFAULT_MAX_SMILES_LENGTH = 10_000
-"""Default ``max_smiles_length``: room for ``DEFAULT_MAX_ATOMS`` atoms written with brackets and stereo."""
 
 _LENIENT_OPS = Chem.SanitizeFlags.SANITIZE_ALL ^ Chem.SanitizeFlags.SANITIZE_PROPERTIES
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from rdkit import Chem, rdBase
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
-from molssl.chem.parse import parse_reason
+from molssl.chem.errors import FeaturizationError
+from molssl.chem.parse import ParseOptions, SanitizeMode, parse_smiles
 
 
-def murcko_scaffold(smiles_or_mol: str | Chem.Mol, include_chirality: bool = True) -> str:
+def murcko_scaffold(
+    smiles_or_mol: str | Chem.Mol, include_chirality: bool = True, sanitize: SanitizeMode = "strict"
+) -> str:
     """Canonical SMILES of the Bemis-Murcko scaffold of a molecule (Bemis & Murcko, J. Med. Chem. 1996).
 
     The scaffold keeps the ring systems and the linkers between them and drops every side chain. It is
@@ -17,11 +20,13 @@ def murcko_scaffold(smiles_or_mol: str | Chem.Mol, include_chirality: bool = Tru
     computed here group molecules the same way theirs do.
 
     Args:
-        smiles_or_mol: a SMILES string, parsed and sanitized with RDKit's defaults, or an RDKit molecule,
-            used as given (one carrying explicit hydrogens or unsanitized can give a different scaffold
-            than its SMILES would).
+        smiles_or_mol: a SMILES string, parsed as the featurizer parses it (``molssl.chem.parse``: RDKit's
+            sanitization, the same text checks, no size limits), or an RDKit molecule, used as given (one
+            carrying explicit hydrogens or unsanitized can give a different scaffold than its SMILES would).
         include_chirality: keep stereo marks (``@``, ``/``) in the scaffold SMILES. The reference
             scaffold split uses True.
+        sanitize: ``"lenient"`` also parses molecules that fail only RDKit's valence check, as
+            ``featurize_many(..., sanitize="lenient")`` keeps them; ``"strict"`` (the default) rejects them.
 
     Returns:
         The scaffold SMILES; ``""`` for a molecule with no ring (all acyclic molecules share that
@@ -29,21 +34,34 @@ def murcko_scaffold(smiles_or_mol: str | Chem.Mol, include_chirality: bool = Tru
 
     Raises:
         ValueError: naming the SMILES and the reason when it cannot be parsed or sanitized, is empty,
-            or has no atoms; or when ``smiles_or_mol`` is neither a string nor a molecule.
+            has no atoms or whitespace inside it; or when ``smiles_or_mol`` is neither a string nor a molecule.
     """
     if isinstance(smiles_or_mol, Chem.Mol):
         mol = smiles_or_mol
     elif isinstance(smiles_or_mol, str):
-        with rdBase.BlockLogs():
-            mol = Chem.MolFromSmiles(smiles_or_mol) if smiles_or_mol.strip() else None
-        reason = parse_reason(smiles_or_mol, mol)
-        if reason is not None:
-            raise ValueError(f"cannot compute the Murcko scaffold of SMILES {smiles_or_mol!r}: {reason}")
+        try:
+            mol = parse_smiles(smiles_or_mol, ParseOptions(sanitize=sanitize, max_atoms=None, max_smiles_length=None))
+        except FeaturizationError as error:
+            raise ValueError(f"cannot compute the Murcko scaffold of SMILES {smiles_or_mol!r}: {error.reason}") from None
     else:
         raise ValueError(
             f"cannot compute a Murcko scaffold of a {type(smiles_or_mol).__name__}: "
             "pass a SMILES string or an RDKit Mol"
         )
     with rdBase.BlockLogs():  # RDKit warns about stray hydrogens while trimming side chains
-        scaffold = MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=include_chirality)
+        try:
+            scaffold = MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=include_chirality)
+        except Chem.AtomValenceException:
+            if sanitize != "lenient":
+                raise
+            scaffold = _scaffold_without_valence_check(mol, include_chirality)
     return scaffold or ""
+
+
+def _scaffold_without_valence_check(mol: Chem.Mol, include_chirality: bool) -> str:
+    """``MurckoScaffoldSmiles`` with its property-cache update made non-strict, for hypervalent atoms."""
+    scaffold = Chem.MurckoDecompose(mol)
+    scaffold.ClearComputedProps()
+    scaffold.UpdatePropertyCache(strict=False)
+    Chem.GetSymmSSSR(scaffold)
+    return Chem.MolToSmiles(scaffold, isomericSmiles=include_chirality)

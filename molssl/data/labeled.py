@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
+from molssl.chem.limits import DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH
 from molssl.data.corpus import (
     PathLike,
     find_smiles_column,
     read_table_columns,
     read_table_header,
 )
+
+if TYPE_CHECKING:
+    from molssl.chem.featurize import FeaturizeResult
 
 TASK_TYPES: tuple[str, ...] = ("classification", "regression")
 
@@ -194,3 +198,47 @@ def load_labeled_table(data: Any, smiles_column: str | None, target_columns: Seq
     if str(data).lower() in MOLECULENET or any(str(data).lower() in (i.aliases or ()) for i in MOLECULENET.values()):
         return load_moleculenet(str(data))
     raise FileNotFoundError(f"{data!r} is neither a file nor a MoleculeNet dataset name ({', '.join(MOLECULENET)})")
+
+
+def featurize_table(
+    table: LabeledTable,
+    scheme: str = "hu",
+    *,
+    sanitize: str = "strict",
+    max_atoms: int | None = DEFAULT_MAX_ATOMS,
+    max_smiles_length: int | None = DEFAULT_MAX_SMILES_LENGTH,
+    on_error: str = "skip",
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> FeaturizeResult:
+    """Featurize the molecules of a table; every skip and lenient record names the row of the table's file.
+
+    This is ``molssl.featurize_many(table.smiles, rows=table.rows, source=table.source, ...)``; use
+    ``result.indices`` to take the labels of the molecules kept (``table.labels[result.indices]``).
+
+    Args:
+        table: the molecules.
+        scheme: a registered featurization scheme (``"hu"`` or ``"ogb"``).
+        sanitize: ``"strict"`` or ``"lenient"``, which also keeps molecules that fail only RDKit's
+            valence check (hypervalent atoms the older literature kept) and lists them in
+            ``result.lenient``; see ``molssl.featurize_many``.
+        max_atoms: most atoms per molecule (as written, explicit hydrogens included); None for no limit.
+        max_smiles_length: most characters per SMILES; None for no limit.
+        on_error: ``"skip"`` records bad rows in ``result.skipped``; ``"raise"`` stops at the first.
+        workers: processes for featurization.
+        progress: called with the number of molecules done after each chunk.
+    """
+    from molssl.chem.featurize import featurize_many
+
+    return featurize_many(
+        table.smiles,
+        scheme=scheme,
+        on_error=on_error,  # type: ignore[arg-type]
+        workers=workers,
+        rows=table.rows,
+        source=table.source,
+        progress=progress,
+        sanitize=sanitize,  # type: ignore[arg-type]
+        max_atoms=max_atoms,
+        max_smiles_length=max_smiles_length,
+    )

@@ -10,7 +10,7 @@ import pytest
 
 import molssl
 from molssl.chem.errors import FeaturizationError
-from molssl.chem.parse import DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH
+from molssl.chem.limits import DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH
 
 # Each of these raised out of featurize_many(on_error="skip") and so aborted the whole batch (issue 11).
 ABORTING = {

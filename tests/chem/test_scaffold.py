@@ -9,6 +9,7 @@ import pytest
 from rdkit import Chem, rdBase
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
+import molssl
 from molssl.chem.scaffold import murcko_scaffold
 from tests.conftest import AWKWARD
 
@@ -108,3 +109,26 @@ def test_bace_matches_reference_call() -> None:
             assert with_stereo == reference_scaffold(s, True), s
             stereo += "@" in with_stereo
     assert stereo > 100  # BACE scaffolds carry ring stereocentres, so the flag is exercised
+
+
+# --- parsed as the featurizer parses (issue 11) ----------------------------------------------------
+
+ALQ3 = "c7cc8O[Al]14(Oc2cccc3cccn->1c23)(Oc5cccc6cccn->4c56)<-n9cccc(c7)c89"  # fails RDKit's valence check
+
+
+def test_scaffold_rejects_what_the_featurizer_rejects():
+    with pytest.raises(ValueError, match="whitespace"):  # RDKit alone reads 'c1ccccc1' and drops the name
+        murcko_scaffold("c1ccccc1 benzene")
+    with pytest.raises(ValueError, match="non-ASCII"):
+        murcko_scaffold("c1ccccc1é")
+    assert murcko_scaffold("  c1ccccc1CC\n") == "c1ccccc1"
+
+
+def test_lenient_scaffold_of_a_molecule_only_lenient_sanitization_keeps():
+    with pytest.raises(ValueError, match="valence"):
+        murcko_scaffold(ALQ3)
+    scaffold = murcko_scaffold(ALQ3, sanitize="lenient")
+    assert scaffold == murcko_scaffold(ALQ3, sanitize="lenient")
+    # Alq3 has no side chain: its scaffold is the whole molecule
+    assert "Al" in scaffold and molssl.featurize(scaffold, sanitize="lenient").num_nodes == 34
+    assert murcko_scaffold("O=C(O)c1ccccc1", sanitize="lenient") == murcko_scaffold("O=C(O)c1ccccc1")

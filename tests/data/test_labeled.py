@@ -145,3 +145,35 @@ def test_labeled_table_validates():
         LabeledTable(["C"], np.full((1, 1), 2.0), ("a",), "classification", "x", np.arange(1))
     table = LabeledTable(["C"], [[1.0]], ["a"], "classification", "x", [4])
     assert table.labels.dtype == np.float32 and table.task_names == ("a",) and table.rows.tolist() == [4]
+
+
+# --- featurizing a table: rows of the file in every record, sanitize mode passed through (issue 11) ---
+
+ALQ3 = "c7cc8O[Al]14(Oc2cccc3cccn->1c23)(Oc5cccc6cccn->4c56)<-n9cccc(c7)c89"  # rejected by RDKit >= 2024.09
+
+
+def test_featurize_table_strict_skips_and_lenient_keeps_with_file_rows(tmp_path):
+    from molssl.data.labeled import featurize_table
+
+    path = write(tmp_path / "tox.csv", f"smiles,y\nCCO,1\n{ALQ3},0\nCCO N,1\nc1ccccc1,0\n")
+    table = read_labeled_csv(path)
+    strict = featurize_table(table, scheme="ogb")
+    assert strict.indices.tolist() == [0, 3] and [s.index for s in strict.skipped] == [1, 2]
+    assert "valence" in strict.skipped[0].reason and "whitespace" in strict.skipped[1].reason
+    assert strict.parse_options["sanitize"] == "strict" and not strict.lenient
+
+    lenient = featurize_table(table, scheme="ogb", sanitize="lenient")
+    assert lenient.indices.tolist() == [0, 1, 3] and [s.index for s in lenient.skipped] == [2]
+    assert [(r.index, r.smiles) for r in lenient.lenient] == [(1, ALQ3)] and "Al, 6" in lenient.lenient[0].reason
+    assert lenient.parse_options["sanitize"] == "lenient"
+
+
+def test_featurize_table_reports_source_rows_of_a_subset(tmp_path):
+    from molssl.data.labeled import featurize_table
+
+    table = LabeledTable(smiles=["CCO", "C1CC("], labels=np.array([[1.0], [0.0]]), task_names=("y",),
+                         task_type="classification", source="sub.csv", rows=np.array([7, 9]))  # fmt: skip
+    result = featurize_table(table)
+    assert [s.index for s in result.skipped] == [9]
+    with pytest.raises(ValueError, match="sub.csv: row 9"):
+        featurize_table(table, on_error="raise")
