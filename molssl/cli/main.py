@@ -8,9 +8,9 @@ import sys
 from typing import Sequence
 
 from molssl import __version__
-from molssl.cli import datasets, example, featurize, finetune, ogb, predict, pretrain, split, store
+from molssl.cli import convert, datasets, example, featurize, finetune, ogb, predict, pretrain, split, store, zoo
 
-SUBCOMMANDS = {"example": example, "featurize": featurize, "pretrain": pretrain, "finetune": finetune, "predict": predict, "split": split, "datasets": datasets, "ogb": ogb, "store": store}
+SUBCOMMANDS = {"example": example, "featurize": featurize, "pretrain": pretrain, "finetune": finetune, "predict": predict, "split": split, "datasets": datasets, "ogb": ogb, "store": store, "zoo": zoo, "convert": convert}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,9 +29,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.run(args) or 0)
-    except (ValueError, FileNotFoundError, RuntimeError, KeyError) as exc:
-        print(f"molssl {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, OSError, EOFError, RuntimeError, KeyError) as exc:
+        print(f"molssl {args.command}: error: {error_message(exc)}", file=sys.stderr)
         return 2
+
+
+def error_message(exc: BaseException) -> str:
+    """One line for the user: ``PATH: reason`` for a file the system could not open, else the message."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return " ".join(str(exc).split("\n")) if str(exc) else type(exc).__name__
 
 
 if __name__ == "__main__":
