@@ -23,6 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jk", default="last")
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--virtual-node", action="store_true")
+    p.add_argument("--sanitize", choices=("strict", "lenient"), default="strict",
+                   help="lenient also keeps molecules that fail only RDKit's valence check (listed in metrics.json)")
     p.add_argument("--pretrained", type=Path, default=None,
                    help="encoder checkpoint directory to start from, or a zoo name (see `molssl zoo list`)")
     p.add_argument("--epochs", type=int, default=100)
@@ -68,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         predictor.fit(
             args.data, smiles_column=args.smiles_column, target_columns=args.targets, task_type=args.task_type,
             split=args.split, split_seed=args.split_seed, pretrained=args.pretrained, config=config, progress=progress,
+            sanitize=args.sanitize,
         )  # fmt: skip
     finally:
         if bar is not None:

@@ -16,6 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smiles-column", default=None)
     p.add_argument("--out", type=Path, default=None, help="output CSV (default: standard output)")
     p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--sanitize", choices=("strict", "lenient"), default="strict",
+                   help="lenient also predicts molecules that fail only RDKit's valence check")
     p.set_defaults(run=run)
 
 
@@ -25,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     predictor = PropertyPredictor.load(args.model)
     smiles = args.smiles if args.smiles else read_smiles_file(args.input, smiles_column=args.smiles_column).smiles
-    frame = predictor.predict(smiles, batch_size=args.batch_size)
+    frame = predictor.predict(smiles, batch_size=args.batch_size, sanitize=args.sanitize)
     if args.out is None:
         frame.to_csv(sys.stdout, index=False)
     else:

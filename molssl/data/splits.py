@@ -92,6 +92,7 @@ def scaffold_split(
     frac_test: float = 0.1,
     include_chirality: bool = True,
     workers: int = 1,
+    sanitize: str = "strict",
 ) -> Split:
     """Deterministic Bemis-Murcko scaffold split, as in pretrain-gnns (Hu et al., ICLR 2020) and OGB.
 
@@ -111,6 +112,8 @@ def scaffold_split(
         include_chirality: keep stereo marks in the scaffolds (the reference uses True).
         workers: processes computing scaffolds, the costly step (roughly 0.3 ms per molecule). Inputs
             with fewer than 1000 molecules per worker are done in this process.
+        sanitize: ``"strict"`` or ``"lenient"``: parse as the featurizer did (``molssl.featurize_many``),
+            so molecules kept leniently get their scaffolds too.
 
     Returns:
         The split; each part lists rows scaffold group by scaffold group in the order above, ascending
@@ -121,7 +124,7 @@ def scaffold_split(
             molecule whose scaffold cannot be computed.
     """
     _check_fractions(frac_train, frac_valid, frac_test)
-    groups = _scaffold_groups(smiles, include_chirality, workers)
+    groups = _scaffold_groups(smiles, include_chirality, workers, sanitize)
     ordered = sorted(groups, key=lambda group: (len(group), group[0]), reverse=True)
     n = len(smiles)
     train_cutoff = frac_train * n
@@ -147,6 +150,7 @@ def random_scaffold_split(
     seed: int = 0,
     include_chirality: bool = True,
     workers: int = 1,
+    sanitize: str = "strict",
 ) -> Split:
     """Scaffold split with the scaffold groups in seeded random order (pretrain-gnns' random_scaffold_split).
 
@@ -161,6 +165,7 @@ def random_scaffold_split(
         seed: seed of the permutation, an integer in ``[0, 2**32)``.
         include_chirality: keep stereo marks in the scaffolds.
         workers: processes computing scaffolds (see :func:`scaffold_split`).
+        sanitize: ``"strict"`` or ``"lenient"`` (see :func:`scaffold_split`).
 
     Returns:
         The split; each part lists rows group by group in the permuted order, ascending within a group.
@@ -169,7 +174,7 @@ def random_scaffold_split(
         ValueError: as :func:`scaffold_split`.
     """
     _check_fractions(frac_train, frac_valid, frac_test)
-    groups = _scaffold_groups(smiles, include_chirality, workers)
+    groups = _scaffold_groups(smiles, include_chirality, workers, sanitize)
     # pretrain-gnns permutes the list of groups itself, which NumPy >= 1.24 refuses for groups of unequal
     # size; permuting their positions draws the same order from the same seed
     order = np.random.RandomState(seed).permutation(len(groups))
@@ -324,11 +329,11 @@ def _row_count(n_or_sequence: int | Sized) -> int:
     raise ValueError(f"expected a row count or a sized collection, got {type(n_or_sequence).__name__}")
 
 
-def _scaffold_groups(smiles: Sequence[str], include_chirality: bool, workers: int) -> list[list[int]]:
+def _scaffold_groups(smiles: Sequence[str], include_chirality: bool, workers: int, sanitize: str = "strict") -> list[list[int]]:
     """Row indices grouped by scaffold, groups in order of first appearance, rows ascending."""
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    results = _scaffolds_or_errors(list(smiles), include_chirality, int(workers))
+    results = _scaffolds_or_errors(list(smiles), include_chirality, int(workers), sanitize)
     failures = [(row, error) for row, (_, error) in enumerate(results) if error is not None]
     if failures:
         row, error = failures[0]
@@ -344,24 +349,24 @@ def _scaffold_groups(smiles: Sequence[str], include_chirality: bool, workers: in
 
 
 def _scaffolds_or_errors(
-    smiles: list[str], include_chirality: bool, workers: int
+    smiles: list[str], include_chirality: bool, workers: int, sanitize: str = "strict"
 ) -> list[tuple[str, str | None]]:
     workers = min(workers, len(smiles) // _MIN_PER_WORKER)
     if workers <= 1:
-        return _scaffold_chunk(smiles, include_chirality)
+        return _scaffold_chunk(smiles, include_chirality, sanitize)
     chunk_size = math.ceil(len(smiles) / (4 * workers))
     chunks = [smiles[start:start + chunk_size] for start in range(0, len(smiles), chunk_size)]
     with multiprocessing.get_context().Pool(workers) as pool:
-        done = pool.map(partial(_scaffold_chunk, include_chirality=include_chirality), chunks)
+        done = pool.map(partial(_scaffold_chunk, include_chirality=include_chirality, sanitize=sanitize), chunks)
     return [result for chunk in done for result in chunk]
 
 
-def _scaffold_chunk(smiles: list[str], include_chirality: bool) -> list[tuple[str, str | None]]:
+def _scaffold_chunk(smiles: list[str], include_chirality: bool, sanitize: str = "strict") -> list[tuple[str, str | None]]:
     """``(scaffold, None)`` per molecule, or ``("", error message)`` where it fails."""
     results: list[tuple[str, str | None]] = []
     for one in smiles:
         try:
-            results.append((murcko_scaffold(one, include_chirality), None))
+            results.append((murcko_scaffold(one, include_chirality, sanitize=sanitize), None))
         except ValueError as error:
             results.append(("", str(error)))
     return results

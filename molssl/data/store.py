@@ -466,9 +466,13 @@ def write_store(
     return MoleculeStore(path)
 
 
-def store_key(source_digest: str, scheme: dict, stem: str) -> str:
-    """Directory name of the store of a source file (by content digest) under a scheme."""
-    scheme_id = hashlib.sha256(json.dumps(scheme, sort_keys=True).encode()).hexdigest()[:8]
+def store_key(source_digest: str, scheme: dict, stem: str, parse: dict | None = None) -> str:
+    """Directory name of the store of a source file (by content digest) under a scheme and parse options.
+
+    ``parse`` is ``molssl.chem.parse.ParseOptions.describe()`` (sanitize mode, size limits): stores of the
+    same file parsed differently hold different molecules, so they never share a directory.
+    """
+    scheme_id = hashlib.sha256(json.dumps([scheme, parse], sort_keys=True).encode()).hexdigest()[:8]
     return f"{stem}-{scheme['name']}-v{scheme['version']}-f{STORE_FORMAT}-{source_digest[:16]}-{scheme_id}"
 
 
@@ -482,6 +486,7 @@ def build_store(
     rebuild: bool = False,
     progress: Callable[[int], None] | None = None,
     verify: bool = True,
+    sanitize: str = "strict",
 ) -> MoleculeStore:
     """Featurize a SMILES file into a store, or open the store already built from the same content.
 
@@ -500,18 +505,22 @@ def build_store(
         rebuild: build again even if a store for this content and scheme exists.
         progress: called with the number of molecules done after each chunk.
         verify: check the checksums of a reused store (``False``: only the cheap checks of opening).
+        sanitize: ``"strict"`` or ``"lenient"`` (also keep molecules that fail only RDKit's valence check;
+            they are listed in ``meta.json``'s ``source.lenient``); see ``molssl.featurize_many``.
     """
     from molssl.chem.featurize import featurize_many
+    from molssl.chem.parse import ParseOptions
     from molssl.chem.schemes import get_scheme
     from molssl.data.corpus import file_digest, read_smiles_file
 
     source = Path(source)
     scheme_desc = get_scheme(scheme).describe()
+    parse = ParseOptions(sanitize=sanitize).describe()
     digest = file_digest(source)
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     remove_stale_builds(root)
     stem = source.name.split(".")[0] or "corpus"
-    path = root / store_key(digest, scheme_desc, stem)
+    path = root / store_key(digest, scheme_desc, stem, parse)
     if os.path.lexists(path):
         if not rebuild:
             try:
@@ -526,10 +535,12 @@ def build_store(
             _discard(path)
     corpus = read_smiles_file(source, smiles_column=smiles_column)
     result = featurize_many(
-        corpus.smiles, scheme=scheme, on_error=on_error, workers=workers, rows=corpus.rows, source=str(source), progress=progress
+        corpus.smiles, scheme=scheme, on_error=on_error, workers=workers, rows=corpus.rows, source=str(source), progress=progress,
+        sanitize=sanitize,  # type: ignore[arg-type]
     )
     kept_smiles = [corpus.smiles[i] for i in result.indices.tolist()]
-    source_meta = {"path": str(source.resolve()), "sha256": digest, "rows": len(corpus.smiles)}
+    source_meta = {"path": str(source.resolve()), "sha256": digest, "rows": len(corpus.smiles), "parse": parse,
+                   "lenient": [r.to_dict() for r in result.lenient]}  # fmt: skip
     try:
         return write_store(path, result.graphs, kept_smiles, np.asarray(corpus.rows)[result.indices], result.skipped, scheme_desc, source_meta)
     except FileExistsError:  # another process finished the same build first

@@ -19,7 +19,7 @@ import torch
 from molssl.checkpoint import CheckpointError, load_weights, read_checkpoint, reading_checkpoint, save_checkpoint
 from molssl.chem.featurize import featurize_many
 from molssl.chem.schemes import get_scheme
-from molssl.data.labeled import load_labeled_table
+from molssl.data.labeled import featurize_table, load_labeled_table
 from molssl.nn.encoder import EncoderConfig
 from molssl.nn.onednn import use_onednn_linears
 from molssl.nn.pretrained import load_encoder_state
@@ -79,6 +79,7 @@ class PropertyPredictor:
         pretrained: str | os.PathLike | None = None,
         config: FinetuneConfig | None = None,
         progress: Callable[[dict], None] | None = None,
+        sanitize: str = "strict",
         **finetune_options: Any,
     ) -> "PropertyPredictor":
         """Featurize, split, and fine-tune under the literature protocol; keep the best-validation model.
@@ -94,6 +95,9 @@ class PropertyPredictor:
                 match. The encoder architecture then comes from the checkpoint (dropout from here).
             config: a ``FinetuneConfig``; or pass its fields as keyword arguments (epochs, lr, ...).
             progress: called after every epoch with ``{"seed", "epoch", "loss", "train", "valid", "test"}``.
+            sanitize: ``"strict"`` (default) or ``"lenient"``: also keep molecules that fail only RDKit's
+                valence check (hypervalent atoms current RDKit rejects and the older literature kept), so a
+                protocol can match the literature's molecule counts; they are listed in ``info_["lenient"]``.
         """
         from molssl.data.splits import get_splitter
 
@@ -104,16 +108,20 @@ class PropertyPredictor:
             enc_config, pretrained_state = load_encoder_state(resolve_pretrained(pretrained), expected_scheme=self.encoder_config.scheme)
             self.encoder_config = EncoderConfig.from_dict({**enc_config.to_dict(), "dropout": self.encoder_config.dropout})
         scheme = self.encoder_config.scheme
-        result = featurize_many(table.smiles, scheme=scheme["name"], on_error="skip", rows=table.rows, source=table.source)
+        result = featurize_table(table, scheme["name"], sanitize=sanitize, on_error="skip")
         if result.skipped:
             logger.warning("%s", result.skipped_report())
+        if result.lenient:
+            logger.warning("%s", result.lenient_report())
         kept = result.indices
         labels = table.labels[kept]
         smiles = [table.smiles[i] for i in kept.tolist()]
         fractions = dict(zip(("frac_train", "frac_valid", "frac_test"), split_fractions))
         splitter = get_splitter(split)
-        if split in ("scaffold",):
-            parts = splitter(smiles, **fractions)
+        if split == "scaffold":
+            parts = splitter(smiles, sanitize=sanitize, **fractions)
+        elif split == "random_scaffold":
+            parts = splitter(smiles, seed=split_seed, sanitize=sanitize, **fractions)
         elif split == "stratified":
             parts = splitter(labels[:, 0], seed=split_seed, **fractions)
         else:
@@ -139,6 +147,8 @@ class PropertyPredictor:
             "source": table.source,
             "molecules": len(table.smiles),
             "skipped": [s.to_dict() for s in result.skipped],
+            "sanitize": sanitize,
+            "lenient": [r.to_dict() for r in result.lenient],
             "split": {"method": split, "fractions": list(split_fractions), "seed": split_seed,
                       "sizes": [len(train), len(valid), len(test)]},  # fmt: skip
             "finetune": cfg.to_dict(),
@@ -197,7 +207,9 @@ class PropertyPredictor:
     def task_names(self) -> tuple[str, ...]:
         return self._require_model().config.task_names
 
-    def predict(self, smiles: Sequence[str], batch_size: int = 128, workers: int = 1, precision: str = "fp32"):
+    def predict(
+        self, smiles: Sequence[str], batch_size: int = 128, workers: int = 1, precision: str = "fp32", sanitize: str = "strict"
+    ):
         """Predict every input; returns a pandas DataFrame with one row per input, in input order.
 
         Columns: ``smiles``, one column per task (probability of the positive class for
@@ -211,6 +223,8 @@ class PropertyPredictor:
             precision: ``"fp32"`` (exact, the default) or ``"bf16"`` (bfloat16 autocast: about 2x
                 faster on CPUs with native bf16 and on GPUs; outputs differ from fp32 at about the
                 third significant digit).
+            sanitize: ``"strict"`` or ``"lenient"`` (also predict molecules that fail only RDKit's valence
+                check; see ``fit``).
         """
         import pandas as pd
 
@@ -218,7 +232,7 @@ class PropertyPredictor:
             raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
         model = self._require_model()
         smiles = list(smiles)
-        result = featurize_many(smiles, scheme=model.config.encoder.scheme["name"], on_error="skip", workers=workers)
+        result = featurize_many(smiles, scheme=model.config.encoder.scheme["name"], on_error="skip", workers=workers, sanitize=sanitize)
         values = np.full((len(smiles), model.config.num_tasks), np.nan, dtype=np.float64)
         if len(result):
             use_onednn_linears(model)  # exact fp32 inference on oneDNN where it is faster; training unaffected

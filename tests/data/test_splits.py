@@ -384,3 +384,15 @@ def test_split_rejects_bad_parts() -> None:
         Split([[0]], [], [])
     with pytest.raises(ValueError, match="lacks"):
         Split.from_dict({"train": [0], "valid": []})
+
+
+def test_scaffold_splits_parse_leniently_when_asked():
+    from molssl.data.splits import random_scaffold_split, scaffold_split
+
+    smiles = ["CCO", "c1ccccc1CC", "F[Si](F)(F)(F)(F)F", "C1CCCCC1O", "c1ccncc1"] * 4
+    with pytest.raises(ValueError, match="valence"):
+        scaffold_split(smiles)
+    split = scaffold_split(smiles, sanitize="lenient")
+    assert sorted(i for part in split for i in part) == list(range(len(smiles)))
+    split = random_scaffold_split(smiles, seed=1, sanitize="lenient")
+    assert sorted(i for part in split for i in part) == list(range(len(smiles)))

@@ -334,3 +334,17 @@ def _host():
 
 def proc_pid(leftover):
     return leftover.name.split(".tmp-")[1].split("@")[0]
+
+
+def test_store_key_and_contents_depend_on_sanitization(tmp_path):
+    hypervalent = "F[Si](F)(F)(F)(F)F"
+    source = tmp_path / "mixed.smi"
+    source.write_text("smiles\nCCO\n" + hypervalent + "\nc1ccccc1\n")
+    strict = build_store(source, cache_dir=tmp_path / "cache")
+    lenient = build_store(source, cache_dir=tmp_path / "cache", sanitize="lenient")
+    assert strict.path != lenient.path
+    assert len(strict) == 2 and [r.smiles for r in strict.skipped()] == [hypervalent]
+    assert len(lenient) == 3 and not lenient.skipped()
+    assert [r["smiles"] for r in lenient.meta["source"]["lenient"]] == [hypervalent]
+    assert lenient.meta["source"]["parse"]["sanitize"] == "lenient"
+    assert build_store(source, cache_dir=tmp_path / "cache", sanitize="lenient").path == lenient.path  # reused
