@@ -18,6 +18,8 @@ _LAZY = {
     "FeaturizeResult": "molssl.chem.featurize",
     "SkippedRow": "molssl.chem.errors",
     "FeaturizationError": "molssl.chem.errors",
+    "LenientRow": "molssl.chem.errors",
+    "ParseOptions": "molssl.chem.parse",
     "get_scheme": "molssl.chem.schemes",
     "SCHEMES": "molssl.chem.schemes",
     "MoleculeStore": "molssl.data.store",
@@ -36,6 +38,7 @@ _LAZY = {
     "PropertyPredictor": "molssl.tasks.predictor",
     "FinetuneConfig": "molssl.tasks.finetune",
     "run_ogb": "molssl.ogb.harness",
+    "load_pretrained": "molssl.zoo",
 }
 
 __all__ = ["__version__", *_LAZY]
