@@ -8,9 +8,9 @@ import sys
 from typing import Sequence
 
 from molssl import __version__
-from molssl.cli import convert, datasets, example, featurize, finetune, ogb, predict, pretrain, split, store, zoo
+from molssl.cli import convert, datasets, example, featurize, finetune, ogb, predict, pretrain, split, store, transfer, zoo
 
-SUBCOMMANDS = {"example": example, "featurize": featurize, "pretrain": pretrain, "finetune": finetune, "predict": predict, "split": split, "datasets": datasets, "ogb": ogb, "store": store, "zoo": zoo, "convert": convert}
+SUBCOMMANDS = {"example": example, "featurize": featurize, "pretrain": pretrain, "finetune": finetune, "predict": predict, "split": split, "datasets": datasets, "ogb": ogb, "store": store, "zoo": zoo, "convert": convert, "transfer": transfer}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,88 @@
+"""Compute vs. gain (issue 13): transfer after longer and longer pretraining on the full MOSES corpus.
+
+For none, attr_masking, graphmae, descriptors and descriptors+attr_masking (descriptor prediction with
+attribute masking on the same encoder, weight 1): pretrain a GIN 5 x 300 (JK last) on the MOSES training
+set (1,584,663 molecules, ``benchmarks/get_moses.py``), batch 256, Adam 1e-3 at a constant rate, bf16
+autocast, seed 0, one run per variant resumed through 200, 1,000 and 5,000 steps (51,200 to 1.28M
+graphs seen: under one epoch); fine-tune each snapshot on BBBP, BACE, ClinTox and SIDER (deterministic
+scaffold split 80/10/10, mean readout, dropout 0.5, Adam 1e-3, batch 32, 20 epochs, seeds 0, 1, 2) and
+plot the average test ROC-AUC at the best-validation epoch against pretraining graphs seen.
+
+The experiment is the library's (``molssl.tasks.transfer``) in ``_work/transfer_curve/`` (config.json,
+pretrain/<variant>/ with encoder-<steps>/ snapshots, rows.jsonl, table.md, curve.png); each finished row
+is also appended to ``results/transfer_curve.jsonl`` with the environment. It resumes after any
+interruption: rerun the same command (the experiment directory's rows.jsonl decides what is done).
+More lengths or seeds can be added later (``--pretrain-steps 200 1000 5000 20000``).
+
+Run (a GPU machine pretrains on the GPU while CPU workers fine-tune):
+    python benchmarks/get_moses.py
+    nohup python benchmarks/transfer_curve.py --jobs 14 --workers 14 > benchmarks/_work/transfer_curve.log 2>&1 &
+    python benchmarks/transfer_curve.py --report
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.get_moses import OUT as MOSES  # noqa: E402
+from benchmarks.record import append_rows  # noqa: E402
+
+SUITE = "transfer_curve"
+WORK = ROOT / "benchmarks" / "_work" / SUITE
+VARIANTS = ["none", "attr_masking", "graphmae", "descriptors", "descriptors+attr_masking"]
+DATASETS = ["bbbp", "bace", "clintox", "sider"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", default=VARIANTS)
+    parser.add_argument("--datasets", nargs="+", default=DATASETS)
+    parser.add_argument("--pretrain-steps", type=int, nargs="+", default=[200, 1000, 5000], help="increasing; steps of 256")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=20, help="fine-tuning epochs")
+    parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16", "fp16"], help="pretraining precision")
+    parser.add_argument("--corpus", default=str(MOSES), help="pretraining molecules ('embedded': the 50,000-molecule sample)")
+    parser.add_argument("--jobs", type=int, default=2, help="fine-tuning processes, one thread each")
+    parser.add_argument("--workers", type=int, default=2, help="featurization processes (store and descriptor targets)")
+    parser.add_argument("--device", default="auto", help="pretraining device")
+    parser.add_argument("--out", type=Path, default=WORK, help="experiment directory")
+    parser.add_argument("--report", action="store_true", help="only rewrite table.md and curve.png and print the table")
+    args = parser.parse_args()
+    from molssl.tasks.transfer_report import write_transfer_report
+
+    if not args.report:
+        from molssl.tasks.transfer import run_transfer
+        from molssl.tasks.transfer_config import TransferConfig
+
+        corpus = None if args.corpus == "embedded" else Path(args.corpus).resolve()
+        if corpus is not None and not corpus.exists():
+            raise SystemExit(f"{corpus}: no such file; fetch the full MOSES training set with `python benchmarks/get_moses.py`, "
+                             "or pass --corpus embedded for the 50,000-molecule sample")  # fmt: skip
+        config = TransferConfig(variants=tuple(args.variants), datasets=tuple(args.datasets), pretrain_steps=tuple(args.pretrain_steps),
+                                epochs=args.epochs, seeds=tuple(args.seeds), precision=args.precision,
+                                corpus=None if corpus is None else str(corpus), workers=args.workers, pretrain_device=args.device)  # fmt: skip
+        command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+        label = "embedded MOSES 50k" if corpus is None else corpus.name
+
+        def record(event: dict) -> None:
+            if event["event"] == "plan":
+                print(f"{event['todo']} fine-tuning runs to do ({event['recorded']} recorded); {args.jobs} jobs x 1 thread", flush=True)
+                return
+            row = event["row"] if event["event"] == "row" else {k: v for k, v in event.items() if k != "event"}
+            append_rows(SUITE, [{"what": SUITE if event["event"] == "row" else f"{SUITE}_pretrain", "corpus": label, **row}], command)
+            print({k: row[k] for k in row if k not in ("method_options", "molssl_version")}, flush=True)
+
+        run_transfer(config, args.out, jobs=args.jobs, progress=record, pretrain_progress_bar=False)
+    table, curve = write_transfer_report(args.out)
+    print(table.read_text(), end="")
+    print(f"wrote {table} and {curve}")
+
+
+if __name__ == "__main__":
+    main()
