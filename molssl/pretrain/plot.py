@@ -48,8 +48,15 @@ def plot_curves(rows: Sequence[dict], path: str | os.PathLike, title: str = "", 
         axes[i, 0].grid(alpha=0.3)
     axes[-1, 0].set_xlabel("step")
     fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
+
+
+def save_figure(fig, path: Path, dpi: int = 100) -> Path:
+    """Write a matplotlib figure to ``path`` atomically (temporary sibling, then rename) and close it."""
+    import matplotlib.pyplot as plt
+
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    fig.savefig(tmp, dpi=dpi)
     plt.close(fig)
     os.replace(tmp, path)
     return path

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from molssl.eval.literature import SOURCES, TRANSFER_ROC_AUC, TRANSFER_SOURCE
+from molssl.pretrain.plot import save_figure
 from molssl.tasks.transfer import read_rows
 from molssl.tasks.transfer_config import NONE
 
@@ -151,11 +152,7 @@ def transfer_curve_plot(rows: Sequence[dict[str, Any]], path: str | os.PathLike,
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def write_transfer_report(out_dir: str | os.PathLike) -> tuple[Path, Path]:
