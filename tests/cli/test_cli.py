@@ -87,15 +87,18 @@ def test_example_end_to_end(tmp_path, capsys, monkeypatch):
     from molssl.data.corpus import read_smiles_file
 
     monkeypatch.setenv("MOLSSL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MOLSSL_HOME", str(tmp_path / "home"))  # the zoo converts into its cache here
     corpus = tmp_path / "corpus.smi"  # the embedded corpus's first 600 molecules: the store builds in a second
     corpus.write_text("\n".join(read_smiles_file(default_corpus()).smiles[:600]) + "\n")
-    args = ["example", "--dataset", "freesolv", "--epochs", "1", "--pretrain-steps", "2", "--data", str(corpus),
-            "--out", str(tmp_path / "m"), "--no-progress"]
+    args = ["example", "--dataset", "freesolv", "--epochs", "1", "--seeds", "0", "--method", "attr_masking",
+            "--pretrain-steps", "2", "--data", str(corpus), "--out", str(tmp_path / "m"), "--no-progress"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert f"pretraining GIN 5x300 with attr_masking on {corpus}: 2 steps" in out
-    assert "freesolv: 642 molecules, scaffold split 513/64/65" in out
-    assert "no pretraining" in out and "pretrained (attr_masking)" in out and out.count("test rmse") == 2
+    assert f"pretraining GCN 5x300 with attr_masking on {corpus}: 2 steps" in out
+    assert "freesolv: 642 molecules, scaffold split 513/64/65, GCN 5x300" in out
+    assert "no pretraining" in out and "pretrained (hu2020/gcn_supervised_contextpred)" in out
+    assert "pretrained (attr_masking, 2 steps)" in out and out.count("test rmse") == 3
     assert "aspirin" not in out and "CC(=O)Oc1ccccc1C(=O)O" in out and "syntax error" in out
     assert (tmp_path / "m" / "model" / "config.json").is_file()
     assert (tmp_path / "m" / "pretrain-attr_masking" / "encoder" / "config.json").is_file()
+    assert (tmp_path / "home").is_dir()
