@@ -107,6 +107,11 @@ def _stats(values: list[float]) -> dict:
     return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0, "n": len(values)}
 
 
+def _cell(values: list[float]) -> str:
+    s = _stats(values)
+    return f"{s['mean']:.1f} +- {s['std']:.1f} ({s['n']})" if s["n"] > 1 else f"{s['mean']:.1f} (1)"
+
+
 def _groups(rows: list[dict], epochs: int, field: str) -> dict[tuple, dict[str, list[float]]]:
     groups: dict[tuple, dict[str, list[float]]] = {}
     for r in rows:
@@ -128,8 +133,7 @@ def table(rows: list[dict], epochs: int, field: str = "test_at_best_valid") -> s
                   "|---" * (len(DATASETS) + 5) + "|"]  # fmt: skip
         for _, arch, init in keys:
             by_set = groups[(mode, arch, init)]
-            cells = [f"{s['mean']:.1f} +- {s['std']:.1f} ({s['n']})" if (s := _stats(by_set[d]) if d in by_set else None) else "n/a"
-                     for d in DATASETS]  # fmt: skip
+            cells = [_cell(by_set[d]) if d in by_set else "n/a" for d in DATASETS]
             avg = statistics.mean(statistics.mean(by_set[d]) for d in DATASETS) if all(d in by_set for d in DATASETS) else math.nan
             base = groups.get((mode, arch, "none"), {})
             base_avg = statistics.mean(statistics.mean(base[d]) for d in DATASETS) if all(d in base for d in DATASETS) else math.nan

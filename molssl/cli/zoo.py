@@ -61,7 +61,8 @@ def _transfer_lines(measured: dict) -> list[str]:
              f"             command: {measured['command']}"]  # fmt: skip
     for mode, parts in measured["modes"].items():
         for who, by_set in (("this encoder", parts["encoder"]), ("no pretraining", parts["none"])):
-            cells = [f"{d} {v['mean']:.1f} +- {v['std']:.1f} ({v['n']})" for d, v in by_set.items()]
+            cells = [f"{d} {v['mean']:.1f}" + (f" +- {v['std']:.1f}" if v["n"] > 1 else "") + f" ({v['n']})"
+                     for d, v in by_set.items()]  # fmt: skip
             lines.append(f"  {mode:<13}{who:<16}" + (" | ".join(cells) if cells else "not measured"))
     return lines
 
