@@ -5,7 +5,7 @@ al.'s GCN pretrained with supervised + context prediction, embedded in the packa
 MoleculeNet set, with the same scaffold split and seeds, and prints both test results; optionally also
 pretrains the same architecture with one of molssl's own methods first (``--method``). Then saves the
 fine-tuned pretrained model, reloads it and predicts a few molecules (one of them invalid: reported, not
-dropped). About 10 CPU-minutes with the defaults.
+dropped). 60 fine-tuning epochs of a GCN 5x300 on BACE with the defaults.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pretrained", default="hu2020/gcn_supervised_contextpred",
                    help="zoo name or encoder checkpoint to fine-tune from (default hu2020/gcn_supervised_contextpred)")  # fmt: skip
     p.add_argument("--dataset", default="bace", help="embedded MoleculeNet set (default bace)")
-    p.add_argument("--epochs", type=int, default=20, help="fine-tuning epochs (default 20; the literature uses 100)")
+    p.add_argument("--epochs", type=int, default=10, help="fine-tuning epochs (default 10; the literature uses 100)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--method", default=None, choices=sorted(m for m, c in METHODS.items() if not c.needs_labels),
                    help="also pretrain the same architecture with this molssl method first (e.g. descriptors)")  # fmt: skip
@@ -41,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.data is not None and args.method is None:
+        raise ValueError("--data is the corpus of --method's pretraining: pass --method too (e.g. --method descriptors)")
     import pandas as pd
     from tqdm import tqdm
 

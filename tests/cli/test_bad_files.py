@@ -78,7 +78,8 @@ def _commands(path: Path, out: Path, model: Path) -> dict[str, list[str]]:
                      "--no-progress", *SMALL],
         "pretrain_supervised": ["pretrain", "--method", "supervised", "--data", str(path), "--out", str(out / "sup"),
                                 "--steps", "1", "--no-progress", *SMALL],
-        "example": ["example", "--data", str(path), "--out", str(out / "ex"), "--pretrain-steps", "1", "--no-progress"],
+        "example": ["example", "--method", "attr_masking", "--data", str(path), "--out", str(out / "ex"), "--pretrain-steps", "1",
+                    "--no-progress"],
         "ogb_report": ["ogb", "report", str(path)],
     }  # fmt: skip
 

@@ -102,3 +102,7 @@ def test_example_end_to_end(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "m" / "model" / "config.json").is_file()
     assert (tmp_path / "m" / "pretrain-attr_masking" / "encoder" / "config.json").is_file()
     assert (tmp_path / "home").is_dir()
+
+def test_example_data_needs_a_method(tmp_path, capsys):
+    assert main(["example", "--data", str(tmp_path / "x.smi"), "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "--data is the corpus of --method" in capsys.readouterr().err
