@@ -30,7 +30,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import tempfile
 import time
 import uuid
@@ -43,6 +42,8 @@ from typing import Any, Iterator, Mapping
 
 import torch
 from torch import Tensor
+
+from molssl.process_owner import STALE_AFTER_S, owner_tag, process_alive, this_host
 
 FORMAT = "molssl-checkpoint"
 FORMAT_VERSION = 2
@@ -183,7 +184,7 @@ def remove_staged_copies(directory: str | os.PathLike, keep: Path | None = None)
 
     A staged copy is named after the process that wrote it (``.NAME.tmp-<pid>@<host>-*``); it stays
     while that process runs on this host (a concurrent save of the same checkpoint), or, from another
-    host, for ``molssl.data.store.STALE_AFTER_S``. Unnamed copies (older molssl) and this process's
+    host, for ``molssl.process_owner.STALE_AFTER_S``. Unnamed copies (older molssl) and this process's
     own are removed.
 
     The only complete copy is never removed: copies go only when ``directory`` is complete (verified),
@@ -212,27 +213,18 @@ def _remove_unused(directory: Path, keep: Path | None = None) -> list[Path]:
     return removed
 
 
-def _owner() -> str:
-    """``<pid>@<host>``: the process that writes a staged copy (as store builds name theirs)."""
-    from molssl.data.store import _owner_tag
-
-    return _owner_tag()
-
-
 def _in_use(path: Path, directory: Path) -> bool:
     """Whether another process may still be writing the staged copy ``path`` of ``directory``."""
-    from molssl.data.store import STALE_AFTER_S, _process_alive, _safe_host
-
     owner = _OWNED.match(path.name[len(f".{directory.name}.tmp-"):])  # "tmp" and "old" have the same length
     if owner is None:
         return False
-    if owner["host"] != _safe_host(socket.gethostname()) or os.name != "posix":
+    if owner["host"] != this_host() or os.name != "posix":
         try:
             return time.time() - path.stat().st_mtime < STALE_AFTER_S
         except OSError:
             return False
     pid = int(owner["pid"])
-    return pid != os.getpid() and _process_alive(pid)
+    return pid != os.getpid() and process_alive(pid)
 
 
 def _move_into_place(tmp: Path, directory: Path) -> None:
@@ -242,7 +234,7 @@ def _move_into_place(tmp: Path, directory: Path) -> None:
         return
     # a directory cannot be renamed over a non-empty one: move the old checkpoint aside first. A kill
     # between the two renames leaves no `directory` but two complete copies, which loading finds.
-    old = directory.parent / f".{directory.name}.old-{_owner()}-{uuid.uuid4().hex[:8]}"
+    old = directory.parent / f".{directory.name}.old-{owner_tag()}-{uuid.uuid4().hex[:8]}"
     os.rename(directory, old)
     try:
         os.rename(tmp, directory)
@@ -300,7 +292,7 @@ def save_checkpoint(
     directory = Path(os.path.abspath(directory))
     _check_replaceable(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-{_owner()}-", dir=directory.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-{owner_tag()}-", dir=directory.parent))
     try:
         weights = tmp / WEIGHTS_FILE
         save_file(tensors, str(weights), metadata={"format": "pt", CONTENT_SHA256: _content_sha256(config, extra)})

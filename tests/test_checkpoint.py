@@ -381,11 +381,10 @@ def test_a_damaged_checkpoint_can_be_saved_over(saved):
 
 def test_a_save_never_removes_the_staging_copy_of_a_live_concurrent_save(tmp_path):
     """Two processes saving the same checkpoint (e.g. two jobs converting one zoo encoder): only dead owners' copies go."""
-    import socket
     import subprocess
     import sys
 
-    host = __import__("molssl.data.store", fromlist=["_safe_host"])._safe_host(socket.gethostname())
+    host = __import__("molssl.process_owner", fromlist=["this_host"]).this_host()
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -403,9 +402,8 @@ def test_a_save_never_removes_the_staging_copy_of_a_live_concurrent_save(tmp_pat
 
 
 def test_staging_copies_are_named_by_their_process_and_own_leftovers_removed(tmp_path, monkeypatch):
-    import socket
 
-    host = __import__("molssl.data.store", fromlist=["_safe_host"])._safe_host(socket.gethostname())
+    host = __import__("molssl.process_owner", fromlist=["this_host"]).this_host()
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed while writing config.json")

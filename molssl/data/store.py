@@ -39,7 +39,6 @@ import logging
 import os
 import re
 import shutil
-import socket
 import tempfile
 import time
 import uuid
@@ -51,6 +50,7 @@ import numpy as np
 
 from molssl.chem.errors import SkippedRow
 from molssl.graph.arrays import GraphArrays
+from molssl.process_owner import STALE_AFTER_S, owner_tag, process_alive, this_host
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,6 @@ _ARRAYS = ("x", "edge_index", "edge_attr", "atom_ptr", "edge_ptr", "rows", "smil
 #: every file of a store but meta.json, which records their sizes and checksums
 DATA_FILES = (*(f"{name}.npy" for name in _ARRAYS), "smiles.bin", "skipped.jsonl")
 #: a leftover of an interrupted build could be this old before it is removed when its owner is unknown
-STALE_AFTER_S = 24 * 3600
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -297,31 +296,8 @@ def _atomic_save(arr: np.ndarray, path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def _safe_host(name: str) -> str:
-    """A host name as it appears in temporary directory names (letters, digits, ``_`` and ``.``)."""
-    return re.sub(r"[^A-Za-z0-9_.]", "_", name) or "host"
-
-
-def _owner_tag() -> str:
-    """``<pid>@<host>``: who a temporary directory belongs to, for ``remove_stale_builds``."""
-    return f"{os.getpid()}@{_safe_host(socket.gethostname())}"
-
-
 # .<store name>.tmp-[<pid>@<host>-]<anything>; store names end in -f<format>-<16 hex>-<8 hex> (store_key)
 _LEFTOVER = re.compile(r"\.(?P<store>.+-f\d+-[0-9a-f]{16}-[0-9a-f]{8})\.tmp-(?:(?P<pid>\d+)@(?P<host>[A-Za-z0-9_.]+)-)?.*", re.S)
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether process ``pid`` of this host exists (True when that cannot be told)."""
-    if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, owned by someone else
-        return True
-    return True
 
 
 def remove_stale_builds(cache_dir: str | os.PathLike, max_age_s: float = STALE_AFTER_S) -> list[Path]:
@@ -341,14 +317,14 @@ def remove_stale_builds(cache_dir: str | os.PathLike, max_age_s: float = STALE_A
         entries = sorted(root.iterdir())
     except OSError:
         return []
-    here = _safe_host(socket.gethostname())
+    here = this_host()
     removed = []
     for entry in entries:
         match = _LEFTOVER.fullmatch(entry.name)
         if match is None:
             continue
         if match["pid"] is not None and match["host"] == here and os.name == "posix":
-            if _process_alive(int(match["pid"])):
+            if process_alive(int(match["pid"])):
                 continue
             why = f"its build process {match['pid']} is gone"
         else:
@@ -376,7 +352,7 @@ def remove_stale_builds(cache_dir: str | os.PathLike, max_age_s: float = STALE_A
 
 def _discard(path: Path) -> None:
     """Remove a (damaged) store or whatever stands at its path: renamed aside first, so nobody opens it half-deleted."""
-    aside = path.with_name(f".{path.name}.tmp-{_owner_tag()}-discard-{uuid.uuid4().hex[:8]}")
+    aside = path.with_name(f".{path.name}.tmp-{owner_tag()}-discard-{uuid.uuid4().hex[:8]}")
     os.replace(path, aside)
     if aside.is_dir() and not aside.is_symlink():
         shutil.rmtree(aside)
@@ -407,7 +383,7 @@ def write_store(
     if len(smiles) != len(graphs) or len(rows) != len(graphs):
         raise ValueError(f"{len(graphs)} graphs but {len(smiles)} SMILES and {len(rows)} rows")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{_owner_tag()}-", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{owner_tag()}-", dir=path.parent))
     try:
         encoded = [s.encode() for s in smiles]
         smiles_ptr = np.zeros(len(encoded) + 1, dtype=np.int64)

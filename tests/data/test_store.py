@@ -325,11 +325,10 @@ def test_leftover_without_owner_is_removed_only_when_old(built, tmp_path):
 
 
 def _host():
-    import socket
 
-    from molssl.data.store import _safe_host
+    from molssl.process_owner import this_host
 
-    return _safe_host(socket.gethostname())
+    return this_host()
 
 
 def proc_pid(leftover):
