@@ -112,6 +112,10 @@ def _cell(values: list[float]) -> str:
     return f"{s['mean']:.1f} +- {s['std']:.1f} ({s['n']})" if s["n"] > 1 else f"{s['mean']:.1f} (1)"
 
 
+def _number(value: float, fmt: str) -> str:
+    return "n/a" if math.isnan(value) else fmt.format(value)
+
+
 def _groups(rows: list[dict], epochs: int, field: str) -> dict[tuple, dict[str, list[float]]]:
     groups: dict[tuple, dict[str, list[float]]] = {}
     for r in rows:
@@ -138,8 +142,9 @@ def table(rows: list[dict], epochs: int, field: str = "test_at_best_valid") -> s
             base = groups.get((mode, arch, "none"), {})
             base_avg = statistics.mean(statistics.mean(base[d]) for d in DATASETS) if all(d in base for d in DATASETS) else math.nan
             paper = {"none": HU_TABLE2[arch][0], "supervised_contextpred": HU_TABLE2[arch][1]}.get(init) if mode == "full" else None
-            lines.append(f"| {arch} | {init} | " + " | ".join(cells) + f" | {avg:.1f} | "
-                         + ("" if init == "none" else f"{avg - base_avg:+.1f}") + f" | {paper if paper is not None else ''} |")  # fmt: skip
+            delta = "" if init == "none" else _number(avg - base_avg, "{:+.1f}")
+            lines.append(f"| {arch} | {init} | " + " | ".join(cells) + f" | {_number(avg, '{:.1f}')} | {delta} | "
+                         + f"{paper if paper is not None else ''} |")  # fmt: skip
         lines.append("")
     return "\n".join(lines)
 
