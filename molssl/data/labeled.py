@@ -1,8 +1,8 @@
-"""Labeled molecule tables: a SMILES column and one or more target columns read from a CSV/TSV file."""
+"""Labeled molecule tables: a SMILES column, one or more target columns and the file's other columns (IDs)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -15,11 +15,10 @@ from molssl.data.corpus import (
     read_table_columns,
     read_table_header,
 )
+from molssl.data.task_type import TASK_TYPES, detect_task_type
 
 if TYPE_CHECKING:
     from molssl.chem.featurize import FeaturizeResult
-
-TASK_TYPES: tuple[str, ...] = ("classification", "regression")
 
 #: Cell contents (after stripping spaces) read as a missing label. ``-1`` is *not* among them: it is a
 #: valid regression target, and the canonical MoleculeNet files mark missing labels with empty cells.
@@ -34,9 +33,15 @@ class LabeledTable:
         smiles: one string per data row, in file order, exactly as in the file.
         labels: float32 array, NaN where a label is missing.
         task_names: one name per column of ``labels``.
-        task_type: ``'classification'`` (labels in {0, 1}) or ``'regression'``.
+        task_type: ``'classification'`` (labels in {0, 1}), ``'multiclass'`` (labels 0..K-1) or ``'regression'``.
         source: the file the table was read from.
         rows: int64 array, the 0-based data row (header excluded) of each molecule in ``source``.
+        extra: the file's other columns (IDs, names, notes), one string per molecule, kept so outputs
+            can carry them beside predictions.
+        task_type_reason: why ``task_type`` was chosen (``TaskTypeDecision.describe()``).
+        num_classes: classes per task for ``multiclass`` (max label + 1 when not given), else None.
+        read_errors: molecule index -> why its record could not be read (e.g. an SDF block RDKit rejects);
+            such a molecule has an empty SMILES and the featurizer reports this reason for it.
 
     Shapes:
         labels: ``[num_molecules, num_tasks]``; rows: ``[num_molecules]``.
@@ -48,6 +53,10 @@ class LabeledTable:
     task_type: str
     source: str
     rows: np.ndarray
+    extra: dict[str, list[str]] = field(default_factory=dict)
+    task_type_reason: str = ""
+    num_classes: int | None = None
+    read_errors: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         labels = np.asarray(self.labels, dtype=np.float32)
@@ -68,6 +77,15 @@ class LabeledTable:
             raise ValueError(f"rows must be {len(self.smiles)} integers, got shape {rows.shape}, dtype {rows.dtype}")
         if self.task_type == "classification":
             _check_binary(labels, task_names, rows, self.source)
+        if self.task_type == "multiclass":
+            classes = detect_task_type(labels, task_names, "multiclass", self.source).num_classes
+            if self.num_classes is None:
+                object.__setattr__(self, "num_classes", classes)
+            elif classes is not None and classes > self.num_classes:
+                raise ValueError(f"{self.source}: labels go up to class {classes - 1} but num_classes is {self.num_classes}")
+        for name, values in self.extra.items():
+            if len(values) != len(self.smiles):
+                raise ValueError(f"extra column {name!r} has {len(values)} values for {len(self.smiles)} molecules")
         rows = rows.astype(np.int64, copy=True)
         rows.flags.writeable = False
         object.__setattr__(self, "smiles", list(self.smiles))
@@ -113,6 +131,15 @@ def _parse_labels(cells: list[str], column: str, source: str) -> np.ndarray:
     return values.astype(np.float32)
 
 
+def _is_text_column(cells: list[str]) -> bool:
+    """Whether no filled cell of a column is a number: an identifier or name column, never a target."""
+    import pandas as pd
+
+    stripped = pd.Series(cells, dtype=object).str.strip()
+    filled = stripped[~stripped.isin(MISSING_LABELS)]
+    return bool(len(filled)) and bool(pd.to_numeric(filled, errors="coerce").isna().all())
+
+
 def read_labeled_csv(
     path: PathLike,
     smiles_column: str | None = None,
@@ -125,9 +152,13 @@ def read_labeled_csv(
     :data:`MISSING_LABELS`), becomes NaN, so multi-task files with gaps (Tox21, ToxCast, MUV, SIDER) keep
     every molecule. ``-1`` is a value, not a missing label; in a classification file it is an error.
 
-    Task type: if ``task_type`` is None it is detected. The table is ``'classification'`` when every
-    non-missing label of every target column is 0 or 1, and ``'regression'`` otherwise. A declared
-    ``'classification'`` with a label outside {0, 1} is an error.
+    Targets: ``target_columns``, or when None every column other than the SMILES column except text
+    columns (no filled cell is a number: IDs, names), which are kept in ``extra`` as every column that
+    is not a target is. A column mixing numbers and text is an error naming the first text cell.
+
+    Task type: detected when ``task_type`` is None (``molssl.data.task_type.detect_task_type``: 0/1 is
+    classification, integers 0..K-1 with 3..10 classes multiclass, anything else regression) and
+    recorded with the reason in ``task_type_reason``; a declared type the labels contradict is an error.
 
     No row is dropped: SMILES are kept verbatim (an empty SMILES is reported later by the featurizer).
 
@@ -135,9 +166,8 @@ def read_labeled_csv(
         path: a .csv or .tsv file, optionally .gz.
         smiles_column: the SMILES column; detected as in :func:`~molssl.data.corpus.read_smiles_file`
             when None.
-        target_columns: the label columns (a name or a sequence of names), in the order of the tasks;
-            every column other than the SMILES column when None.
-        task_type: ``'classification'``, ``'regression'`` or None to detect it.
+        target_columns: the label columns (a name or a sequence of names), in the order of the tasks.
+        task_type: ``'classification'``, ``'multiclass'``, ``'regression'`` or None to detect it.
 
     Returns:
         the table, with ``task_names`` equal to the target column names.
@@ -151,38 +181,41 @@ def read_labeled_csv(
         raise ValueError(f"task_type must be one of {list(TASK_TYPES)} or None, got {task_type!r}")
     columns = read_table_header(path)
     smiles_column = find_smiles_column(columns, smiles_column, source)
+    others = [column for column in columns if column != smiles_column]
     if target_columns is None:
-        targets = [column for column in columns if column != smiles_column]
+        cells = read_table_columns(path, columns)
+        targets = [column for column in others if not _is_text_column(cells[column])]
+        if not targets:
+            raise ValueError(f"{source}: no target columns (no column other than {smiles_column!r} holds numbers); "
+                             f"the file has columns {columns}")  # fmt: skip
     else:
         targets = [target_columns] if isinstance(target_columns, str) else list(target_columns)
-    if not targets:
-        raise ValueError(f"{source}: no target columns; the file has columns {columns}")
-    if len(set(targets)) != len(targets):
-        raise ValueError(f"{source}: target_columns repeats a column: {targets}")
-    absent = [column for column in targets if column not in columns]
-    if absent:
-        raise ValueError(f"{source}: no column(s) {absent}; the file has columns {columns}")
-    if smiles_column in targets:
-        raise ValueError(f"{source}: the SMILES column {smiles_column!r} cannot also be a target column")
+        if not targets:
+            raise ValueError(f"{source}: no target columns; the file has columns {columns}")
+        if len(set(targets)) != len(targets):
+            raise ValueError(f"{source}: target_columns repeats a column: {targets}")
+        absent = [column for column in targets if column not in columns]
+        if absent:
+            raise ValueError(f"{source}: no column(s) {absent}; the file has columns {columns}")
+        if smiles_column in targets:
+            raise ValueError(f"{source}: the SMILES column {smiles_column!r} cannot also be a target column")
+        cells = read_table_columns(path, columns)
 
-    cells = read_table_columns(path, [smiles_column, *targets])
     smiles = cells[smiles_column]
     labels = np.empty((len(smiles), len(targets)), dtype=np.float32)
     for j, column in enumerate(targets):
         labels[:, j] = _parse_labels(cells[column], column, source)
-
-    if task_type is None:
-        present = labels[~np.isnan(labels)]
-        if present.size == 0:
-            raise ValueError(f"{source}: every label is missing, cannot detect the task type; pass task_type=")
-        task_type = "classification" if np.isin(present, (0.0, 1.0)).all() else "regression"
+    decision = detect_task_type(labels, targets, task_type, source)
     return LabeledTable(
         smiles=smiles,
         labels=labels,
         task_names=tuple(targets),
-        task_type=task_type,
+        task_type=decision.task_type,
         source=source,
         rows=np.arange(len(smiles), dtype=np.int64),
+        extra={column: cells[column] for column in others if column not in targets},
+        task_type_reason=decision.describe(),
+        num_classes=decision.num_classes,
     )
 
 

@@ -98,14 +98,29 @@ def test_infinite_label_is_rejected(tmp_path):
         read_labeled_csv(write(tmp_path / "t.csv", "smiles,y\nC,inf\n"))
 
 
-def test_default_targets_are_all_other_columns(tmp_path):
-    # canonical BBBP layout: without target_columns the 'name' column is a target and is not numeric
-    path = write(tmp_path / "BBBP.csv", "num,name,p_np,smiles\n1,Propanolol,1,CC(C)NCC(O)COc1cccc2ccccc12\n")
-    with pytest.raises(ValueError, match=r"column 'name'"):
-        read_labeled_csv(path)
+def test_default_targets_are_the_numeric_columns_and_text_columns_are_kept(tmp_path):
+    # canonical BBBP layout: 'name' is text (an identifier), kept beside the labels, never a target
+    path = write(tmp_path / "BBBP.csv", "num,name,p_np,smiles\n1,Propanolol,1,CC(C)NCC(O)COc1cccc2ccccc12\n2,Terbutylchlorambucil,1,O=C(OC(C)(C)C)CCCc1ccc(cc1)N(CCCl)CCCl\n")
+    table = read_labeled_csv(path)
+    assert table.task_names == ("num", "p_np")
+    assert table.extra == {"name": ["Propanolol", "Terbutylchlorambucil"]}
     table = read_labeled_csv(path, target_columns=["p_np"])
     assert table.task_names == ("p_np",)
-    assert table.smiles == ["CC(C)NCC(O)COc1cccc2ccccc12"]
+    assert table.extra == {"num": ["1", "2"], "name": ["Propanolol", "Terbutylchlorambucil"]}
+    assert table.smiles[0] == "CC(C)NCC(O)COc1cccc2ccccc12"
+    assert table.task_type == "classification" and "every observed label is 0 or 1" in table.task_type_reason
+    with pytest.raises(ValueError, match="no target columns"):
+        read_labeled_csv(write(tmp_path / "ids.csv", "smiles,id\nC,a1\n"))
+
+
+def test_integer_classes_are_detected_as_multiclass_and_said_why(tmp_path):
+    path = write(tmp_path / "m.csv", "smiles,cls\nCCO,0\nc1ccccc1,2\nCC(=O)O,1\nCCN,2\n")
+    table = read_labeled_csv(path)
+    assert table.task_type == "multiclass" and table.num_classes == 3
+    assert "detected" in table.task_type_reason and "0..2" in table.task_type_reason
+    assert read_labeled_csv(path, task_type="regression").task_type == "regression"
+    with pytest.raises(ValueError, match=r"row 1, column 'cls'.*declare task_type='multiclass'"):
+        read_labeled_csv(path, task_type="classification")
 
 
 def test_column_errors_list_the_file_columns(tmp_path):
@@ -117,7 +132,7 @@ def test_column_errors_list_the_file_columns(tmp_path):
     with pytest.raises(ValueError, match="no target columns"):
         read_labeled_csv(write(tmp_path / "only.csv", "smiles\nC\n"))
     with pytest.raises(ValueError, match="task_type must be one of"):
-        read_labeled_csv(path, task_type="multiclass")
+        read_labeled_csv(path, task_type="ordinal")
 
 
 def test_all_missing_needs_declared_task_type(tmp_path):
