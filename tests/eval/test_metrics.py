@@ -11,6 +11,7 @@ from ogb.graphproppred import Evaluator
 from sklearn.metrics import average_precision_score, mean_absolute_error, mean_squared_error, roc_auc_score
 
 from molssl.eval import METRICS, MetricError, evaluate, get_metric, mae, pr_auc, rmse, roc_auc
+from molssl.eval.metrics import score_tasks
 
 
 def binary_labels(rng: np.random.Generator, n: int, tasks: int, missing: float = 0.3, positive: float = 0.2) -> np.ndarray:
@@ -112,7 +113,7 @@ def test_registry_directions():
     assert METRICS["rmse"].is_better(0.5, 0.6) and not METRICS["roc_auc"].is_better(0.5, 0.6)
     assert METRICS["roc_auc"].is_better(0.5, METRICS["roc_auc"].worst) and METRICS["mae"].is_better(1e9, METRICS["mae"].worst)
     assert get_metric("ap") is METRICS["pr_auc"]
-    with pytest.raises(ValueError, match="unknown metric 'auc'.*mae, pr_auc, rmse, roc_auc"):
+    with pytest.raises(ValueError, match="unknown metric 'auc'.*mae, pr_auc, r2, rmse, roc_auc"):
         get_metric("auc")
     with pytest.raises(ValueError, match="task_type"):
         type(METRICS["rmse"])("x", rmse, higher_is_better=False, task_type="ranking")
@@ -161,3 +162,47 @@ def test_order_only_metrics_give_logits_the_value_of_exact_probabilities(name):
     assert metric.fn(y_true, np.argsort(np.argsort(logits, axis=0), axis=0)) == value  # only the order counts
     float32_probabilities = 1.0 / (1.0 + np.exp(-logits))
     assert metric.fn(y_true, float32_probabilities) != value  # the sigmoid's rounding ties distinct logits
+
+
+def test_r2_matches_sklearn_per_task_and_skips_constant_tasks():
+    from sklearn.metrics import r2_score
+
+    rng = np.random.default_rng(0)
+    y_true = rng.normal(size=(40, 2))
+    y_pred = y_true + rng.normal(scale=0.5, size=(40, 2))
+    y_true[::3, 1] = np.nan
+    rows = ~np.isnan(y_true[:, 1])
+    expected = (r2_score(y_true[:, 0], y_pred[:, 0]) + r2_score(y_true[rows, 1], y_pred[rows, 1])) / 2
+    assert evaluate("r2", y_true, y_pred) == pytest.approx(expected, rel=1e-12)
+    constant = np.column_stack([y_true[:, 0], np.full(40, 2.0)])
+    assert evaluate("r2", constant, y_pred) == pytest.approx(r2_score(y_true[:, 0], y_pred[:, 0]), rel=1e-12)
+    assert score_tasks("r2", constant, y_pred)[1] == (None, "constant labels (40 labels)")
+
+
+def test_multiclass_metrics_match_sklearn():
+    from sklearn.metrics import accuracy_score, f1_score
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, size=60).astype(float)
+    logits = rng.normal(size=(60, 3)) + 1.5 * np.eye(3)[labels.astype(int)]
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = labels.astype(int)
+    assert evaluate("accuracy", labels, probs) == pytest.approx(accuracy_score(y, probs.argmax(1)))
+    assert evaluate("macro_f1", labels, probs) == pytest.approx(f1_score(y, probs.argmax(1), average="macro"))
+    assert evaluate("roc_auc_ovr", labels, probs) == pytest.approx(roc_auc_score(y, probs, multi_class="ovr", average="macro"))
+    # missing labels are skipped; [N, T, C] with two tasks averages the tasks
+    two = np.column_stack([labels, np.where(np.arange(60) % 4 == 0, np.nan, labels)])
+    stacked = np.stack([probs, probs], axis=1)
+    kept = np.arange(60) % 4 != 0
+    second = roc_auc_score(y[kept], probs[kept], multi_class="ovr", average="macro")
+    assert evaluate("roc_auc_ovr", two, stacked) == pytest.approx((evaluate("roc_auc_ovr", labels, probs) + second) / 2)
+    with pytest.raises(MetricError, match=r"class labels 0..2"):
+        evaluate("accuracy", np.array([0.0, 3.0]), probs[:2])
+    assert score_tasks("roc_auc_ovr", np.zeros((5, 1)), probs[:5, None, :]) == [(None, "only class 0 (5 labels)")]
+
+
+def test_score_tasks_says_which_tasks_have_no_value_and_why():
+    y_true = np.array([[0, 1, np.nan], [1, 1, np.nan], [0, 1, np.nan]])
+    y_pred = np.array([[0.1, 0.2, 0.3], [0.9, 0.4, 0.5], [0.3, 0.6, 0.7]])
+    assert score_tasks("roc_auc", y_true, y_pred) == [(1.0, None), (None, "only 1s (3 labels)"), (None, "no labels")]
+    assert evaluate("roc_auc", y_true, y_pred) == 1.0
