@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from molssl.nn.activation_checkpointing import checkpoint_layer
 from molssl.nn.conv import get_conv
 from molssl.nn.embeddings import AtomEmbedding
 from molssl.ops import SegmentOrder, resolve_backend, scatter, segment_order
@@ -220,6 +221,13 @@ class GNNEncoder(nn.Module):
     reference's ``index_add`` needs none. ``use_segment_order = False`` turns it off (e.g. to measure
     the atomics path).
 
+    Each layer has its own ``nn.Dropout`` (``dropouts[l]``), so a frozen layer put in eval mode
+    (``molssl.tasks.model.frozen_modules_eval``) also stops dropping its output; the draws are those
+    of one ``F.dropout`` per layer. ``activation_checkpointing = True`` (a runtime switch, not
+    config; ``set_activation_checkpointing``) keeps only each layer's input for backward and
+    recomputes the rest (``molssl.nn.activation_checkpointing``): same values and gradients, dropout
+    replayed, batch-norm statistics updated once; less memory, about one more forward of time.
+
     Args:
         config: the encoder configuration (records the featurization scheme).
 
@@ -230,6 +238,8 @@ class GNNEncoder(nn.Module):
 
     #: sort the messages by target once per forward for the Triton kernels (a runtime switch, not config)
     use_segment_order: bool = True
+    #: recompute each layer in backward instead of keeping its activations (a runtime switch, not config)
+    activation_checkpointing: bool = False
 
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
@@ -242,6 +252,7 @@ class GNNEncoder(nn.Module):
             for _ in range(config.num_layers)
         )
         self.batch_norms = nn.ModuleList(nn.BatchNorm1d(dim) for _ in range(config.num_layers))
+        self.dropouts = nn.ModuleList(nn.Dropout(config.dropout) for _ in range(config.num_layers))
         self.virtual_node = (
             VirtualNode(dim, config.num_layers - 1, config.dropout, config.residual) if config.virtual_node else None
         )
@@ -267,24 +278,37 @@ class GNNEncoder(nn.Module):
         v = self.virtual_node.initial(num_graphs) if self.virtual_node is not None else None
         states = [self.atom_embedding(x)]  # h^0 .. h^L, each [N, D]
         order = self._edge_order(batch, states[0])
-        for layer, (conv, norm) in enumerate(zip(self.convs, self.batch_norms)):
+        checkpointed = self.activation_checkpointing and torch.is_grad_enabled()
+        for layer in range(self.config.num_layers):
             h_in = states[-1]
             if v is not None:
                 # as OGB, the layer input with the virtual node added replaces h^{l-1} (also for JK)
                 h_in = states[-1] = h_in + v.index_select(0, graph)
-            if order is None:
-                h = norm(conv(h_in, edge_index, edge_attr))
+            if checkpointed:
+                modules = (self.convs[layer], self.batch_norms[layer])
+                h = checkpoint_layer(self._layer, layer, h_in, edge_index, edge_attr, order, modules=modules)
             else:
-                h = norm(conv(h_in, edge_index, edge_attr, order=order))
-            if layer < last:
-                h = F.relu(h)
-            h = F.dropout(h, self.config.dropout, training=self.training)
-            if self.config.residual:
-                h = h + h_in
+                h = self._layer(layer, h_in, edge_index, edge_attr, order)
             states.append(h)
             if v is not None and layer < last:
                 v = self.virtual_node.update(layer, h_in, v, graph, ptr)
         return self._jump(states)
+
+    def _layer(self, layer: int, h_in: Tensor, edge_index: Tensor, edge_attr: Tensor, order: SegmentOrder | None) -> Tensor:
+        """Layer ``layer``: h^l from its input h^{l-1} (virtual node already added).
+
+        Shapes:
+            h_in: [N, D], edge_index: [2, E], edge_attr: [E, F_bond] -> [N, D]
+        """
+        conv, norm = self.convs[layer], self.batch_norms[layer]
+        if order is None:
+            h = norm(conv(h_in, edge_index, edge_attr))
+        else:
+            h = norm(conv(h_in, edge_index, edge_attr, order=order))
+        if layer < self.config.num_layers - 1:
+            h = F.relu(h)
+        h = self.dropouts[layer](h)
+        return h + h_in if self.config.residual else h
 
     def _edge_order(self, batch: Any, h: Tensor) -> SegmentOrder | None:
         """The ``SegmentOrder`` of ``edge_index[1]`` when the kernels will aggregate, else ``None``.
@@ -315,6 +339,23 @@ class GNNEncoder(nn.Module):
         return stacked.sum(dim=0) if jk == "sum" else stacked.max(dim=0).values
 
 
+def set_activation_checkpointing(model: nn.Module, enabled: bool) -> int:
+    """Switch activation checkpointing on or off in every ``GNNEncoder`` inside ``model``.
+
+    A method may hold several encoders (context prediction's context GNN, an EMA teacher); all of them
+    switch. Returns how many encoders were switched.
+
+    Raises:
+        ValueError: ``enabled`` and ``model`` holds no ``GNNEncoder``.
+    """
+    encoders = [m for m in model.modules() if isinstance(m, GNNEncoder)]
+    if enabled and not encoders:
+        raise ValueError(f"activation checkpointing works per GNNEncoder layer, and this {type(model).__name__} has no GNNEncoder")
+    for encoder in encoders:
+        encoder.activation_checkpointing = bool(enabled)
+    return len(encoders)
+
+
 ENCODERS: dict[str, type[nn.Module]] = {"gnn": GNNEncoder}
 
 
@@ -326,4 +367,4 @@ def get_encoder(name: str) -> type[nn.Module]:
         raise ValueError(f"unknown encoder {name!r}; valid encoders: {', '.join(sorted(ENCODERS))}") from None
 
 
-__all__ = ["ENCODERS", "JK_MODES", "EncoderConfig", "GNNEncoder", "VirtualNode", "get_encoder"]
+__all__ = ["ENCODERS", "JK_MODES", "EncoderConfig", "GNNEncoder", "VirtualNode", "get_encoder", "set_activation_checkpointing"]

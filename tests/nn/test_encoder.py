@@ -181,3 +181,31 @@ def test_unknown_encoder_lists_valid_ones():
     assert get_encoder("gnn") is GNNEncoder
     with pytest.raises(ValueError, match="valid encoders: gnn"):
         get_encoder("transformer")
+
+
+def test_per_layer_dropout_draws_as_one_functional_dropout_per_layer(hu_graphs):
+    """The reference loop of the encoder (dropout as ``F.dropout`` after each layer): same draws, same output."""
+    batch = to_batch(hu_graphs)
+    torch.manual_seed(0)
+    encoder = GNNEncoder(EncoderConfig(scheme="hu", dropout=0.3, **SMALL)).train()
+    torch.manual_seed(1)
+    out = encoder(batch)
+    torch.manual_seed(1)
+    h = encoder.atom_embedding(batch.x)
+    for layer, (conv, norm) in enumerate(zip(encoder.convs, encoder.batch_norms)):
+        h = norm(conv(h, batch.edge_index, batch.edge_attr))
+        h = torch.nn.functional.relu(h) if layer < 2 else h
+        h = torch.nn.functional.dropout(h, 0.3, training=True)
+    assert torch.equal(out, h)
+    assert not any(k.startswith("dropouts") for k in encoder.state_dict())  # checkpoints unchanged
+
+
+def test_a_layer_in_eval_mode_stops_its_own_dropout_only(hu_graphs):
+    batch = to_batch(hu_graphs)
+    encoder = GNNEncoder(EncoderConfig(scheme="hu", dropout=0.5, jk="concat", **SMALL)).train()
+    for layer in range(2):
+        encoder.convs[layer].eval(), encoder.batch_norms[layer].eval(), encoder.dropouts[layer].eval()
+    with torch.no_grad():
+        a, b = (encoder(batch).view(batch.num_nodes, 4, 16) for _ in range(2))
+    assert torch.equal(a[:, :3], b[:, :3])  # h^0, h^1, h^2: fixed features
+    assert not torch.equal(a[:, 3], b[:, 3])  # the trained layer keeps its dropout
