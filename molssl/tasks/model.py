@@ -127,13 +127,21 @@ def frozen_modules_eval(model: PropertyModel) -> None:
 
     Call after ``model.train()``. With ``linear_probe`` the whole encoder runs in eval mode (no dropout
     on the frozen features, batch-norm statistics fixed); with ``last_k`` the frozen convolutions and
-    batch norms do. The encoder's dropout is one module-wide switch, so in ``last_k`` it stays on
-    after every layer, as in full fine-tuning.
+    batch norms do, and so does the dropout of every layer whose output is still fixed features: no
+    trainable parameter acts before it (only later layers' convolutions and batch norms train). A
+    trainable virtual node, prompt, adapter or LoRA update makes every layer's output depend on
+    trained weights, and then each layer keeps its dropout, as in full fine-tuning.
     """
     for module in model.modules():
         params = list(module.parameters(recurse=True))
         if params and not any(p.requires_grad for p in params):
             module.eval()
+    encoder = model.encoder
+    trainable = {id(p) for p in encoder.parameters() if p.requires_grad}
+    for layer, dropout in enumerate(encoder.dropouts):
+        later = {id(p) for block in (*encoder.convs[layer + 1 :], *encoder.batch_norms[layer + 1 :]) for p in block.parameters()}
+        if trainable <= later:
+            dropout.eval()
 
 
 __all__ = ["PredictorConfig", "PropertyModel", "TASK_TYPES", "count_parameters", "set_trainable", "frozen_modules_eval"]
