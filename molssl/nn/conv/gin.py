@@ -10,7 +10,9 @@ from torch import Tensor, nn
 
 from molssl.nn.conv.self_loops import SelfLoopEmbedding
 from molssl.nn.embeddings import BondEmbedding
+from molssl.nn.fast_linear import run_mlp
 from molssl.ops import SegmentOrder, scatter
+from molssl.ops.adjacency import neighbour_sum
 
 
 class GINConv(nn.Module):
@@ -70,11 +72,14 @@ class GINConv(nn.Module):
             # state (its self-loop), incoming bond embeddings (a count matrix times the tables, see
             # ``CategoricalEmbedding.aggregate``) and the self-loop bond embedding. Same value as
             # summing (h_j + e_ji) over N(i) ∪ {i}, without [E + N, D] temporaries.
-            messages = x.index_select(0, edge_index[0])  # [E, D]
-            neighbours = scatter(messages, edge_index[1], dim_size=num_nodes, reduce="sum", order=order)
-            bonds = self.bond_embedding.aggregate(edge_attr, edge_index[1], num_nodes, order=order)
-            return self.mlp(neighbours + bonds + x + self.self_loop(self.bond_embedding))
+            # On CPU the neighbour sum is one sparse product (``molssl.ops.adjacency``), and the MLP's
+            # products run on the fastest GEMMs with the ReLU fused (``molssl.nn.fast_linear``). The
+            # in-place sums write into the fresh [N, D] neighbour sum (no other temporaries).
+            total = neighbour_sum(x, edge_index, num_nodes, order=order)  # [N, D]
+            total = total.add_(self.bond_embedding.aggregate(edge_attr, edge_index[1], num_nodes, order=order))
+            total = total.add_(x).add_(self.self_loop(self.bond_embedding))
+            return run_mlp(self.mlp, total)
         edge_embedding = self.bond_embedding(edge_attr)  # [E, D]
         messages = F.relu(x.index_select(0, edge_index[0]) + edge_embedding)  # [E, D]
         neighbours = scatter(messages, edge_index[1], dim_size=num_nodes, reduce="sum", order=order)
-        return self.mlp((1 + self.eps) * x + neighbours)
+        return run_mlp(self.mlp, (1 + self.eps) * x + neighbours)
