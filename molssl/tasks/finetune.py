@@ -8,7 +8,6 @@ disagree on which to quote); repeat over seeds and report mean and standard devi
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import math
@@ -214,12 +213,38 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device a model's parameters live on (the CPU for a model without parameters)."""
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """A torch device from ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when present, else the CPU).
+
+    Raises:
+        ValueError: an unknown device name, or a CUDA device on a machine without CUDA.
+    """
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {device!r} ({exc}); use cpu, cuda, cuda:N or auto") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but this machine has no CUDA device; use cpu or auto")
+    return resolved
+
+
 @torch.no_grad()
 def predict_graphs(model: PropertyModel, graphs: GraphArrays, indices: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
-    """Raw model outputs (logits or standardized values) for graphs, in order; shape [M, T]."""
+    """Raw model outputs (logits or standardized values) for graphs, in order; shape [M, T].
+
+    Batches are built on the CPU and moved to the model's device; outputs come back to the CPU.
+    """
     model.eval()
+    device = model_device(model)
     loader = StoreLoader(graphs, batch_size=batch_size, indices=indices)
-    outs = [model(batch).float() for batch in loader]
+    outs = [model(batch.to(device)).float().cpu() for batch in loader]
     if not outs:
         return np.zeros((0, model.config.num_tasks), dtype=np.float32)
     return torch.cat(outs).numpy()
@@ -232,6 +257,107 @@ def outputs_to_predictions(outputs: np.ndarray, task_type: str, scaler: TargetSc
     return scaler.inverse_transform(outputs) if scaler is not None else outputs
 
 
+@dataclass(frozen=True)
+class SeedTask:
+    """Everything one seed of the protocol needs, as plain picklable data (a seed may run in another process).
+
+    Attributes:
+        make_model: builds a fresh model (picklable when seeds run in processes: a module-level
+            function or a callable object, not a closure).
+        graphs: all featurized molecules.
+        labels: [M, T] float labels, NaN = missing (what the metric scores).
+        targets: [M, T] training targets (labels, standardized for regression).
+        split: (train, valid, test) indices into ``graphs``.
+        config: protocol hyperparameters.
+        metric: name of the selection/report metric.
+        task_type: ``"classification"`` or ``"regression"``.
+        scaler: the regression target scaler (None for classification).
+        device: where the model trains (None: where ``make_model`` put it).
+    """
+
+    make_model: Callable[[], PropertyModel]
+    graphs: GraphArrays
+    labels: np.ndarray
+    targets: np.ndarray
+    split: tuple[np.ndarray, np.ndarray, np.ndarray]
+    config: FinetuneConfig
+    metric: str
+    task_type: str
+    scaler: TargetScaler | None
+    device: torch.device | None = None
+
+
+def score_split(model: PropertyModel, task: SeedTask, idx: np.ndarray) -> float:
+    """The protocol metric of ``model`` on the molecules ``idx`` (NaN when it is undefined there)."""
+    metric = get_metric(task.metric)
+    outputs = predict_graphs(model, task.graphs, idx, task.config.eval_batch_size).astype(np.float64)
+    # an order-only metric (ROC-AUC, PR-AUC) scores the logits, as OGB's Evaluator does: a sigmoid would tie large ones
+    preds = outputs if metric.order_only else outputs_to_predictions(outputs, task.task_type, task.scaler)
+    try:
+        return float(metric.fn(task.labels[idx], preds))
+    except ValueError as exc:  # e.g. no task with both classes in a tiny split
+        logger.warning("metric %s undefined on %d molecules: %s", metric.name, len(idx), exc)
+        return math.nan
+
+
+def run_seed(task: SeedTask, seed: int, progress: Callable[[dict], None] | None = None) -> tuple[SeedResult, dict[str, torch.Tensor]]:
+    """One seed of the protocol: train ``config.epochs`` epochs, evaluating valid/test after each.
+
+    Everything random is seeded from ``seed`` here, so a seed gives the same result in this process or
+    in a worker process (with the same number of threads).
+
+    Returns:
+        The seed's result and its best-validation weights (on the CPU).
+    """
+    config = task.config
+    metric = get_metric(task.metric)
+    train, valid, test = task.split
+    loss_fn = masked_bce_with_logits if task.task_type == "classification" else masked_mse
+    seed_everything(seed)
+    model = task.make_model()
+    if task.device is not None:
+        model = model.to(task.device)
+    device = model_device(model)
+    set_trainable(model, config.mode, config.last_k)
+    encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    other_params = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("encoder.")]
+    groups = [{"params": other_params, "lr": config.lr}]
+    if encoder_params:
+        groups.append({"params": encoder_params, "lr": config.lr if config.encoder_lr is None else config.encoder_lr})
+    optimizer = torch.optim.Adam(groups, weight_decay=config.weight_decay)
+    loader = StoreLoader(task.graphs, batch_size=config.batch_size, shuffle=True, seed=seed, indices=train, targets=task.targets)
+    best: tuple[float, int, float, dict] | None = None
+    history: list[dict] = []
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        frozen_modules_eval(model)
+        loader.set_epoch(epoch)
+        losses = []
+        for batch in loader:
+            if batch.num_graphs < 2 and any(isinstance(m, torch.nn.BatchNorm1d) and m.training for m in model.modules()):
+                continue  # BatchNorm cannot train on a single graph's readout
+            batch = batch.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(batch), batch.y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.detach().item())
+        record = {"seed": seed, "epoch": epoch, "loss": float(np.mean(losses)) if losses else math.nan,
+                  "train": score_split(model, task, train) if config.eval_train else None,
+                  "valid": score_split(model, task, valid), "test": score_split(model, task, test)}  # fmt: skip
+        history.append(record)
+        if progress is not None:
+            progress(record)
+        if best is None or improves(metric, record["valid"], best[0]):
+            best = (record["valid"], epoch, record["test"], {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
+    assert best is not None
+    result = SeedResult(
+        seed=seed, best_epoch=best[1], valid_at_best=best[0], test_at_best=best[2],
+        valid_at_last=history[-1]["valid"], test_at_last=history[-1]["test"], history=history,
+    )  # fmt: skip
+    return result, best[3]
+
+
 def finetune(
     make_model: Callable[[], PropertyModel],
     graphs: GraphArrays,
@@ -242,18 +368,30 @@ def finetune(
     *,
     task_names: Sequence[str] | None = None,
     source: str | None = None,
+    device: str | torch.device | None = None,
+    jobs: int = 1,
+    threads: int | None = None,
 ) -> tuple[FinetuneResult, TargetScaler | None]:
     """Run the protocol over every seed.
 
     Args:
         make_model: builds a fresh model (with pretrained weights loaded, if any); called per seed
-            after seeding, so initialization is reproducible.
+            after seeding, so initialization is reproducible. With ``jobs > 1`` it must be picklable
+            (a module-level function or a callable object such as ``molssl.tasks.model.ModelFactory``).
         graphs: all featurized molecules.
         labels: [M, T] float labels with NaN = missing.
         split: (train, valid, test) indices into ``graphs``.
         config: protocol hyperparameters.
-        progress: called after every epoch with that epoch's record.
+        progress: called after every epoch with that epoch's record (in the calling process, also
+            when seeds run in worker processes).
         task_names, source: the tasks' names and the data's file or name, for messages.
+        device: where to train (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"``); None = where
+            ``make_model`` puts the model. Batches follow the model's device.
+        jobs: seeds trained at once, each in its own process (``molssl.tasks.seed_pool``); 1 = in this
+            process, one seed after the other. The results are the same either way (each seed is
+            seeded on its own) given the same number of threads per seed.
+        threads: torch threads per seed process when ``jobs > 1`` (default: this process's threads
+            divided among the jobs, at least 1); ignored when ``jobs == 1``.
 
     Returns:
         The result (per seed, summary, and the best-validation weights of the best seed) and the
@@ -266,6 +404,8 @@ def finetune(
     if len(train) == 0 or len(valid) == 0 or len(test) == 0:
         raise ValueError(f"{f'{source}: ' if source else ''}every split part must be non-empty, got train={len(train)}, "
                          f"valid={len(valid)}, test={len(test)}; use more molecules or other split fractions")  # fmt: skip
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
     labels = np.asarray(labels, dtype=np.float32)
     if labels.ndim == 1:
         labels = labels[:, None]
@@ -274,62 +414,23 @@ def finetune(
     check_scoreable(labels, (train, valid, test), metric, task_names, source)
     scaler = TargetScaler.fit(labels[train]) if task_type == "regression" else None
     targets = scaler.transform(labels) if scaler is not None else labels
-    loss_fn = masked_bce_with_logits if task_type == "classification" else masked_mse
+    task = SeedTask(make_model=make_model, graphs=graphs, labels=labels, targets=targets, split=(train, valid, test),
+                    config=config, metric=metric.name, task_type=task_type, scaler=scaler,
+                    device=None if device is None else resolve_device(device))  # fmt: skip
 
-    def score(model: PropertyModel, idx: np.ndarray) -> float:
-        outputs = predict_graphs(model, graphs, idx, config.eval_batch_size).astype(np.float64)
-        # an order-only metric (ROC-AUC, PR-AUC) scores the logits, as OGB's Evaluator does: a sigmoid would tie large ones
-        preds = outputs if metric.order_only else outputs_to_predictions(outputs, task_type, scaler)
-        try:
-            return float(metric.fn(labels[idx], preds))
-        except ValueError as exc:  # e.g. no task with both classes in a tiny split
-            logger.warning("metric %s undefined on %d molecules: %s", metric.name, len(idx), exc)
-            return math.nan
+    if jobs > 1 and len(config.seeds) > 1:
+        from molssl.tasks.seed_pool import run_seeds_in_processes
+
+        outcomes = run_seeds_in_processes(task, config.seeds, jobs, threads, progress)
+    else:
+        outcomes = [run_seed(task, seed, progress) for seed in config.seeds]
 
     results: list[SeedResult] = []
     best_overall: tuple[float, dict, int] | None = None
-    for seed in config.seeds:
-        seed_everything(seed)
-        model = make_model()
-        set_trainable(model, config.mode, config.last_k)
-        encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
-        other_params = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("encoder.")]
-        groups = [{"params": other_params, "lr": config.lr}]
-        if encoder_params:
-            groups.append({"params": encoder_params, "lr": config.lr if config.encoder_lr is None else config.encoder_lr})
-        optimizer = torch.optim.Adam(groups, weight_decay=config.weight_decay)
-        loader = StoreLoader(graphs, batch_size=config.batch_size, shuffle=True, seed=seed, indices=train, targets=targets)
-        best: tuple[float, int, float, dict] | None = None
-        history: list[dict] = []
-        for epoch in range(1, config.epochs + 1):
-            model.train()
-            frozen_modules_eval(model)
-            loader.set_epoch(epoch)
-            losses = []
-            for batch in loader:
-                if batch.num_graphs < 2 and any(isinstance(m, torch.nn.BatchNorm1d) and m.training for m in model.modules()):
-                    continue  # BatchNorm cannot train on a single graph's readout
-                optimizer.zero_grad()
-                loss = loss_fn(model(batch), batch.y)
-                loss.backward()
-                optimizer.step()
-                losses.append(loss.detach().item())
-            record = {"seed": seed, "epoch": epoch, "loss": float(np.mean(losses)) if losses else math.nan,
-                      "train": score(model, train) if config.eval_train else None,
-                      "valid": score(model, valid), "test": score(model, test)}  # fmt: skip
-            history.append(record)
-            if progress is not None:
-                progress(record)
-            if best is None or improves(metric, record["valid"], best[0]):
-                best = (record["valid"], epoch, record["test"], copy.deepcopy(model.state_dict()))
-        assert best is not None
-        result = SeedResult(
-            seed=seed, best_epoch=best[1], valid_at_best=best[0], test_at_best=best[2],
-            valid_at_last=history[-1]["valid"], test_at_last=history[-1]["test"], history=history,
-        )  # fmt: skip
+    for result, best_state in outcomes:
         results.append(result)
-        if best_overall is None or improves(metric, best[0], best_overall[0]):
-            best_overall = (best[0], best[3], seed)
+        if best_overall is None or improves(metric, result.valid_at_best, best_overall[0]):
+            best_overall = (result.valid_at_best, best_state, result.seed)
     assert best_overall is not None
     return (
         FinetuneResult(metric=metric.name, higher_is_better=metric.higher_is_better, seeds=results,

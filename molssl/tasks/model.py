@@ -144,4 +144,27 @@ def frozen_modules_eval(model: PropertyModel) -> None:
             dropout.eval()
 
 
-__all__ = ["PredictorConfig", "PropertyModel", "TASK_TYPES", "count_parameters", "set_trainable", "frozen_modules_eval"]
+__all__ = ["PredictorConfig", "PropertyModel", "TASK_TYPES", "count_parameters", "set_trainable", "frozen_modules_eval", "ModelFactory"]
+
+
+@dataclass(frozen=True)
+class ModelFactory:
+    """Builds a fresh ``PropertyModel``, optionally with pretrained encoder weights: a picklable ``make_model``.
+
+    Attributes:
+        config: the model to build.
+        encoder_state: encoder weights to load (None: random initialization).
+        source: where the weights came from, for error messages.
+    """
+
+    config: PredictorConfig
+    encoder_state: Mapping[str, Any] | None = None
+    source: str | None = None
+
+    def __call__(self) -> PropertyModel:
+        from molssl.checkpoint import load_weights
+
+        model = PropertyModel(self.config)
+        if self.encoder_state is not None:
+            load_weights(model.encoder, dict(self.encoder_state), self.source or "the pretrained encoder")
+        return model

@@ -28,8 +28,9 @@ from molssl.tasks.finetune import (
     finetune,
     outputs_to_predictions,
     predict_graphs,
+    resolve_device,
 )
-from molssl.tasks.model import PredictorConfig, PropertyModel, count_parameters
+from molssl.tasks.model import ModelFactory, PredictorConfig, PropertyModel, count_parameters
 from molssl.tasks.target_scaler import TargetScaler
 from molssl.zoo import resolve_pretrained
 
@@ -45,20 +46,21 @@ class PropertyPredictor:
         encoder: conv name (``"gin"``, ``"gcn"``, ``"sage"``, ``"gat"``) or a full ``EncoderConfig``.
         scheme: featurization scheme (ignored when ``encoder`` is a config, which records its own).
         readout: graph pooling (``mean``, ``sum``, ``max``, ``attention``, ``set2set``).
-        device: torch device for training and prediction.
+        device: where the model trains and predicts: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``
+            (CUDA when present, else the CPU; the default). Batches are built on the CPU and follow the model.
         **encoder_options: other ``EncoderConfig`` fields (num_layers, emb_dim, jk, dropout (0.5 by
             default, the fine-tuning value of Hu et al.), virtual_node, residual).
     """
 
     def __init__(self, encoder: str | EncoderConfig = "gin", scheme: str = "hu", readout: str = "mean",
-                 device: str | torch.device = "cpu", **encoder_options: Any) -> None:  # fmt: skip
+                 device: str | torch.device = "auto", **encoder_options: Any) -> None:  # fmt: skip
         if isinstance(encoder, EncoderConfig):
             self.encoder_config = encoder
         else:
             encoder_options.setdefault("dropout", 0.5)
             self.encoder_config = EncoderConfig(scheme=get_scheme(scheme).describe(), conv=encoder, **encoder_options)
         self.readout = readout
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.model_: PropertyModel | None = None
         self.scaler_: TargetScaler | None = None
         self.metrics_: dict[str, Any] | None = None
@@ -80,6 +82,8 @@ class PropertyPredictor:
         config: FinetuneConfig | None = None,
         progress: Callable[[dict], None] | None = None,
         sanitize: str = "strict",
+        jobs: int = 1,
+        threads: int | None = None,
         **finetune_options: Any,
     ) -> "PropertyPredictor":
         """Featurize, split, and fine-tune under the literature protocol; keep the best-validation model.
@@ -98,6 +102,8 @@ class PropertyPredictor:
             sanitize: ``"strict"`` (default) or ``"lenient"``: also keep molecules that fail only RDKit's
                 valence check (hypervalent atoms current RDKit rejects and the older literature kept), so a
                 protocol can match the literature's molecule counts; they are listed in ``info_["lenient"]``.
+            jobs: seeds trained at once, each in its own process; the results equal ``jobs=1``'s.
+            threads: torch threads per seed process when ``jobs > 1`` (default: this process's divided among them).
         """
         from molssl.data.splits import get_splitter
 
@@ -130,14 +136,10 @@ class PropertyPredictor:
         predictor_config = PredictorConfig(encoder=self.encoder_config, readout=self.readout,
                                            task_type=table.task_type, task_names=tuple(table.task_names))  # fmt: skip
 
-        def make_model() -> PropertyModel:
-            model = PropertyModel(predictor_config)
-            if pretrained_state is not None:
-                load_weights(model.encoder, pretrained_state, pretrained)
-            return model.to(self.device)
-
+        make_model = ModelFactory(predictor_config, pretrained_state, None if pretrained is None else str(pretrained))
         outcome, scaler = finetune(make_model, result.graphs, labels, (train, valid, test), cfg, progress=progress,
-                                   task_names=table.task_names, source=table.source)  # fmt: skip
+                                   task_names=table.task_names, source=table.source, device=self.device, jobs=jobs,
+                                   threads=threads)  # fmt: skip
         model = PropertyModel(predictor_config)
         model.load_state_dict(outcome.best_state)
         self.model_ = model.to(self.device).eval()
@@ -174,7 +176,7 @@ class PropertyPredictor:
         return save_checkpoint(directory, config, model.state_dict(), extra=extra)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, device: str | torch.device = "cpu") -> "PropertyPredictor":
+    def load(cls, directory: str | os.PathLike, device: str | torch.device = "auto") -> "PropertyPredictor":
         """Load a predictor written by ``save`` (JSON + safetensors only; nothing is unpickled).
 
         A model whose replacing save was interrupted loads from the complete copy that save left
