@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("finetune", help="train a property predictor on labeled molecules (scaffold split, seeds)")
-    p.add_argument("data", help="a CSV file of labeled molecules or a MoleculeNet name (see `molssl datasets`)")
+    p.add_argument("data", help="a CSV/TSV or SD file (.sdf, .sdf.gz; data fields are the columns) of labeled molecules, "
+                   "or a MoleculeNet name (see `molssl datasets`)")
     p.add_argument("--smiles-column", default=None)
-    p.add_argument("--targets", nargs="+", default=None, metavar="COLUMN", help="target columns (default: all but SMILES)")
-    p.add_argument("--task-type", choices=("classification", "regression"), default=None, help="detected when omitted")
+    p.add_argument("--targets", nargs="+", default=None, metavar="COLUMN",
+                   help="target columns or SD data fields (default: every numeric column but SMILES; text columns such as IDs "
+                   "are kept and written beside the predictions)")
+    p.add_argument("--task-type", choices=("classification", "multiclass", "regression"), default=None,
+                   help="detected when omitted (0/1: classification; integers 0..K-1, 3-10 classes: multiclass; else regression)")
+    p.add_argument("--ensemble", action="store_true",
+                   help="keep every seed's model: predictions are their mean, with the spread over seeds as an uncertainty")
+    p.add_argument("--standardize", choices=("none", "largest_fragment"), default="none",
+                   help="largest_fragment keeps each molecule's parent fragment (strips salts); the model records it and "
+                   "predict applies it (default none)")
     p.add_argument("--split", default="scaffold", help="scaffold, random_scaffold, random or stratified (default scaffold)")
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--encoder", default="gin", help="gin, gcn, sage or gat (default gin)")
@@ -66,24 +74,40 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix(seed=record["seed"], loss=f"{record['loss']:.4f}", valid=f"{record['valid']:.4f}", test=f"{record['test']:.4f}")
             bar.update(1)
 
+    from molssl.tasks.finetune_report import format_report, format_stats
+    from molssl.tasks.fit_outputs import write_fit_outputs
+
     try:
         predictor.fit(
             args.data, smiles_column=args.smiles_column, target_columns=args.targets, task_type=args.task_type,
             split=args.split, split_seed=args.split_seed, pretrained=args.pretrained, config=config, progress=progress,
-            sanitize=args.sanitize,
+            sanitize=args.sanitize, ensemble=args.ensemble, standardize=args.standardize,
         )  # fmt: skip
     finally:
         if bar is not None:
             bar.close()
     predictor.save(args.out / "model")
-    report = {"metrics": predictor.metrics_, "info": predictor.info_}
-    (args.out / "metrics.json").write_text(json.dumps(report, indent=2))
-    m = predictor.metrics_
-    print(f"{m['metric']} over {m['num_seeds']} seed(s): test at best valid {format_metric(m['test_at_best_valid']['mean'])} "
-          f"+- {format_metric(m['test_at_best_valid']['std'])} (valid {format_metric(m['valid_at_best_valid']['mean'])}); "
-          f"test at last epoch {format_metric(m['test_at_last_epoch']['mean'])} +- {format_metric(m['test_at_last_epoch']['std'])}")  # fmt: skip
-    skipped = predictor.info_.get("skipped", [])
+    written = write_fit_outputs(predictor, args.out)
+    m, info = predictor.metrics_, predictor.info_
+    seeds = m["num_seeds"]
+
+    def stats(key: str) -> str:
+        return format_stats({**m[key], "std": m[key]["std"] if seeds > 1 else None})
+
+    print(f"task type: {info.get('task_type')}")
+    print(f"{m['metric']} over {seeds} seed(s): test at best valid {stats('test_at_best_valid')} "
+          f"(valid {format_metric(m['valid_at_best_valid']['mean'])}); test at last epoch {stats('test_at_last_epoch')}")  # fmt: skip
+    for line in format_report(m["test_report"], seeds):
+        print(line)
+    if info.get("standardized"):
+        print(f"standardize {info['standardize']}: kept the parent fragment of {len(info['standardized'])} molecules "
+              "(listed in metrics.json)")  # fmt: skip
+    skipped = info.get("skipped", [])
     if skipped:
-        print(f"skipped {len(skipped)} molecules (listed in {args.out / 'metrics.json'})")
-    print(f"model saved to {args.out / 'model'}")
+        print(f"skipped {len(skipped)} of {info['molecules']} molecules; the first {min(5, len(skipped))}:")
+        for row in skipped[:5]:
+            print(f"  row {row['index']}: {row['smiles'][:60]!r}: {row['reason']}")
+        print(f"  all skipped rows with their reasons: {written['skipped']}")
+    print(f"wrote {', '.join(str(p) for p in written.values())}")
+    print(f"model saved to {args.out / 'model'}" + (f" (an ensemble of {seeds} seeds)" if info.get("ensemble") else ""))
     return 0

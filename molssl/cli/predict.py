@@ -11,7 +11,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="predict properties with a saved model (one output row per input)")
     p.add_argument("model", type=Path, help="model directory written by `molssl finetune` (its model/ folder)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--input", type=Path, help="SMILES/CSV/TSV file, optionally .gz")
+    src.add_argument("--input", type=Path, help="SMILES/CSV/TSV or SD (.sdf) file, optionally .gz; its other columns "
+                     "(IDs, names, SD data fields) are kept beside the predictions")
     src.add_argument("--smiles", nargs="+", help="SMILES given on the command line")
     p.add_argument("--smiles-column", default=None)
     p.add_argument("--out", type=Path, default=None, help="output CSV (default: standard output)")
@@ -22,12 +23,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from molssl.data.corpus import read_smiles_file
     from molssl.tasks.predictor import PropertyPredictor
 
     predictor = PropertyPredictor.load(args.model)
-    smiles = args.smiles if args.smiles else read_smiles_file(args.input, smiles_column=args.smiles_column).smiles
-    frame = predictor.predict(smiles, batch_size=args.batch_size, sanitize=args.sanitize)
+    if args.smiles:
+        frame = predictor.predict(args.smiles, batch_size=args.batch_size, sanitize=args.sanitize)
+    else:
+        frame = predictor.predict_file(args.input, smiles_column=args.smiles_column, batch_size=args.batch_size, sanitize=args.sanitize)
     if args.out is None:
         frame.to_csv(sys.stdout, index=False)
     else:
@@ -35,4 +37,7 @@ def run(args: argparse.Namespace) -> int:
         frame.to_csv(args.out, index=False)
         failed = int((frame["error"] != "").sum())
         print(f"predicted {len(frame) - failed} of {len(frame)} molecules -> {args.out}" + (f" ({failed} with an error, see the 'error' column)" if failed else ""))
+        outside = int((frame["domain"] != "").sum()) if "domain" in frame else 0
+        if outside:
+            print(f"{outside} molecule(s) lie outside the training domain (unseen elements or sizes): see the 'domain' column")
     return 0

@@ -219,12 +219,52 @@ def read_labeled_csv(
     )
 
 
+def read_labeled_sdf(path: PathLike, target_columns: Sequence[str] | str | None = None, task_type: str | None = None) -> LabeledTable:
+    """Read an SD file (``.sdf``, ``.sdf.gz``) into a :class:`LabeledTable`: data fields are the columns.
+
+    Targets are ``target_columns`` (data field names), or when None every field whose filled values are
+    all numbers; the title line (column ``name``) and the other fields are kept in ``extra``. A record
+    RDKit cannot read keeps its place with an empty SMILES and its reason in ``read_errors`` (reported
+    by ``featurize_table``); rows are record numbers (0-based). Missing labels and task type as
+    :func:`read_labeled_csv`.
+    """
+    from molssl.data.sdf import NAME_COLUMN, read_sdf
+
+    records = read_sdf(path)
+    source = records.source
+    fields = [c for c in records.columns if c != NAME_COLUMN]
+    if target_columns is None:
+        targets = [c for c in fields if not _is_text_column(records.columns[c])]
+        if not targets:
+            raise ValueError(f"{source}: no numeric data field to use as a target; the records have fields {fields}")
+    else:
+        targets = [target_columns] if isinstance(target_columns, str) else list(target_columns)
+        absent = [c for c in targets if c not in fields]
+        if absent or not targets or len(set(targets)) != len(targets):
+            raise ValueError(f"{source}: target_columns {targets} must name distinct data fields; the records have fields {fields}")
+    labels = np.empty((len(records.smiles), len(targets)), dtype=np.float32)
+    for j, column in enumerate(targets):
+        labels[:, j] = _parse_labels(records.columns[column], column, source)
+    decision = detect_task_type(labels, targets, task_type, source)
+    return LabeledTable(
+        smiles=records.smiles, labels=labels, task_names=tuple(targets), task_type=decision.task_type, source=source,
+        rows=np.arange(len(records.smiles), dtype=np.int64), extra={c: v for c, v in records.columns.items() if c not in targets},
+        task_type_reason=decision.describe(), num_classes=decision.num_classes, read_errors=records.read_errors,
+    )  # fmt: skip
+
+
 def load_labeled_table(data: Any, smiles_column: str | None, target_columns: Sequence[str] | None, task_type: str | None) -> LabeledTable:
-    """A ``LabeledTable`` from a table, a CSV path, or a MoleculeNet dataset name."""
+    """A ``LabeledTable`` from a table, a CSV/TSV path, an SD file, or a MoleculeNet dataset name."""
     if isinstance(data, LabeledTable):
         return data
     path = Path(data)
     if path.is_file():
+        from molssl.data.sdf import is_sdf
+
+        if is_sdf(path):
+            if smiles_column is not None:
+                raise ValueError(f"{path}: smiles_column applies to CSV/TSV files; an SD file holds structures")
+            return read_labeled_sdf(path, target_columns=target_columns, task_type=task_type)
         return read_labeled_csv(path, smiles_column=smiles_column, target_columns=target_columns, task_type=task_type)
     from molssl.data.catalog import MOLECULENET, load_moleculenet
 
@@ -246,7 +286,8 @@ def featurize_table(
 ) -> FeaturizeResult:
     """Featurize the molecules of a table; every skip and lenient record names the row of the table's file.
 
-    This is ``molssl.featurize_many(table.smiles, rows=table.rows, source=table.source, ...)``; use
+    This is ``molssl.featurize_many(table.smiles, rows=table.rows, source=table.source, ...)``, with the
+    reason of ``table.read_errors`` for records the reader could not read; use
     ``result.indices`` to take the labels of the molecules kept (``table.labels[result.indices]``).
 
     Args:
@@ -261,9 +302,14 @@ def featurize_table(
         workers: processes for featurization.
         progress: called with the number of molecules done after each chunk.
     """
+    import dataclasses
+
     from molssl.chem.featurize import featurize_many
 
-    return featurize_many(
+    if table.read_errors and on_error == "raise":
+        index, reason = min(table.read_errors.items())
+        raise ValueError(f"{table.source}: {reason}")
+    result = featurize_many(
         table.smiles,
         scheme=scheme,
         on_error=on_error,  # type: ignore[arg-type]
@@ -275,3 +321,7 @@ def featurize_table(
         max_atoms=max_atoms,
         max_smiles_length=max_smiles_length,
     )
+    if table.read_errors:  # the record was unreadable: say why, not "empty SMILES"
+        result.skipped = [dataclasses.replace(s, reason=table.read_errors[s.index]) if s.index in table.read_errors else s
+                          for s in result.skipped]  # fmt: skip
+    return result

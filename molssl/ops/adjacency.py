@@ -75,7 +75,10 @@ class _LastAdjacency:
         self.value: Adjacency | None = None
 
     def get(self, edge_index: Tensor, num_nodes: int, dtype: torch.dtype) -> Adjacency:
-        key = (edge_index.data_ptr(), edge_index._version, tuple(edge_index.shape), num_nodes, dtype)
+        # an inference tensor (made under torch.inference_mode, as predict does) has no version counter; it is
+        # read-only outside inference mode and nothing in molssl writes an edge_index in place, so its identity suffices
+        version = None if edge_index.is_inference() else edge_index._version
+        key = (edge_index.data_ptr(), version, tuple(edge_index.shape), num_nodes, dtype)
         if self.value is not None and self.key == key and self.ref is not None and self.ref() is edge_index:
             return self.value
         value = build_adjacency(edge_index, num_nodes, dtype)

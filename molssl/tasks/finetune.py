@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 from molssl.data.loader import StoreLoader
-from molssl.eval.metrics import Metric, get_metric
+from molssl.eval.metrics import DEFAULT_METRIC, Metric, get_metric
 from molssl.graph.arrays import GraphArrays
-from molssl.tasks.losses import masked_bce_with_logits, masked_mse
+from molssl.tasks.losses import loss_for_task
 from molssl.tasks.target_scaler import TargetScaler
 from molssl.tasks.model import PropertyModel, frozen_modules_eval, set_trainable
 
@@ -44,7 +44,7 @@ class FinetuneConfig:
         mode: ``"full"``, ``"linear_probe"`` (frozen encoder) or ``"last_k"``.
         last_k: trainable encoder layers in ``last_k`` mode.
         seeds: one run per seed.
-        metric: selection/report metric; None = ROC-AUC for classification, RMSE for regression.
+        metric: selection/report metric; None = ROC-AUC for classification, one-vs-rest ROC-AUC for multiclass, RMSE for regression.
         eval_batch_size: batch size for evaluation.
         eval_train: also score the training set every epoch (costs a pass over it; only logged).
     """
@@ -100,6 +100,8 @@ class FinetuneResult:
     seeds: list[SeedResult]
     best_state: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
     best_seed: int = 0
+    #: every seed's best-validation weights, in the order of ``seeds`` (the members of an ensemble)
+    states: list[dict[str, torch.Tensor]] = field(repr=False, default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """Mean and std over seeds, and every seed's numbers, as plain JSON data.
@@ -165,6 +167,8 @@ def _task_coverage(labels: np.ndarray, metric: Metric) -> list[str | None]:
             reasons.append("no labels")
         elif metric.task_type == "classification" and not ((observed == 0).any() and (observed == 1).any()):
             reasons.append(f"only {int(observed[0])}s ({observed.size} labels)")
+        elif metric.task_type == "multiclass" and np.unique(observed).size < 2:
+            reasons.append(f"only class {int(observed[0])} ({observed.size} labels)")
         else:
             reasons.append(None)
     return reasons
@@ -195,7 +199,7 @@ def check_scoreable(labels: np.ndarray, split: Sequence[np.ndarray], metric: Met
         unscoreable = [f"{names[j]!r}: {why}" for j, why in enumerate(reasons) if why is not None]
         shown = "; ".join(unscoreable[:10]) + (f"; ... ({len(unscoreable) - 10} more)" if len(unscoreable) > 10 else "")
         if len(unscoreable) == len(reasons):
-            need = "both classes (0 and 1)" if metric.task_type == "classification" else "an observed label"
+            need = {"classification": "both classes (0 and 1)", "multiclass": "two classes"}.get(metric.task_type, "an observed label")
             raise ValueError(
                 f"{prefix}the {part} part ({len(idx)} molecules) has no task {metric.name} can score ({shown}); each "
                 f"part needs a task with {need}. Use more molecules, another split (e.g. split='stratified' or "
@@ -251,9 +255,13 @@ def predict_graphs(model: PropertyModel, graphs: GraphArrays, indices: np.ndarra
 
 
 def outputs_to_predictions(outputs: np.ndarray, task_type: str, scaler: TargetScaler | None) -> np.ndarray:
-    """Logits -> probabilities (classification); standardized -> original units (regression)."""
+    """Logits -> probabilities (classification; softmax over the last axis for multiclass [M, T, C]);
+    standardized -> original units (regression)."""
     if task_type == "classification":
         return 1.0 / (1.0 + np.exp(-outputs))
+    if task_type == "multiclass":
+        shifted = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
     return scaler.inverse_transform(outputs) if scaler is not None else outputs
 
 
@@ -312,7 +320,7 @@ def run_seed(task: SeedTask, seed: int, progress: Callable[[dict], None] | None 
     config = task.config
     metric = get_metric(task.metric)
     train, valid, test = task.split
-    loss_fn = masked_bce_with_logits if task.task_type == "classification" else masked_mse
+    loss_fn = loss_for_task(task.task_type)
     seed_everything(seed)
     model = task.make_model()
     if task.device is not None:
@@ -410,7 +418,7 @@ def finetune(
     if labels.ndim == 1:
         labels = labels[:, None]
     task_type = make_model().config.task_type
-    metric = get_metric(config.metric or ("roc_auc" if task_type == "classification" else "rmse"))
+    metric = get_metric(config.metric or DEFAULT_METRIC[task_type])
     check_scoreable(labels, (train, valid, test), metric, task_names, source)
     scaler = TargetScaler.fit(labels[train]) if task_type == "regression" else None
     targets = scaler.transform(labels) if scaler is not None else labels
@@ -434,7 +442,7 @@ def finetune(
     assert best_overall is not None
     return (
         FinetuneResult(metric=metric.name, higher_is_better=metric.higher_is_better, seeds=results,
-                       best_state=best_overall[1], best_seed=best_overall[2]),
+                       best_state=best_overall[1], best_seed=best_overall[2], states=[state for _, state in outcomes]),
         scaler,
     )  # fmt: skip
 

@@ -8,6 +8,7 @@ NaN, for a batch with nothing observed. Missing labels are NaN in float targets 
 
 from __future__ import annotations
 
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -106,4 +107,33 @@ def masked_cross_entropy(logits: Tensor, targets: Tensor, ignore_index: int = -1
     return _observed_mean(losses, flat_targets != ignore_index)
 
 
-__all__ = ["masked_bce_with_logits", "masked_cross_entropy", "masked_mse"]
+def masked_multiclass_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    """``masked_cross_entropy`` for the fine-tuning loop's float targets, where NaN marks a missing label.
+
+    Shapes:
+        logits: [B, T, C]
+        targets: [B, T] float class indices, NaN for missing
+        output: [] scalar
+    """
+    missing = torch.isnan(targets)
+    classes = torch.where(missing, torch.full_like(targets, -1), targets).long()
+    return masked_cross_entropy(logits, classes, ignore_index=-1)
+
+
+#: the training loss of each task type (``molssl.data.task_type.TASK_TYPES``)
+TASK_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "classification": masked_bce_with_logits,
+    "multiclass": masked_multiclass_loss,
+    "regression": masked_mse,
+}
+
+
+def loss_for_task(task_type: str) -> Callable[[Tensor, Tensor], Tensor]:
+    """The masked training loss of ``task_type``: BCE with logits, multiclass cross-entropy or MSE."""
+    try:
+        return TASK_LOSSES[task_type]
+    except KeyError:
+        raise ValueError(f"no loss for task type {task_type!r}; valid task types: {', '.join(TASK_LOSSES)}") from None
+
+
+__all__ = ["TASK_LOSSES", "loss_for_task", "masked_bce_with_logits", "masked_cross_entropy", "masked_mse", "masked_multiclass_loss"]

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 from molssl.nn.readout import get_readout
 
-TASK_TYPES = ("classification", "regression")
+from molssl.data.task_type import TASK_TYPES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,14 +21,17 @@ class PredictorConfig:
     Attributes:
         encoder: the GNN encoder configuration (records the featurization scheme).
         readout: graph pooling, a key of ``molssl.nn.READOUTS``.
-        task_type: ``"classification"`` (multi-task binary, logits) or ``"regression"``.
+        task_type: ``"classification"`` (multi-task binary, logits), ``"multiclass"`` (``num_classes``
+            logits per task) or ``"regression"``.
         task_names: one name per output column.
+        num_classes: classes per task, for ``multiclass`` only (>= 2).
     """
 
     encoder: EncoderConfig
     readout: str = "mean"
     task_type: str = "classification"
     task_names: tuple[str, ...] = ("y",)
+    num_classes: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.encoder, Mapping):
@@ -40,10 +43,18 @@ class PredictorConfig:
         if not names or len(set(names)) != len(names):
             raise ValueError(f"task_names must be non-empty and unique, got {names}")
         object.__setattr__(self, "task_names", names)
+        if (self.task_type == "multiclass") != (self.num_classes is not None) or (self.num_classes is not None and self.num_classes < 2):
+            raise ValueError(f"num_classes (>= 2) is required for task_type 'multiclass' and only for it, got "
+                             f"task_type {self.task_type!r} with num_classes {self.num_classes}")  # fmt: skip
 
     @property
     def num_tasks(self) -> int:
         return len(self.task_names)
+
+    @property
+    def num_outputs(self) -> int:
+        """Head outputs: one per task, or ``num_classes`` per task for multiclass."""
+        return self.num_tasks * (self.num_classes or 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "encoder": self.encoder.to_dict(), "task_names": list(self.task_names)}
@@ -62,7 +73,7 @@ class PropertyModel(nn.Module):
 
     Shapes:
         batch (PyG ``Batch`` of B graphs) -> [B, num_tasks] (logits for classification, standardized
-        values for regression)
+        values for regression), or [B, num_tasks, num_classes] logits for multiclass
     """
 
     def __init__(self, config: PredictorConfig) -> None:
@@ -71,7 +82,7 @@ class PropertyModel(nn.Module):
         self.encoder = GNNEncoder(config.encoder)
         readout_cls = get_readout(config.readout)
         self.readout = readout_cls(self.encoder.out_dim)
-        self.head = nn.Linear(readout_cls.out_dim(self.encoder.out_dim), config.num_tasks)
+        self.head = nn.Linear(readout_cls.out_dim(self.encoder.out_dim), config.num_outputs)
 
     def embed(self, batch: Any) -> Tensor:
         """Graph representations, shape [B, readout dim]."""
@@ -79,7 +90,10 @@ class PropertyModel(nn.Module):
         return self.readout(h, batch.batch, int(batch.num_graphs), getattr(batch, "ptr", None))
 
     def forward(self, batch: Any) -> Tensor:
-        return self.head(self.embed(batch))
+        out = self.head(self.embed(batch))
+        if self.config.num_classes is not None:
+            out = out.view(out.shape[0], self.config.num_tasks, self.config.num_classes)  # [B, T * C] -> [B, T, C]
+        return out
 
     def encoder_layers(self) -> list[nn.Module]:
         """The encoder's trainable blocks from input to output, for ``last_k`` fine-tuning."""

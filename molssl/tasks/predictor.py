@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -19,7 +20,11 @@ import torch
 from molssl.checkpoint import CheckpointError, load_weights, read_checkpoint, reading_checkpoint, save_checkpoint
 from molssl.chem.featurize import featurize_many
 from molssl.chem.schemes import get_scheme
+from molssl.chem.standardize import check_standardizer, standardize_smiles
 from molssl.data.labeled import featurize_table, load_labeled_table
+from molssl.tasks.ensemble import pack_members, pop_members
+from molssl.tasks.fit_outputs import assess_fit, build_member
+from molssl.tasks.prediction_columns import prediction_frame
 from molssl.nn.encoder import EncoderConfig
 from molssl.nn.onednn import use_onednn_linears
 from molssl.nn.pretrained import load_encoder_state
@@ -65,6 +70,8 @@ class PropertyPredictor:
         self.scaler_: TargetScaler | None = None
         self.metrics_: dict[str, Any] | None = None
         self.info_: dict[str, Any] = {}
+        self.members_: list[PropertyModel] = []  # every seed's model when fitted with ensemble=True
+        self.fit_predictions_ = None  # after fit: every molecule's split, targets and prediction (a DataFrame)
 
     # --- training -------------------------------------------------------------------------------
 
@@ -82,6 +89,8 @@ class PropertyPredictor:
         config: FinetuneConfig | None = None,
         progress: Callable[[dict], None] | None = None,
         sanitize: str = "strict",
+        ensemble: bool = False,
+        standardize: str | None = None,
         jobs: int = 1,
         threads: int | None = None,
         **finetune_options: Any,
@@ -104,11 +113,25 @@ class PropertyPredictor:
                 protocol can match the literature's molecule counts; they are listed in ``info_["lenient"]``.
             jobs: seeds trained at once, each in its own process; the results equal ``jobs=1``'s.
             threads: torch threads per seed process when ``jobs > 1`` (default: this process's divided among them).
+            ensemble: keep every seed's selected model; ``predict`` then gives their mean and, per task, the
+                spread over seeds (``<task>_std``), chemprop's ensemble uncertainty. Otherwise the best seed's.
+            standardize: ``"largest_fragment"`` keeps each molecule's parent fragment (strips salts and
+                solvents, RDKit's ``LargestFragmentChooser``); recorded in the model, so ``predict`` applies it.
+
+        After fitting, ``metrics_`` also holds every reported metric per task on the test split (which tasks
+        a metric left out, why, and the trivial baseline: ``molssl.tasks.finetune_report``), ``info_`` the
+        detected task type and why, the temperatures that calibrate a classifier's probabilities (fitted on
+        validation) and the training domain, and ``fit_predictions_`` every molecule's prediction and split.
         """
         from molssl.data.splits import get_splitter
 
+        check_standardizer(standardize)
+
         cfg = config or FinetuneConfig(**{**finetune_options, "seeds": tuple(finetune_options.get("seeds", (0,)))})
         table = load_labeled_table(data, smiles_column, target_columns, task_type)
+        standardized = standardize_smiles(table.smiles, standardize)
+        if standardized.changed:
+            table = dataclasses.replace(table, smiles=standardized.smiles)
         pretrained_state: dict[str, torch.Tensor] | None = None
         if pretrained is not None:
             enc_config, pretrained_state = load_encoder_state(resolve_pretrained(pretrained), expected_scheme=self.encoder_config.scheme)
@@ -134,7 +157,7 @@ class PropertyPredictor:
             parts = splitter(smiles, seed=split_seed, **fractions)
         train, valid, test = parts
         predictor_config = PredictorConfig(encoder=self.encoder_config, readout=self.readout,
-                                           task_type=table.task_type, task_names=tuple(table.task_names))  # fmt: skip
+                                           task_type=table.task_type, task_names=tuple(table.task_names), num_classes=table.num_classes)  # fmt: skip
 
         make_model = ModelFactory(predictor_config, pretrained_state, None if pretrained is None else str(pretrained))
         outcome, scaler = finetune(make_model, result.graphs, labels, (train, valid, test), cfg, progress=progress,
@@ -158,6 +181,20 @@ class PropertyPredictor:
             "num_parameters": count_parameters(model),
             "best_seed": outcome.best_seed,
         }
+        assessment = assess_fit(predictor_config, outcome.states, [s.seed for s in outcome.seeds].index(outcome.best_seed),
+                                result.graphs, labels, (train, valid, test), scaler, ensemble=ensemble, smiles=smiles,
+                                extra={c: [v[i] for i in kept.tolist()] for c, v in table.extra.items()}, scheme=scheme,
+                                device=self.device)  # fmt: skip
+        self.members_ = assessment.members
+        self.fit_predictions_ = assessment.predictions
+        self.metrics_["test_report"] = assessment.report
+        self.info_.update({
+            "task_type": table.task_type_reason or table.task_type, "num_classes": table.num_classes,
+            "standardize": check_standardizer(standardize),
+            "standardized": [{"index": i, "smiles": s, "parent": standardized.smiles[i]} for i, s in standardized.changed],
+            "ensemble": {"seeds": [s.seed for s in outcome.seeds]} if ensemble else None,
+            "calibration": assessment.calibration, "domain": assessment.domain.to_dict(),
+        })  # fmt: skip
         return self
 
     # --- persistence ----------------------------------------------------------------------------
@@ -173,6 +210,10 @@ class PropertyPredictor:
         config = {"kind": PREDICTOR_KIND, "scheme": model.config.encoder.scheme, "predictor": model.config.to_dict()}
         extra = {"target_scaler": self.scaler_.to_dict() if self.scaler_ is not None else None,
                  "metrics": self.metrics_, "info": self.info_}  # fmt: skip
+        if self.members_:  # the other seeds' models ride along under ensemble.<seed>.
+            best = self.info_.get("best_seed")
+            others = {s: m.state_dict() for s, m in zip(self.info_["ensemble"]["seeds"], self.members_) if s != best}
+            return save_checkpoint(directory, config, pack_members(model.state_dict(), others), extra=extra)
         return save_checkpoint(directory, config, model.state_dict(), extra=extra)
 
     @classmethod
@@ -188,6 +229,7 @@ class PropertyPredictor:
         """
         found = read_checkpoint(directory)
         config, extra = found.config, found.extra or {}
+        other_members = pop_members(found.state_dict)
         if config.get("kind") != PREDICTOR_KIND:
             raise CheckpointError(f"{found.path}: checkpoint kind {config.get('kind')!r} is not a property predictor")
         with reading_checkpoint(found.path, "the property predictor's config"):
@@ -201,6 +243,10 @@ class PropertyPredictor:
         out.scaler_ = scaler
         out.metrics_ = extra.get("metrics")
         out.info_ = extra.get("info") or {}
+        if other_members:
+            with reading_checkpoint(found.path, "the ensemble's members"):
+                others = {s: build_member(predictor_config, state, found.path, out.device) for s, state in other_members.items()}
+                out.members_ = [out.model_ if s == out.info_["best_seed"] else others[s] for s in out.info_["ensemble"]["seeds"]]
         return out
 
     # --- prediction -----------------------------------------------------------------------------
@@ -215,8 +261,12 @@ class PropertyPredictor:
         """Predict every input; returns a pandas DataFrame with one row per input, in input order.
 
         Columns: ``smiles``, one column per task (probability of the positive class for
-        classification, the value in the training units for regression), and ``error``: empty for
-        molecules that were predicted, the reason otherwise (their task columns are NaN).
+        classification, the most probable class for multiclass with ``<task>_prob_<c>`` per class, the
+        value in the training units for regression), ``<task>_std`` (an ensemble's spread over seeds),
+        ``<task>_calibrated`` (temperature-scaled probability, classifiers), ``domain`` (why a molecule
+        lies outside the training domain: unseen elements, heavy-atom count outside the training range;
+        "" inside) and ``error``: empty for molecules that were predicted, the reason otherwise (their
+        task columns are NaN). The model's standardizer (``fit(standardize=)``) is applied first.
 
         Args:
             smiles: the molecules.
@@ -234,18 +284,30 @@ class PropertyPredictor:
             raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
         model = self._require_model()
         smiles = list(smiles)
-        result = featurize_many(smiles, scheme=model.config.encoder.scheme["name"], on_error="skip", workers=workers, sanitize=sanitize)
-        values = np.full((len(smiles), model.config.num_tasks), np.nan, dtype=np.float64)
+        parents = standardize_smiles(smiles, self.info_.get("standardize")).smiles
+        result = featurize_many(parents, scheme=model.config.encoder.scheme["name"], on_error="skip", workers=workers, sanitize=sanitize)
+        members = self.members_ or [model]
+        outputs = np.zeros((len(members), 0, model.config.num_tasks, *((model.config.num_classes,) if model.config.num_classes else ())))
         if len(result):
-            use_onednn_linears(model)  # exact fp32 inference on oneDNN where it is faster; training unaffected
             autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+            for member in members:
+                use_onednn_linears(member)  # exact fp32 inference on oneDNN where it is faster; training unaffected
             with torch.inference_mode(), autocast:
-                outputs = predict_graphs(model, result.graphs, batch_size=batch_size)
-            values[result.indices] = outputs_to_predictions(outputs, model.config.task_type, self.scaler_)
-        errors = [""] * len(smiles)
-        for row in result.skipped:
-            errors[row.index] = row.reason
-        frame = pd.DataFrame(values, columns=list(model.config.task_names))
-        frame.insert(0, "smiles", smiles)
-        frame["error"] = errors
+                outputs = np.stack([predict_graphs(member, result.graphs, batch_size=batch_size) for member in members])
+        return prediction_frame(smiles, result, outputs.astype(np.float64), model.config, self.scaler_, self.info_)
+
+    def predict_file(self, path: str | os.PathLike, smiles_column: str | None = None, **options: Any):
+        """``predict`` the molecules of a file (SMILES/CSV/TSV or SD, optionally .gz), keeping its other columns.
+
+        The file's ID and other columns (an SD file's title as ``name`` and its data fields) come right
+        after ``smiles``; a record RDKit cannot read gets its reason in ``error``. ``options`` go to ``predict``.
+        """
+        from molssl.data.molecule_table import read_molecule_table
+
+        table = read_molecule_table(path, smiles_column)
+        frame = self.predict(table.smiles, **options)
+        for position, (name, values) in enumerate(table.extra.items(), start=1):
+            frame.insert(position, name if name not in frame.columns else f"input_{name}", values)
+        for index, reason in table.read_errors.items():
+            frame.loc[index, "error"] = reason
         return frame

@@ -75,6 +75,17 @@ def test_adjacency_is_reused_for_the_same_tensor_and_rebuilt_when_it_changes():
     assert neighbour_sum(x, edge_index, 3).tolist() == [[0, 1, 0], [1, 0, 0], [0, 0, 0]]
 
 
+def test_inference_mode_tensors_without_a_version_counter(batch):
+    with torch.no_grad():
+        expected = neighbour_sum(batch.x[:, :1].float().repeat(1, 4), batch.edge_index, batch.num_nodes)
+    with torch.inference_mode():
+        edge_index = batch.edge_index.clone()  # an inference tensor, as the batches of predict are
+        x = batch.x[:, :1].float().repeat(1, 4)
+        first = adjacency_of(edge_index, batch.num_nodes)
+        assert adjacency_of(edge_index, batch.num_nodes) is first
+        assert torch.equal(neighbour_sum(x, edge_index, batch.num_nodes), expected)
+
+
 def test_bad_edge_index_is_an_error_naming_the_reason():
     with pytest.raises(ValueError, match=r"outside \[0, 3\)"):
         build_adjacency(torch.tensor([[0, 3], [1, 2]]), 3)
