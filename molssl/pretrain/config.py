@@ -11,7 +11,8 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 SCHEDULES = ("constant", "cosine")
 OPTIMIZERS = ("adam", "adamw")
 #: fields that may differ when a run is resumed (the run gets longer or quieter, nothing else changes)
-RESUMABLE_CHANGES = ("epochs", "steps", "progress", "checkpoint_every", "log_every", "device")
+#: (activation checkpointing recomputes the same values: it trades memory for time, nothing else)
+RESUMABLE_CHANGES = ("epochs", "steps", "progress", "checkpoint_every", "log_every", "device", "activation_checkpointing")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +36,15 @@ class TrainConfig:
         checkpoint_every: steps between resumable checkpoints (one is always written at the end).
         device: ``"auto"`` (CUDA when available, for torchrun: the local rank's GPU), ``"cpu"``, ``"cuda"``...
         progress: show a progress bar (rank 0 only).
+        activation_checkpointing: keep only each encoder layer's input for backward and recompute the
+            rest (``molssl.nn.activation_checkpointing``): same losses and gradients, less memory, about
+            a third more time per step.
+        size_curriculum: fraction of the run's steps over which batches come from the smallest
+            molecules first (``molssl.data.size_curriculum``); 0 = uniform sampling throughout. The
+            curriculum's length is this fraction of the total steps, so extending a run on resume
+            lengthens it.
+        curriculum_start: share of the molecules, smallest first, that the first curriculum step
+            samples from.
     """
 
     epochs: int = 100
@@ -52,6 +62,9 @@ class TrainConfig:
     checkpoint_every: int = 500
     device: str = "auto"
     progress: bool = True
+    activation_checkpointing: bool = False
+    size_curriculum: float = 0.0
+    curriculum_start: float = 0.2
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "log_every", "checkpoint_every"):
@@ -78,6 +91,11 @@ class TrainConfig:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}; valid: {', '.join(valid)}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
+        if not isinstance(self.activation_checkpointing, bool):
+            raise ValueError(f"activation_checkpointing must be a bool, got {self.activation_checkpointing!r}")
+        from molssl.data.size_curriculum import check_curriculum
+
+        check_curriculum(self.size_curriculum, self.curriculum_start)
 
     def total_steps(self, batches_per_epoch: int) -> int:
         """Optimizer steps of the whole run."""

@@ -25,9 +25,10 @@ import torch
 from molssl import __version__
 from molssl.checkpoint import CheckpointError, load_weights, remove_staged_copies, staged_copies
 from molssl.data.loader import StoreLoader
+from molssl.data.size_curriculum import SizeCurriculumLoader
 from molssl.methods import get_method
 from molssl.methods.base import PretrainMethod
-from molssl.nn.encoder import EncoderConfig
+from molssl.nn.encoder import EncoderConfig, set_activation_checkpointing
 from molssl.nn.pretrained import load_encoder_state, save_encoder
 from molssl.pretrain.config import RESUMABLE_CHANGES, TrainConfig
 from molssl.pretrain.data import PretrainData, labeled_data, unlabeled_data
@@ -85,12 +86,17 @@ def _encoder_config(scheme: dict, encoder: EncoderConfig | Mapping[str, Any] | N
 
 
 def _check_resume(old: Mapping[str, Any], new: Mapping[str, Any], path: Path) -> None:
-    """Refuse to resume a run directory with a different run than the one it holds."""
+    """Refuse to resume a run directory with a different run than the one it holds.
+
+    A ``train`` option the run's config.json lacks (written before the option existed) counts as its
+    default.
+    """
     new = json.loads(json.dumps(new))  # compare as written: tuples read back as lists
+    defaults = json.loads(json.dumps(TrainConfig().to_dict()))
     diffs = []
     for key in sorted(set(old) | set(new)):
         if key == "train":
-            a, b = old.get(key, {}), new.get(key, {})
+            a, b = {**defaults, **old.get(key, {})}, {**defaults, **new.get(key, {})}
             diffs += [f"train.{k}" for k in sorted(set(a) | set(b)) if k not in RESUMABLE_CHANGES and a.get(k) != b.get(k)]
         elif key not in ("molssl_version",) and old.get(key) != new.get(key):
             diffs.append(key)
@@ -226,6 +232,7 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
                              f"{init_config.emb_dim}) differs from this run's; pass encoder=the checkpoint's config")  # fmt: skip
         load_weights(model.encoder, state, init_path)
     model.to(ctx.device)
+    set_activation_checkpointing(model, train.activation_checkpointing)
 
     run_config = {
         "format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION, "molssl_version": __version__,
@@ -247,11 +254,15 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
     if ctx.is_main and run.metrics_path.exists():
         run.truncate_metrics(progress.step)
 
-    loader = StoreLoader(prepared.graphs, batch_size=train.batch_size // ctx.world_size, shuffle=True, seed=train.seed,
-                         drop_last=True, targets=prepared.targets, rank=ctx.rank, world_size=ctx.world_size)  # fmt: skip
+    loader_options = dict(batch_size=train.batch_size // ctx.world_size, shuffle=True, seed=train.seed, drop_last=True,
+                          targets=prepared.targets, rank=ctx.rank, world_size=ctx.world_size)  # fmt: skip
+    loader = StoreLoader(prepared.graphs, **loader_options)
     if len(loader) == 0:
         raise ValueError(f"{prepared.origin}: {len(prepared.graphs)} molecules make no full batch of {train.batch_size}; lower batch_size")
     total = train.total_steps(len(loader))
+    if train.size_curriculum:
+        loader = SizeCurriculumLoader(prepared.graphs, steps=math.ceil(train.size_curriculum * total),
+                                      start=train.curriculum_start, **loader_options)  # fmt: skip
     net = model
     if ctx.distributed:
         from torch.nn.parallel import DistributedDataParallel

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from molssl.cli.main import main
@@ -48,10 +49,17 @@ def test_unknown_method_option_is_a_clear_error(tmp_path, capsys, monkeypatch):
     assert code == 2 and "unknown AttributeMaskingConfig options ['mask_ratio']" in err and "mask_rate" in err
 
 
-def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+# 200 molecules / 32 = 6 batches per epoch; with the curriculum over the first 20 of 40 steps the kill
+# (at step 8 or later) falls inside it, in epoch 1; dropout is on, recomputed in every layer
+CURRICULUM = ["--size-curriculum", "0.5", "--activation-checkpointing", "--dropout", "0.2"]
+
+
+@pytest.mark.parametrize("extra_options", [[], CURRICULUM], ids=["plain", "curriculum_checkpointing_dropout"])
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, extra_options):
     corpus = _corpus(tmp_path)
     env = {**os.environ, "MOLSSL_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    args = ["--method", "attr_masking", "--data", str(corpus), "--steps", "40", "--log-every", "2", "--checkpoint-every", "4", *SMALL]
+    args = ["--method", "attr_masking", "--data", str(corpus), "--steps", "40", "--log-every", "2", "--checkpoint-every", "4",
+            *SMALL, *extra_options]  # fmt: skip
 
     def run(out, extra=()):
         return subprocess.run([sys.executable, "-m", "molssl", "pretrain", *args, "--out", str(out), *extra],
@@ -79,3 +87,5 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     rows = lambda p: [{k: v for k, v in json.loads(l).items() if k != "graphs_per_s"} for l in (p / "metrics.jsonl").read_text().splitlines()]  # noqa: E731, E741
     assert rows(tmp_path / "full") == rows(cut)
+    train = json.loads((cut / "config.json").read_text())["train"]
+    assert (train["size_curriculum"], train["activation_checkpointing"]) == ((0.5, True) if extra_options else (0.0, False))

@@ -124,3 +124,43 @@ def test_unknown_method_lists_the_valid_ones(store, tmp_path):
 def test_too_few_molecules_for_a_batch(store, tmp_path):
     with pytest.raises(ValueError, match="no full batch"):
         pretrain("infomax", store, tmp_path / "x", encoder=SMALL_ENCODER, train=fast(batch_size=1024))
+
+
+def test_activation_checkpointing_trains_to_the_same_weights_with_dropout(store, tmp_path):
+    encoder = {**SMALL_ENCODER, "dropout": 0.3}
+    plain = pretrain("attr_masking", store, tmp_path / "plain", encoder=encoder, train=fast())
+    checkpointed = pretrain("attr_masking", store, tmp_path / "ckpt", encoder=encoder, train=fast(activation_checkpointing=True))
+    a, b = load_encoder(plain.encoder_dir).state_dict(), load_encoder(checkpointed.encoder_dir).state_dict()
+    for key in a:  # 20 Adam steps on recomputed activations: the same weights and batch-norm statistics
+        torch.testing.assert_close(b[key], a[key], rtol=1e-5, atol=1e-6, msg=key)
+    assert [r["loss"] for r in checkpointed.metrics] == pytest.approx([r["loss"] for r in plain.metrics], rel=1e-5)
+    config = json.loads((checkpointed.run_dir / "config.json").read_text())
+    assert config["train"]["activation_checkpointing"] is True
+
+
+def test_resume_in_the_middle_of_a_size_curriculum_is_exact(store, tmp_path):
+    # 12 batches per epoch; the curriculum covers 18 of 30 steps, so the kill at 15 falls inside it, in epoch 1
+    train = fast(steps=30, size_curriculum=0.6, curriculum_start=0.3)
+    full = pretrain("attr_masking", store, tmp_path / "full", encoder=SMALL_ENCODER, train=train)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain("attr_masking", store, tmp_path / "cut", encoder=SMALL_ENCODER, train=train, on_log=_interrupt_at(15))
+    resumed = pretrain("attr_masking", store, tmp_path / "cut", encoder=SMALL_ENCODER, train=train, resume=True)
+    a, b = load_encoder(full.encoder_dir).state_dict(), load_encoder(resumed.encoder_dir).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["loss"] for r in full.metrics] == [r["loss"] for r in resumed.metrics]
+    recorded = json.loads((full.run_dir / "config.json").read_text())["train"]
+    assert (recorded["size_curriculum"], recorded["curriculum_start"]) == (0.6, 0.3)
+    uniform = pretrain("attr_masking", store, tmp_path / "uniform", encoder=SMALL_ENCODER, train=fast(steps=30))
+    assert [r["loss"] for r in uniform.metrics] != [r["loss"] for r in full.metrics]  # other batches were drawn
+    with pytest.raises(RunDirectoryError, match="train.size_curriculum"):
+        pretrain("attr_masking", store, tmp_path / "cut", encoder=SMALL_ENCODER, train=fast(steps=40), resume=True)
+
+
+def test_a_run_written_before_the_new_options_resumes(store, tmp_path):
+    run = pretrain("infomax", store, tmp_path / "run", encoder=SMALL_ENCODER, train=fast(steps=10)).run_dir
+    data = json.loads((run / "config.json").read_text())
+    for key in ("activation_checkpointing", "size_curriculum", "curriculum_start"):
+        data["train"].pop(key)
+    (run / "config.json").write_text(json.dumps(data))
+    longer = pretrain("infomax", store, run, encoder=SMALL_ENCODER, train=fast(steps=20, activation_checkpointing=True), resume=True)
+    assert longer.steps == 20
