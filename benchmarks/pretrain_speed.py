@@ -29,6 +29,24 @@ share of the cores as much as the code, while with one thread the CPU-time figur
 core of our own would give (cache and memory-bandwidth contention still leak in).
 ``torch.set_num_threads(--threads)`` (default 1) is fixed for the whole run and recorded.
 
+Two more contenders per method, same batches, interleaved with the rest (issue 15):
+
+* ``<method> (stock kernels)``: the same model with molssl's CPU fast paths switched off
+  (``molssl.nn.fast_linear`` and ``molssl.ops.adjacency``: every Linear on ``F.linear``, the neighbour
+  sums as gather + ``index_add``): what the step cost before them;
+* ``GEMM-only bound of <method>`` (for ``--bound-methods``): the dense matrix products that method's
+  step dispatches on each batch, forward and backward, after autocast (recorded once per batch and
+  precision by ``benchmarks.gemm_bound.record_gemms``), each on the fastest kernel this machine offers
+  for its shape and layout (MKL NN/NT/TN or oneDNN, chosen by timing), and nothing else. A method's
+  ``fraction_of_bound`` is its graphs/s over the bound's on the same batches and precision.
+
+The timed steps cycle over the first ``--batches`` batches (default 4) so that the bound is recorded
+for every batch it is compared on.
+
+bf16 is autocast; on a CPU without native bf16 instructions (no AVX512-BF16/AMX, e.g. the AMD EPYC
+with AVX2 this was last run on) oneDNN emulates it and bf16 is several times slower than fp32: the
+``native_bf16`` column says which case a row is.
+
 Last, the real loop end to end: ``molssl.pretrain.pretrain`` on the same store for ``--loop-methods``
 with ``TrainConfig(steps=2 * --steps, log_every=--steps, checkpoint_every=2 * --steps)``. Its second
 metrics row (steady state: loader batching, seeding, meters; no warm-up, no checkpoint) and the whole
@@ -40,11 +58,13 @@ Run:
     python benchmarks/pretrain_speed.py                          # all methods, fp32 and bf16, 1 thread (~8 min
                                                                  # on 2 shared cores with 8 methods)
     python benchmarks/pretrain_speed.py --methods attr_masking context_pred --precisions bf16 --steps 10
+    python benchmarks/pretrain_speed.py --methods attr_masking context_pred graphcl --precisions fp32  # issue 15
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import os
 import shlex
@@ -54,6 +74,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from collections import Counter
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +84,9 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
+import molssl.nn.fast_linear as fast_linear  # noqa: E402
+import molssl.ops.adjacency as adjacency  # noqa: E402
+from benchmarks.gemm_bound import GemmBound, record_gemms  # noqa: E402
 from benchmarks.record import append_rows  # noqa: E402
 from molssl.data.embedded import default_corpus, embedded_file  # noqa: E402
 from molssl.data.loader import StoreLoader  # noqa: E402
@@ -71,12 +95,35 @@ from molssl.methods import METHODS, get_method  # noqa: E402
 from molssl.nn.encoder import EncoderConfig  # noqa: E402
 from molssl.pretrain import TrainConfig, pretrain  # noqa: E402
 from molssl.pretrain.data import labeled_data  # noqa: E402
-from molssl.pretrain.trainer import DEFAULT_ENCODER, _method_options, step_seed  # noqa: E402
+from molssl.pretrain.trainer import DEFAULT_ENCODER, step_seed  # noqa: E402
 
 WORK = ROOT / "benchmarks" / "_work"
 SIDER = "moleculenet/sider.csv"
 BASELINE = "baseline: PyG GINEConv 5x300 + linear head + CE"
 AUTOCAST = {"fp32": None, "bf16": torch.bfloat16}
+STOCK = " (stock kernels)"
+BOUND = "GEMM-only bound of "
+
+
+def native_bf16() -> bool:
+    """Whether this CPU has bf16 instructions (AVX512-BF16 or AMX); without them oneDNN emulates bf16."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+@contextlib.contextmanager
+def stock_kernels(on: bool):
+    """Switch molssl's CPU fast paths (fused oneDNN/MKL linears, CSR neighbour sums) off while ``on``."""
+    saved = fast_linear.fast_path_applies, adjacency.sparse_path_applies
+    if on:
+        fast_linear.fast_path_applies = adjacency.sparse_path_applies = lambda x: False
+    try:
+        yield
+    finally:
+        fast_linear.fast_path_applies, adjacency.sparse_path_applies = saved
 
 
 class PlainGINE(nn.Module):
@@ -157,6 +204,11 @@ def collate(source, batch_size: int, targets=None) -> list:
     return list(loader)
 
 
+def _stock_call(step: Callable, batch: Any, index: int) -> None:
+    with stock_kernels(True):
+        step(batch, index)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--methods", nargs="+", default=None, help="registered method names (default: all of METHODS)")
@@ -169,6 +221,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     parser.add_argument("--loop-methods", nargs="*", default=["attr_masking", "context_pred"],
                         help="methods run end to end through molssl.pretrain.pretrain (fp32; none: skip)")  # fmt: skip
+    parser.add_argument("--bound-methods", nargs="*", default=["attr_masking", "context_pred", "graphcl"],
+                        help="methods whose GEMM-only bound is measured (none: skip)")  # fmt: skip
+    parser.add_argument("--bound-repeats", type=int, default=3, help="timings per kernel when choosing the fastest (default 3)")
+    parser.add_argument("--no-stock", action="store_true", help="skip the stock-kernel contenders")
+    parser.add_argument("--batches", type=int, default=4, help="timed steps cycle over this many batches (default 4)")
     parser.add_argument("--no-record", action="store_true", help="print only, do not append to results/")
     args = parser.parse_args()
 
@@ -205,10 +262,11 @@ def main() -> None:
         cls = get_method(name)
         data = "sider" if cls.needs_labels else "moses"
         try:
-            options = _method_options(cls, None, labeled) if cls.needs_labels else {}
-            torch.manual_seed(0)
-            model = cls(encoder_config, cls.config_class.from_dict(options))
-            contenders[(name, data)] = (model, lambda out: out.loss)
+            options = cls.prepare_data(labeled, {}, 1)[1] if cls.needs_labels else {}
+            for label in (name,) if args.no_stock else (name, name + STOCK):
+                torch.manual_seed(0)
+                model = cls(encoder_config, cls.config_class.from_dict(options))
+                contenders[(label, data)] = (model, lambda out: out.loss)
         except Exception as exc:  # a method being written right now may not build yet: say so, time the rest
             errors[name] = f"{type(exc).__name__}: {exc}"
             print(f"  {name}: cannot build: {errors[name]}")
@@ -216,7 +274,31 @@ def main() -> None:
     steps: dict[tuple[str, str, str], Callable] = {}
     for precision in args.precisions:
         for key, (model, loss_of) in contenders.items():
-            steps[key + (precision,)] = make_step(model, precision, loss_of)
+            step = make_step(model, precision, loss_of)
+            if key[0].endswith(STOCK):
+                step = (lambda inner: lambda batch, i: _stock_call(inner, batch, i))(step)
+            steps[key + (precision,)] = step
+    batch_sets = {k: v[: args.batches] for k, v in batch_sets.items()}
+
+    # the GEMM-only bound of each --bound-methods method, per batch and precision
+    bound_info: dict[tuple, dict] = {}
+    for name in [m for m in (args.bound_methods or []) if m in names]:
+        data = "sider" if get_method(name).needs_labels else "moses"
+        for precision in args.precisions:
+            if (name, data, precision) not in steps:
+                continue
+            t = time.perf_counter()
+            per_batch = {}
+            for batch in batch_sets[data]:
+                per_batch[id(batch)] = GemmBound(record_gemms(lambda: steps[(name, data, precision)](batch, 0)), args.bound_repeats)
+            steps[(BOUND + name, data, precision)] = (lambda table: lambda batch, i: table[id(batch)].run())(per_batch)
+            contenders[(BOUND + name, data)] = (nn.Module(), None)
+            first = next(iter(per_batch.values()))
+            bound_info[(name, data, precision)] = {
+                "gemm_gflop_per_step": round(first.flops / 1e9, 2), "gemms_per_step": len(first.calls),
+                "kernels_chosen": dict(Counter(k for k, _ in first.choice.values()))}  # fmt: skip
+            print(f"  GEMM-only bound of {name} ({precision}): {len(first.calls)} products, {first.flops / 1e9:.1f} GFLOP per step, "
+                  f"kernels {bound_info[(name, data, precision)]['kernels_chosen']} ({time.perf_counter() - t:.0f} s to choose)")  # fmt: skip
 
     def run(key, count: int, offset: int) -> tuple[float, float]:
         """Wall-clock and process CPU seconds of ``count`` steps of contender ``key``."""
@@ -262,8 +344,12 @@ def main() -> None:
             ratio = med[key] / base if base else None
             cpu_ratio = cpu_med[key] / cpu_base if cpu_base else None
             params = sum(p.numel() for p in model.parameters())
+            bound_key = (BOUND + label.removesuffix(STOCK), data, precision)
+            of_bound = med[key] / med[bound_key] if bound_key in med and bound_key != key else None
+            of_bound_cpu = cpu_med[key] / cpu_med[bound_key] if of_bound is not None else None
             print(f"{label:48s} {data:5s} {precision:4s} {params:9,d} {med[key]:8.0f} {args.batch_size / med[key] * 1e3:7.0f} "
-                  f"{'' if ratio is None else f'{ratio:5.2f}x'} {cpu_med[key]:12.0f} {'' if cpu_ratio is None else f'{cpu_ratio:5.2f}x'}")  # fmt: skip
+                  f"{'' if ratio is None else f'{ratio:5.2f}x'} {cpu_med[key]:12.0f} {'' if cpu_ratio is None else f'{cpu_ratio:5.2f}x'}"
+                  f"{'' if of_bound is None else f'   {of_bound:5.1%} / {of_bound_cpu:5.1%} of bound'}")  # fmt: skip
             rows.append({"what": "pretrain_step", "method": label, "precision": precision, "data": data,
                          "mean_atoms_per_batch": round(atoms[data], 1), "parameters": params,
                          "median_graphs_per_s": round(med[key], 1), "median_ms_per_step": round(args.batch_size / med[key] * 1e3, 1),
@@ -271,7 +357,13 @@ def main() -> None:
                          "median_graphs_per_cpu_s": round(cpu_med[key], 1),
                          "ratio_vs_baseline_cpu": None if cpu_ratio is None else round(cpu_ratio, 3),
                          "all_graphs_per_s": [round(v, 1) for v in rates[key]],
-                         "all_graphs_per_cpu_s": [round(v, 1) for v in cpu_rates[key]], **common})  # fmt: skip
+                         "all_graphs_per_cpu_s": [round(v, 1) for v in cpu_rates[key]],
+                         "fraction_of_bound": None if of_bound is None else round(of_bound, 3),
+                         "fraction_of_bound_cpu": None if of_bound_cpu is None else round(of_bound_cpu, 3),
+                         "fraction_of_bound_cpu_per_repeat": None if of_bound is None else
+                         [round(a / b, 3) for a, b in zip(cpu_rates[key], cpu_rates[bound_key])],
+                         **bound_info.get((label.removeprefix(BOUND), data, precision), {}),
+                         "native_bf16": native_bf16(), **common})  # fmt: skip
     for name, message in errors.items():
         rows.append({"what": "pretrain_step", "method": name, "error": message, **common})
     batching_rate = args.batch_size / batching_s
