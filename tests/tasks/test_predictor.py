@@ -52,7 +52,8 @@ def test_save_load_predict_identical(fitted, tmp_path):
     loaded = PropertyPredictor.load(tmp_path / "m")
     after = loaded.predict(smiles)
     pd.testing.assert_frame_equal(before, after)
-    assert list(after.columns) == ["smiles", "p_np", "error"]
+    # a classifier also gives its calibrated probability and the training-domain flag
+    assert list(after.columns) == ["smiles", "p_np", "p_np_calibrated", "domain", "error"]
     assert after["smiles"].tolist() == smiles  # one row per input, input order
     assert after.loc[[1, 3], "p_np"].isna().all() and after.loc[[0, 2, 4], "p_np"].between(0, 1).all()
     assert "syntax error" in after.loc[1, "error"] and after.loc[3, "error"] == "empty SMILES"
