@@ -24,11 +24,14 @@ from molssl.eval.metrics import DEFAULT_METRIC, Metric, get_metric
 from molssl.graph.arrays import GraphArrays
 from molssl.tasks.losses import loss_for_task
 from molssl.tasks.target_scaler import TargetScaler
+from molssl.peft import PEFT_METHODS
+from molssl.tasks.finetune_modes import check_mode_options, make_optimizer, training_phases
 from molssl.tasks.model import PropertyModel, frozen_modules_eval, set_trainable
 
 logger = logging.getLogger(__name__)
 
-MODES = ("full", "linear_probe", "last_k")
+#: fine-tuning modes: everything, a frozen encoder, its last k layers, a PEFT method, or LP-FT
+MODES = ("full", "linear_probe", "last_k", *PEFT_METHODS, "lp_ft")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,8 +44,14 @@ class FinetuneConfig:
         lr: learning rate of the head (and readout).
         encoder_lr: learning rate of the encoder; None = ``lr``.
         weight_decay: Adam weight decay.
-        mode: ``"full"``, ``"linear_probe"`` (frozen encoder) or ``"last_k"``.
+        mode: ``"full"``, ``"linear_probe"`` (frozen encoder), ``"last_k"``, a parameter-efficient
+            method (``"adapter"``, ``"lora"``, ``"bitfit"``, ``"gpf"``, ``"gpf_plus"``: ``molssl.peft``)
+            or ``"lp_ft"`` (Kumar et al., ICLR 2022: ``lp_epochs`` epochs of linear probing, then full
+            fine-tuning with a fresh optimizer for the rest).
         last_k: trainable encoder layers in ``last_k`` mode.
+        peft: options of the PEFT ``mode`` (fields of ``molssl.peft.PeftConfig`` but ``method``, e.g.
+            ``{"lora_rank": 4}``); empty = its defaults. Only for PEFT modes.
+        lp_epochs: linear-probing epochs of ``lp_ft`` (default: half of ``epochs``). Only for ``lp_ft``.
         seeds: one run per seed.
         metric: selection/report metric; None = ROC-AUC for classification, one-vs-rest ROC-AUC for multiclass, RMSE for regression.
         eval_batch_size: batch size for evaluation.
@@ -56,6 +65,8 @@ class FinetuneConfig:
     weight_decay: float = 0.0
     mode: str = "full"
     last_k: int = 1
+    peft: dict[str, Any] = field(default_factory=dict)
+    lp_epochs: int | None = None
     seeds: tuple[int, ...] = (0,)
     metric: str | None = None
     eval_batch_size: int = 256
@@ -68,6 +79,7 @@ class FinetuneConfig:
             raise ValueError("lr must be > 0, encoder_lr and weight_decay >= 0")
         if self.mode not in MODES:
             raise ValueError(f"unknown fine-tuning mode {self.mode!r}; valid modes: {', '.join(MODES)}")
+        object.__setattr__(self, "lp_epochs", check_mode_options(self.mode, self.peft, self.lp_epochs, self.epochs))
         if not self.seeds:
             raise ValueError("seeds must not be empty")
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
@@ -89,6 +101,9 @@ class SeedResult:
     valid_at_last: float
     test_at_last: float
     history: list[dict] = field(default_factory=list)
+    #: parameters that trained in any phase, and all parameters of the model (PEFT modules included)
+    trainable_parameters: int | None = None
+    total_parameters: int | None = None
 
 
 @dataclass
@@ -116,7 +131,9 @@ class FinetuneResult:
                 return {"mean": None, "std": None}
             return {"mean": float(arr.mean()), "std": float(arr.std(ddof=1)) if len(arr) > 1 else 0.0}
 
-        summary: dict[str, Any] = {"metric": self.metric, "num_seeds": len(self.seeds)}
+        summary: dict[str, Any] = {"metric": self.metric, "num_seeds": len(self.seeds),
+                                   "trainable_parameters": self.seeds[0].trainable_parameters if self.seeds else None,
+                                   "total_parameters": self.seeds[0].total_parameters if self.seeds else None}  # fmt: skip
         for key, field_name in (("test_at_best_valid", "test_at_best"), ("valid_at_best_valid", "valid_at_best"),
                                 ("test_at_last_epoch", "test_at_last"), ("valid_at_last_epoch", "valid_at_last")):  # fmt: skip
             summary[key] = stats([getattr(s, field_name) for s in self.seeds])
@@ -326,17 +343,16 @@ def run_seed(task: SeedTask, seed: int, progress: Callable[[dict], None] | None 
     if task.device is not None:
         model = model.to(task.device)
     device = model_device(model)
-    set_trainable(model, config.mode, config.last_k)
-    encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
-    other_params = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("encoder.")]
-    groups = [{"params": other_params, "lr": config.lr}]
-    if encoder_params:
-        groups.append({"params": encoder_params, "lr": config.lr if config.encoder_lr is None else config.encoder_lr})
-    optimizer = torch.optim.Adam(groups, weight_decay=config.weight_decay)
+    phases = training_phases(config.mode, config.epochs, config.lp_epochs)  # LP-FT: a fresh optimizer per phase
+    trained: set[int] = set()
     loader = StoreLoader(task.graphs, batch_size=config.batch_size, shuffle=True, seed=seed, indices=train, targets=task.targets)
     best: tuple[float, int, float, dict] | None = None
     history: list[dict] = []
     for epoch in range(1, config.epochs + 1):
+        if epoch in phases:
+            set_trainable(model, phases[epoch], config.last_k)
+            optimizer = make_optimizer(model, config.lr, config.encoder_lr, config.weight_decay)
+            trained |= {id(p) for p in model.parameters() if p.requires_grad}
         model.train()
         frozen_modules_eval(model)
         loader.set_epoch(epoch)
@@ -362,6 +378,8 @@ def run_seed(task: SeedTask, seed: int, progress: Callable[[dict], None] | None 
     result = SeedResult(
         seed=seed, best_epoch=best[1], valid_at_best=best[0], test_at_best=best[2],
         valid_at_last=history[-1]["valid"], test_at_last=history[-1]["test"], history=history,
+        trainable_parameters=sum(p.numel() for p in model.parameters() if id(p) in trained),
+        total_parameters=sum(p.numel() for p in model.parameters()),
     )  # fmt: skip
     return result, best[3]
 

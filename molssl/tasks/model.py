@@ -9,7 +9,9 @@ from typing import Any, Mapping
 from torch import Tensor, nn
 
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
+from molssl.nn.peft_sites import attach_gnn_peft
 from molssl.nn.readout import get_readout
+from molssl.peft import PEFT_METHODS, PeftConfig, load_base, mark_trainable
 
 from molssl.data.task_type import TASK_TYPES
 
@@ -25,6 +27,8 @@ class PredictorConfig:
             logits per task) or ``"regression"``.
         task_names: one name per output column.
         num_classes: classes per task, for ``multiclass`` only (>= 2).
+        peft: the parameter-efficient fine-tuning method attached to the encoder, as
+            ``molssl.peft.PeftConfig.to_dict()`` (None: none).
     """
 
     encoder: EncoderConfig
@@ -32,6 +36,7 @@ class PredictorConfig:
     task_type: str = "classification"
     task_names: tuple[str, ...] = ("y",)
     num_classes: int | None = None
+    peft: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.encoder, Mapping):
@@ -46,6 +51,8 @@ class PredictorConfig:
         if (self.task_type == "multiclass") != (self.num_classes is not None) or (self.num_classes is not None and self.num_classes < 2):
             raise ValueError(f"num_classes (>= 2) is required for task_type 'multiclass' and only for it, got "
                              f"task_type {self.task_type!r} with num_classes {self.num_classes}")  # fmt: skip
+        if self.peft is not None:
+            object.__setattr__(self, "peft", PeftConfig.from_dict(self.peft).to_dict())
 
     @property
     def num_tasks(self) -> int:
@@ -83,6 +90,8 @@ class PropertyModel(nn.Module):
         readout_cls = get_readout(config.readout)
         self.readout = readout_cls(self.encoder.out_dim)
         self.head = nn.Linear(readout_cls.out_dim(self.encoder.out_dim), config.num_outputs)
+        if config.peft is not None:
+            attach_gnn_peft(self.encoder, PeftConfig.from_dict(config.peft))
 
     def embed(self, batch: Any) -> Tensor:
         """Graph representations, shape [B, readout dim]."""
@@ -114,13 +123,19 @@ def set_trainable(model: PropertyModel, mode: str, last_k: int = 1) -> None:
 
     Modes: ``"full"`` (everything trains), ``"linear_probe"`` (encoder frozen: only readout and head
     train), ``"last_k"`` (the last ``last_k`` conv layers with their batch norms, the virtual-node
-    MLPs, readout and head train).
+    MLPs, readout and head train), or a PEFT method of ``molssl.peft.PEFT_METHODS`` (the encoder is
+    frozen but for what the method trains: its attached modules, or BitFit's biases and norms;
+    readout and head train). In ``full`` mode attached PEFT modules train with everything else.
     """
-    if mode not in ("full", "linear_probe", "last_k"):
-        raise ValueError(f"unknown fine-tuning mode {mode!r}; valid modes: full, linear_probe, last_k")
+    valid = ("full", "linear_probe", "last_k", *PEFT_METHODS)
+    if mode not in valid:
+        raise ValueError(f"unknown fine-tuning mode {mode!r}; valid modes: {', '.join(valid)}")
     for p in model.parameters():
         p.requires_grad_(True)
     if mode == "full":
+        return
+    if mode in PEFT_METHODS:
+        mark_trainable(model.encoder, mode)
         return
     for p in model.encoder.parameters():
         p.requires_grad_(False)
@@ -176,9 +191,7 @@ class ModelFactory:
     source: str | None = None
 
     def __call__(self) -> PropertyModel:
-        from molssl.checkpoint import load_weights
-
         model = PropertyModel(self.config)
-        if self.encoder_state is not None:
-            load_weights(model.encoder, dict(self.encoder_state), self.source or "the pretrained encoder")
+        if self.encoder_state is not None:  # PEFT modules attached to the encoder keep their initial values
+            load_base(model.encoder, dict(self.encoder_state), self.source or "the pretrained encoder")
         return model

@@ -28,6 +28,7 @@ from molssl.tasks.prediction_columns import prediction_frame
 from molssl.nn.encoder import EncoderConfig
 from molssl.nn.onednn import use_onednn_linears
 from molssl.nn.pretrained import load_encoder_state
+from molssl.peft import state_sha256
 from molssl.tasks.finetune import (
     FinetuneConfig,
     finetune,
@@ -36,6 +37,8 @@ from molssl.tasks.finetune import (
     resolve_device,
 )
 from molssl.tasks.model import ModelFactory, PredictorConfig, PropertyModel, count_parameters
+from molssl.tasks.finetune_modes import peft_config
+from molssl.tasks.peft_checkpoint import DELTA_KIND, delta_state, save_delta
 from molssl.tasks.target_scaler import TargetScaler
 from molssl.zoo import resolve_pretrained
 
@@ -156,8 +159,10 @@ class PropertyPredictor:
         else:
             parts = splitter(smiles, seed=split_seed, **fractions)
         train, valid, test = parts
+        peft = peft_config(cfg.mode, cfg.peft)  # a PEFT mode's modules are part of the model (and its checkpoint)
         predictor_config = PredictorConfig(encoder=self.encoder_config, readout=self.readout,
-                                           task_type=table.task_type, task_names=tuple(table.task_names), num_classes=table.num_classes)  # fmt: skip
+                                           task_type=table.task_type, task_names=tuple(table.task_names), num_classes=table.num_classes,
+                                           peft=peft.to_dict() if peft is not None else None)  # fmt: skip
 
         make_model = ModelFactory(predictor_config, pretrained_state, None if pretrained is None else str(pretrained))
         outcome, scaler = finetune(make_model, result.graphs, labels, (train, valid, test), cfg, progress=progress,
@@ -178,6 +183,7 @@ class PropertyPredictor:
                       "sizes": [len(train), len(valid), len(test)]},  # fmt: skip
             "finetune": cfg.to_dict(),
             "pretrained": str(pretrained) if pretrained is not None else None,
+            "pretrained_sha256": state_sha256(pretrained_state) if pretrained_state is not None else None,
             "num_parameters": count_parameters(model),
             "best_seed": outcome.best_seed,
         }
@@ -204,12 +210,29 @@ class PropertyPredictor:
             raise RuntimeError("this PropertyPredictor has no model yet: call fit() or PropertyPredictor.load()")
         return self.model_
 
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write the model to ``directory``: ``config.json`` (plain data) + ``model.safetensors``."""
+    def save(self, directory: str | os.PathLike, delta: bool = False) -> Path:
+        """Write the model to ``directory``: ``config.json`` (plain data) + ``model.safetensors``.
+
+        With ``delta=True`` only what fine-tuning changed is written (PEFT modules, changed biases and
+        norms, readout, head) with the name and weights digest of the pretrained encoder it started
+        from (``molssl.tasks.peft_checkpoint``); ``load`` needs that encoder again.
+
+        Raises:
+            ValueError: ``delta=True`` for a model fitted without ``pretrained``.
+            BaseMismatchError: the pretrained encoder's weights changed since ``fit``.
+        """
         model = self._require_model()
-        config = {"kind": PREDICTOR_KIND, "scheme": model.config.encoder.scheme, "predictor": model.config.to_dict()}
         extra = {"target_scaler": self.scaler_.to_dict() if self.scaler_ is not None else None,
                  "metrics": self.metrics_, "info": self.info_}  # fmt: skip
+        if delta:
+            if self.members_:
+                raise ValueError("a delta checkpoint holds one model; this predictor is an ensemble: save(delta=False)")
+            base = self.info_.get("pretrained")
+            if base is None:
+                raise ValueError("a delta checkpoint needs the pretrained encoder the model was fitted from; this one was "
+                                 "trained from scratch: save(delta=False)")  # fmt: skip
+            return save_delta(model, directory, base, extra, expected_sha256=self.info_.get("pretrained_sha256"))
+        config = {"kind": PREDICTOR_KIND, "scheme": model.config.encoder.scheme, "predictor": model.config.to_dict()}
         if self.members_:  # the other seeds' models ride along under ensemble.<seed>.
             best = self.info_.get("best_seed")
             others = {s: m.state_dict() for s, m in zip(self.info_["ensemble"]["seeds"], self.members_) if s != best}
@@ -217,8 +240,13 @@ class PropertyPredictor:
         return save_checkpoint(directory, config, model.state_dict(), extra=extra)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, device: str | torch.device = "auto") -> "PropertyPredictor":
+    def load(cls, directory: str | os.PathLike, device: str | torch.device = "auto",
+             base: str | os.PathLike | None = None) -> "PropertyPredictor":  # fmt: skip
         """Load a predictor written by ``save`` (JSON + safetensors only; nothing is unpickled).
+
+        A delta checkpoint (``save(delta=True)``) is completed from its base encoder: ``base`` (a
+        checkpoint directory or zoo name), by default the one it records; other base weights than the
+        recorded ones are refused (``molssl.peft.BaseMismatchError``).
 
         A model whose replacing save was interrupted loads from the complete copy that save left
         (``molssl.checkpoint.read_checkpoint``, with a warning).
@@ -230,14 +258,15 @@ class PropertyPredictor:
         found = read_checkpoint(directory)
         config, extra = found.config, found.extra or {}
         other_members = pop_members(found.state_dict)
-        if config.get("kind") != PREDICTOR_KIND:
+        state = found.state_dict if config.get("kind") != DELTA_KIND else delta_state(found, base)
+        if config.get("kind") not in (PREDICTOR_KIND, DELTA_KIND):
             raise CheckpointError(f"{found.path}: checkpoint kind {config.get('kind')!r} is not a property predictor")
         with reading_checkpoint(found.path, "the property predictor's config"):
             predictor_config = PredictorConfig.from_dict(config["predictor"])
             scaler = extra.get("target_scaler")
             scaler = TargetScaler.from_dict(scaler) if scaler else None
         model = PropertyModel(predictor_config)
-        load_weights(model, found.state_dict, found.path)
+        load_weights(model, state, found.path)
         out = cls(encoder=predictor_config.encoder, readout=predictor_config.readout, device=device)
         out.model_ = model.to(out.device).eval()
         out.scaler_ = scaler
