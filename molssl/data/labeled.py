@@ -38,7 +38,8 @@ class LabeledTable:
         rows: int64 array, the 0-based data row (header excluded) of each molecule in ``source``.
         extra: the file's other columns (IDs, names, notes), one string per molecule, kept so outputs
             can carry them beside predictions.
-        task_type_reason: why ``task_type`` was chosen (``TaskTypeDecision.describe()``).
+        task_type_reason: why ``task_type`` was chosen (``TaskTypeDecision.explanation``, e.g. "detected: every
+            observed label is 0 or 1").
         num_classes: classes per task for ``multiclass`` (max label + 1 when not given), else None.
         read_errors: molecule index -> why its record could not be read (e.g. an SDF block RDKit rejects);
             such a molecule has an empty SMILES and the featurizer reports this reason for it.
@@ -214,7 +215,7 @@ def read_labeled_csv(
         source=source,
         rows=np.arange(len(smiles), dtype=np.int64),
         extra={column: cells[column] for column in others if column not in targets},
-        task_type_reason=decision.describe(),
+        task_type_reason=decision.explanation,
         num_classes=decision.num_classes,
     )
 
@@ -249,7 +250,7 @@ def read_labeled_sdf(path: PathLike, target_columns: Sequence[str] | str | None 
     return LabeledTable(
         smiles=records.smiles, labels=labels, task_names=tuple(targets), task_type=decision.task_type, source=source,
         rows=np.arange(len(records.smiles), dtype=np.int64), extra={c: v for c, v in records.columns.items() if c not in targets},
-        task_type_reason=decision.describe(), num_classes=decision.num_classes, read_errors=records.read_errors,
+        task_type_reason=decision.explanation, num_classes=decision.num_classes, read_errors=records.read_errors,
     )  # fmt: skip
 
 

@@ -39,9 +39,14 @@ class TaskTypeDecision:
     detected: bool
     num_classes: int | None = None
 
+    @property
+    def explanation(self) -> str:
+        """``"detected: every observed label is 0 or 1"`` (or ``"declared; ..."``): the reason with how the type was chosen."""
+        return f"detected: {self.reason}" if self.detected else self.reason
+
     def describe(self) -> str:
         """``"multiclass (detected: every observed label is an integer 0..2 ...)"``, for printouts."""
-        return f"{self.task_type} ({'detected' if self.detected else 'declared'}: {self.reason})"
+        return f"{self.task_type} ({self.explanation})"
 
     def to_dict(self) -> dict:
         return {"task_type": self.task_type, "reason": self.reason, "detected": self.detected, "num_classes": self.num_classes}

@@ -137,7 +137,14 @@ class GraphCL(PretrainMethod):
         return self.pool(h, view.batch, int(view.num_graphs), getattr(view, "ptr", None))
 
     def forward(self, batch: Any, generator: torch.Generator) -> MethodOutput:
-        view1, view2 = self.views(batch, generator)
+        return self.contrast(*self.views(batch, generator))
+
+    def contrast(self, view1: Any, view2: Any) -> MethodOutput:
+        """The loss and metrics of two views made elsewhere (graph i of one is the positive of graph i of the other).
+
+        ``forward`` makes them with the batched augmentations; a per-graph loader can hand its own
+        (``benchmarks/graphcl_epoch.py`` times both ways).
+        """
         # one encoder pass per view, as the reference: each view has its own BatchNorm statistics
         g1, g2 = self.represent(view1), self.represent(view2)  # [B, D] each
         z1, z2 = self.projection(g1).float(), self.projection(g2).float()

@@ -106,6 +106,23 @@ def assess_fit(config: PredictorConfig, states: Sequence[dict[str, torch.Tensor]
                          domain=TrainingDomain.from_graphs(graphs, scheme, train), predictions=frame)  # fmt: skip
 
 
+def format_skipped(rows: Sequence[Any], total: int, limit: int = 5) -> str:
+    """``skipped 2 of 300 molecules; the first 2: row 3: 'C1CC': SMILES syntax error ...`` for a log or terminal.
+
+    Args:
+        rows: the skipped rows (``SkippedRow`` records or their ``to_dict()``).
+        total: how many molecules there were.
+        limit: how many rows to show.
+    """
+    shown = []
+    for row in rows[:limit]:
+        record = row if isinstance(row, dict) else row.to_dict()
+        smiles = str(record["smiles"])
+        shown.append(f"row {record['index']}: {(smiles[:57] + '...') if len(smiles) > 60 else smiles!r}: {record['reason']}")
+    more = f"; ... ({len(rows) - limit} more)" if len(rows) > limit else ""
+    return f"skipped {len(rows)} of {total} molecules; " + "; ".join(shown) + more
+
+
 def write_fit_outputs(predictor: Any, directory: str | os.PathLike) -> dict[str, Path]:
     """Write a fitted ``PropertyPredictor``'s run files into ``directory``; returns them by kind.
 
@@ -145,4 +162,4 @@ def write_fit_outputs(predictor: Any, directory: str | os.PathLike) -> dict[str,
     return written
 
 
-__all__ = ["FitAssessment", "assess_fit", "build_member", "write_fit_outputs"]
+__all__ = ["FitAssessment", "assess_fit", "build_member", "format_skipped", "write_fit_outputs"]

@@ -23,7 +23,7 @@ from molssl.chem.schemes import get_scheme
 from molssl.chem.standardize import check_standardizer, standardize_smiles
 from molssl.data.labeled import featurize_table, load_labeled_table
 from molssl.tasks.ensemble import pack_members, pop_members
-from molssl.tasks.fit_outputs import assess_fit, build_member
+from molssl.tasks.fit_outputs import assess_fit, build_member, format_skipped
 from molssl.tasks.prediction_columns import prediction_frame
 from molssl.nn.encoder import EncoderConfig
 from molssl.nn.onednn import use_onednn_linears
@@ -142,7 +142,8 @@ class PropertyPredictor:
         scheme = self.encoder_config.scheme
         result = featurize_table(table, scheme["name"], sanitize=sanitize, on_error="skip")
         if result.skipped:
-            logger.warning("%s", result.skipped_report())
+            logger.warning("%s (all in info_['skipped']; molssl finetune writes them to skipped.csv)",
+                           format_skipped(result.skipped, len(table.smiles)))
         if result.lenient:
             logger.warning("%s", result.lenient_report())
         kept = result.indices
@@ -195,7 +196,8 @@ class PropertyPredictor:
         self.fit_predictions_ = assessment.predictions
         self.metrics_["test_report"] = assessment.report
         self.info_.update({
-            "task_type": table.task_type_reason or table.task_type, "num_classes": table.num_classes,
+            "task_type": f"{table.task_type} ({table.task_type_reason})" if table.task_type_reason else table.task_type,
+            "num_classes": table.num_classes,
             "standardize": check_standardizer(standardize),
             "standardized": [{"index": i, "smiles": s, "parent": standardized.smiles[i]} for i, s in standardized.changed],
             "ensemble": {"seeds": [s.seed for s in outcome.seeds]} if ensemble else None,
@@ -222,6 +224,8 @@ class PropertyPredictor:
             BaseMismatchError: the pretrained encoder's weights changed since ``fit``.
         """
         model = self._require_model()
+        if delta and self.members_:
+            raise ValueError("an ensemble is saved whole: save(delta=False) (a delta checkpoint holds one model)")
         extra = {"target_scaler": self.scaler_.to_dict() if self.scaler_ is not None else None,
                  "metrics": self.metrics_, "info": self.info_}  # fmt: skip
         if delta:
