@@ -40,6 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--encoder-lr", type=float, default=None, help="separate encoder learning rate")
     p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--activation-checkpointing", action="store_true",
+                   help="recompute each encoder layer in backward instead of keeping its activations (less memory, same results)")
     p.add_argument("--mode", choices=("full", "linear_probe", "last_k"), default="full")
     p.add_argument("--last-k", type=int, default=1)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -62,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     config = FinetuneConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, encoder_lr=args.encoder_lr,
         weight_decay=args.weight_decay, mode=args.mode, last_k=args.last_k, seeds=tuple(args.seeds),
+        activation_checkpointing=args.activation_checkpointing,
     )  # fmt: skip
     predictor = PropertyPredictor(
         encoder=args.encoder, scheme=args.scheme, readout=args.readout, num_layers=args.num_layers,

@@ -107,3 +107,18 @@ def test_finetune_on_cuda_matches_the_cpu_run(bbbp):
     gpu, _ = finetune(make_model, graphs, labels, split, config, device="cuda")
     assert all(t.device.type == "cpu" for t in gpu.best_state.values())  # best weights come back to the CPU
     assert gpu.seeds[0].history[0]["loss"] == pytest.approx(cpu.seeds[0].history[0]["loss"], rel=1e-3)
+
+
+def test_activation_checkpointing_gives_the_same_fine_tuning(bbbp):
+    """Dropout 0.5 replayed in every recomputed layer: the same epochs, scores and weights to float tolerance."""
+    graphs, labels, split, make_model = bbbp
+    plain, _ = finetune(make_model, graphs, labels, split, FinetuneConfig(epochs=2, batch_size=32, seeds=(0,)))
+    config = FinetuneConfig(epochs=2, batch_size=32, seeds=(0,), activation_checkpointing=True)
+    checkpointed, _ = finetune(make_model, graphs, labels, split, config)
+    for a, b in zip(plain.seeds[0].history, checkpointed.seeds[0].history):
+        assert a["epoch"] == b["epoch"] and a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+        assert a["valid"] == pytest.approx(b["valid"], abs=1e-6) and a["test"] == pytest.approx(b["test"], abs=1e-6)
+    for key, value in plain.best_state.items():
+        torch.testing.assert_close(checkpointed.best_state[key], value, rtol=1e-5, atol=1e-6, msg=key)
+    with pytest.raises(ValueError, match="activation_checkpointing must be a bool"):
+        FinetuneConfig(activation_checkpointing="yes")
