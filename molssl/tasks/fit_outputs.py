@@ -147,7 +147,8 @@ def write_fit_outputs(predictor: Any, directory: str | os.PathLike) -> dict[str,
     if per_seed:
         written["learning_curve"] = plot_learning_curve(
             [s["history"] for s in per_seed], metrics["metric"], out / "learning_curve.png",
-            title=f"{predictor.info_.get('source', '')}: {metrics['metric']} per epoch", best_epochs=[s["best_epoch"] for s in per_seed],
+            title=f"{Path(str(predictor.info_.get('source', ''))).name}: {metrics['metric']} per epoch",
+            best_epochs=[s["best_epoch"] for s in per_seed],
         )  # fmt: skip
     if getattr(predictor, "fit_predictions_", None) is not None:
         path = out / "predictions.csv"

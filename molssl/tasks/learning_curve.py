@@ -25,9 +25,11 @@ def plot_learning_curve(histories: Sequence[Sequence[dict]], metric: str, path: 
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(3, 1, figsize=(7, 7.5), sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    marker = None
     panels = (("loss", "training loss"), ("valid", f"valid {metric}"), ("test", f"test {metric}"))
     for i, history in enumerate(histories):
         if not history:
@@ -40,12 +42,16 @@ def plot_learning_curve(histories: Sequence[Sequence[dict]], metric: str, path: 
         if best_epochs is not None:
             chosen = [r for r in history if r["epoch"] == best_epochs[i]]
             if chosen and chosen[0].get("test") is not None:
-                axes[2].scatter([chosen[0]["epoch"]], [chosen[0]["test"]], color=color, s=18, zorder=3)
+                marker = axes[2].scatter([chosen[0]["epoch"]], [chosen[0]["test"]], color=color, s=18, zorder=3,
+                                         label="epoch selected on valid")  # fmt: skip
     for ax, (_, label) in zip(axes, panels):
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     if len(histories) > 1:
         axes[0].legend(loc="upper right", fontsize=8)
+    if marker is not None:
+        axes[2].legend(handles=[marker], loc="lower right", fontsize=8)
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_title(title)
     axes[-1].set_xlabel("epoch")
     fig.tight_layout()
