@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from molssl.cli.finetune_modes import add_mode_arguments, format_trainable, mode_options, save_as_delta
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("finetune", help="train a property predictor on labeled molecules (scaffold split, seeds)")
@@ -42,8 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--activation-checkpointing", action="store_true",
                    help="recompute each encoder layer in backward instead of keeping its activations (less memory, same results)")
-    p.add_argument("--mode", choices=("full", "linear_probe", "last_k"), default="full")
-    p.add_argument("--last-k", type=int, default=1)
+    add_mode_arguments(p)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", type=Path, required=True, help="output directory: the saved model and metrics.json")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = FinetuneConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, encoder_lr=args.encoder_lr,
-        weight_decay=args.weight_decay, mode=args.mode, last_k=args.last_k, seeds=tuple(args.seeds),
+        weight_decay=args.weight_decay, seeds=tuple(args.seeds), **mode_options(args),
         activation_checkpointing=args.activation_checkpointing,
     )  # fmt: skip
     predictor = PropertyPredictor(
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    predictor.save(args.out / "model")
+    predictor.save(args.out / "model", delta=save_as_delta(args))
     written = write_fit_outputs(predictor, args.out)
     m, info = predictor.metrics_, predictor.info_
     seeds = m["num_seeds"]
@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         return format_stats({**m[key], "std": m[key]["std"] if seeds > 1 else None})
 
     print(f"task type: {info.get('task_type')}")
+    print(format_trainable(m))
     print(f"{m['metric']} over {seeds} seed(s): test at best valid {stats('test_at_best_valid')} "
           f"(valid {format_metric(m['valid_at_best_valid']['mean'])}); test at last epoch {stats('test_at_last_epoch')}")  # fmt: skip
     for line in format_report(m["test_report"], seeds):
