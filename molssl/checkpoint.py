@@ -43,7 +43,7 @@ from typing import Any, Iterator, Mapping
 import torch
 from torch import Tensor
 
-from molssl.process_owner import STALE_AFTER_S, owner_tag, process_alive, this_host
+from molssl.process_owner import STALE_AFTER_S, owner_tag, process_alive, publish_permissions, this_host
 
 FORMAT = "molssl-checkpoint"
 FORMAT_VERSION = 2
@@ -308,6 +308,7 @@ def save_checkpoint(
         }
         # config.json last: a directory without it is never taken for a checkpoint
         _write_json(tmp / CONFIG_FILE, document)
+        publish_permissions(tmp)  # mkdtemp's 0700 and safetensors' 0600 -> what the user's umask gives
         _move_into_place(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

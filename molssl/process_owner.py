@@ -3,7 +3,9 @@ the names of their temporary directories, and whether that owner still runs.
 
 A killed process leaves its temporary directory behind; the next build or save removes it once its owner
 is gone (this host: the process no longer exists; another host, or no tag: older than ``STALE_AFTER_S``),
-and never touches one a live process is still writing.
+and never touches one a live process is still writing. A finished temporary directory gets the permissions
+the user's umask gives new files (``publish_permissions``) before it is renamed into place: ``mkdtemp`` makes
+it 0700, and some writers (safetensors) make files 0600.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+from pathlib import Path
 
 #: age after which a temporary directory whose owner cannot be checked counts as abandoned
 STALE_AFTER_S = 24 * 3600
@@ -44,4 +47,28 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-__all__ = ["STALE_AFTER_S", "owner_tag", "process_alive", "safe_host", "this_host"]
+def current_umask() -> int:
+    """This process's umask (read without changing it where ``/proc`` tells it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but only for an instant)
+    os.umask(mask)
+    return mask
+
+
+def publish_permissions(directory: str | os.PathLike) -> None:
+    """Give ``directory`` and everything in it the modes the umask gives new folders (0777) and files (0666)."""
+    mask = current_umask()
+    root = Path(directory)
+    os.chmod(root, 0o777 & ~mask)
+    for path in root.rglob("*"):
+        if path.is_symlink():
+            continue
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
+
+
+__all__ = ["STALE_AFTER_S", "current_umask", "owner_tag", "process_alive", "publish_permissions", "safe_host", "this_host"]

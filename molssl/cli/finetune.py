@@ -5,6 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from molssl.output_folder import OutputLayout
+
+#: what ``molssl finetune`` writes into --out; a saved model or metrics.json is a finished run
+FINETUNE_OUTPUTS = OutputLayout("molssl finetune", "fine-tuned model",
+                                names=("model", "metrics.json", "learning_curve.png", "predictions.csv", "skipped.csv"),
+                                finished=("model", "metrics.json"))  # fmt: skip
+
 from molssl.cli.finetune_modes import add_mode_arguments, format_trainable, mode_options, save_as_delta
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sanitize", choices=("strict", "lenient"), default="strict",
                    help="lenient also keeps molecules that fail only RDKit's valence check (listed in metrics.json)")
     p.add_argument("--pretrained", type=Path, default=None,
-                   help="encoder checkpoint directory to start from, or a zoo name (see `molssl zoo list`)")
+                   help="encoder checkpoint directory, pretraining run folder (its encoder/), or zoo name (see `molssl zoo list`) to start from")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -44,7 +51,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--activation-checkpointing", action="store_true",
                    help="recompute each encoder layer in backward instead of keeping its activations (less memory, same results)")
     add_mode_arguments(p)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="one run per seed; the report gives mean and std over them (the protocol of the papers: 0 1 2 ... 9)")
+    p.add_argument("--jobs", type=int, default=1, help="seeds trained at once, each in its own process (same results as 1)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (per seed process with --jobs; default: torch's choice, divided among the jobs)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, or auto (CUDA when present)")
+    p.add_argument("--overwrite", action="store_true", help="replace the model and metrics a finished run left in --out")
     p.add_argument("--out", type=Path, required=True, help="output directory: the saved model and metrics.json")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -59,8 +72,15 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from molssl.tasks.finetune import FinetuneConfig
+    from molssl.output_folder import check_output_folder, clear_outputs
+    from molssl.tasks.fit_plan import format_plan
     from molssl.tasks.predictor import PropertyPredictor
 
+    check_output_folder(args.out, FINETUNE_OUTPUTS, overwrite=args.overwrite)  # before any work
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     config = FinetuneConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, encoder_lr=args.encoder_lr,
         weight_decay=args.weight_decay, seeds=tuple(args.seeds), **mode_options(args),
@@ -69,11 +89,18 @@ def run(args: argparse.Namespace) -> int:
     predictor = PropertyPredictor(
         encoder=args.encoder, scheme=args.scheme, readout=args.readout, num_layers=args.num_layers,
         emb_dim=args.emb_dim, jk=args.jk, dropout=args.dropout, virtual_node=args.virtual_node,
+        device=args.device,
     )  # fmt: skip
-    bar = None if args.no_progress else tqdm(total=args.epochs * len(args.seeds), desc="finetune", unit="epoch")
+    bars: list = []  # drawn at the first epoch: after the plan, and never before an error in the data or options
+
+    def print_plan(plan: dict) -> None:
+        for line in format_plan(plan):
+            print(line, flush=True)
 
     def progress(record: dict) -> None:
-        if bar is not None:
+        if not args.no_progress and not bars:
+            bars.append(tqdm(total=args.epochs * len(args.seeds), desc="finetune", unit="epoch"))
+        for bar in bars:
             bar.set_postfix(seed=record["seed"], loss=f"{record['loss']:.4f}", valid=f"{record['valid']:.4f}", test=f"{record['test']:.4f}")
             bar.update(1)
 
@@ -84,11 +111,13 @@ def run(args: argparse.Namespace) -> int:
         predictor.fit(
             args.data, smiles_column=args.smiles_column, target_columns=args.targets, task_type=args.task_type,
             split=args.split, split_seed=args.split_seed, pretrained=args.pretrained, config=config, progress=progress,
+            jobs=args.jobs, threads=args.threads, on_plan=print_plan,
             sanitize=args.sanitize, ensemble=args.ensemble, standardize=args.standardize,
         )  # fmt: skip
     finally:
-        if bar is not None:
+        for bar in bars:
             bar.close()
+    clear_outputs(args.out, FINETUNE_OUTPUTS)  # everything checked and trained: replace what an earlier run left
     predictor.save(args.out / "model", delta=save_as_delta(args))
     written = write_fit_outputs(predictor, args.out)
     m, info = predictor.metrics_, predictor.info_

@@ -8,13 +8,14 @@ import sys
 from typing import Sequence
 
 from molssl import __version__
+from molssl.cli.help_format import MolsslParser
 from molssl.cli import convert, datasets, example, featurize, finetune, ogb, predict, pretrain, split, store, transfer, zoo
 
 SUBCOMMANDS = {"example": example, "featurize": featurize, "pretrain": pretrain, "finetune": finetune, "predict": predict, "split": split, "datasets": datasets, "ogb": ogb, "store": store, "zoo": zoo, "convert": convert, "transfer": transfer}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="molssl", description="Self-supervised learning on molecules.")
+    parser = MolsslParser(prog="molssl", description="Self-supervised learning on molecules.")
     parser.add_argument("--version", action="version", version=f"molssl {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -27,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # their INFO lines (font cache, categorical units) would land inside the progress bars
+        for noisy in ("matplotlib", "PIL"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.run(args) or 0)
     except (ValueError, OSError, EOFError, RuntimeError, KeyError) as exc:

@@ -9,14 +9,16 @@ from pathlib import Path
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="predict properties with a saved model (one output row per input)")
-    p.add_argument("model", type=Path, help="model directory written by `molssl finetune` (its model/ folder)")
+    p.add_argument("model", type=Path, help="the --out folder of `molssl finetune`, or its model/ folder")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", type=Path, help="SMILES/CSV/TSV or SD (.sdf) file, optionally .gz; its other columns "
                      "(IDs, names, SD data fields) are kept beside the predictions")
     src.add_argument("--smiles", nargs="+", help="SMILES given on the command line")
     p.add_argument("--smiles-column", default=None)
     p.add_argument("--out", type=Path, default=None, help="output CSV (default: standard output)")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=256, help="molecules per forward pass")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, or auto (CUDA when present)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--sanitize", choices=("strict", "lenient"), default="strict",
                    help="lenient also predicts molecules that fail only RDKit's valence check")
     p.set_defaults(run=run)
@@ -25,7 +27,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from molssl.tasks.predictor import PropertyPredictor
 
-    predictor = PropertyPredictor.load(args.model)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    predictor = PropertyPredictor.load(args.model, device=args.device)
     if args.smiles:
         frame = predictor.predict(args.smiles, batch_size=args.batch_size, sanitize=args.sanitize)
     else:

@@ -30,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "for --method supervised a labeled CSV or MoleculeNet name")  # fmt: skip
     p.add_argument("--out", type=Path, required=True, help="run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run --out holds (its files only), once the data and options were checked")
     p.add_argument("--scheme", default="hu", help="featurization scheme for files (default hu)")
     p.add_argument("--option", "-o", type=_option, action="append", default=[], metavar="KEY=VALUE",
                    help="method option, e.g. -o mask_rate=0.25 -o mask_edge=true (repeatable)")  # fmt: skip
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     result = pretrain(
         args.method, None if args.data == "embedded" else args.data, args.out, train=train,
         method_options=dict(args.option), encoder=encoder, scheme=args.scheme, init=args.init, resume=args.resume,
-        workers=args.workers, target_columns=args.targets,
+        workers=args.workers, target_columns=args.targets, overwrite=args.overwrite,
     )  # fmt: skip
     import torch.distributed as dist
 

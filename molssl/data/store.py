@@ -50,7 +50,7 @@ import numpy as np
 
 from molssl.chem.errors import SkippedRow
 from molssl.graph.arrays import GraphArrays
-from molssl.process_owner import STALE_AFTER_S, owner_tag, process_alive, this_host
+from molssl.process_owner import STALE_AFTER_S, owner_tag, process_alive, publish_permissions, this_host
 
 logger = logging.getLogger(__name__)
 
@@ -430,6 +430,7 @@ def write_store(
             json.dump(meta, fh, indent=2)
             fh.flush()
             os.fsync(fh.fileno())
+        publish_permissions(tmp)  # mkdtemp's 0700 -> what the user's umask gives
         try:
             os.replace(tmp, path)
         except OSError as exc:

@@ -3,18 +3,46 @@
 The checkpoint is a ``molssl.checkpoint`` directory whose ``config.json`` holds
 ``{"kind": "encoder", "scheme": ..., "encoder": EncoderConfig.to_dict()}`` and whose weights are the
 encoder's ``state_dict``. Pretraining methods write it; ``PropertyPredictor.fit(pretrained=...)``
-reads it and refuses a checkpoint built for another featurization scheme.
+reads it and refuses a checkpoint built for another featurization scheme. Wherever a checkpoint is
+asked for, the output folder of the command that wrote it works too (``checkpoint_in``): a pretraining
+run folder stands for its ``encoder/``, a ``molssl finetune`` folder for its ``model/``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 from molssl.checkpoint import CheckpointError, load_weights, read_checkpoint, reading_checkpoint, save_checkpoint
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 
 ENCODER_KIND = "encoder"
+
+#: the sub-folders of a command's output folder that hold its checkpoint: pretraining's encoder/, fine-tuning's model/
+RUN_CHECKPOINTS = ("encoder", "model")
+
+
+def checkpoint_in(path: str | os.PathLike) -> Path:
+    """The checkpoint ``path`` names: itself, or the ``encoder/`` or ``model/`` of a run folder holding one.
+
+    Raises:
+        CheckpointError: ``path`` is a pretraining run folder whose run has not finished (no ``encoder/``
+            yet), saying how to finish it.
+    """
+    path = Path(path)
+    for sub in RUN_CHECKPOINTS:
+        if (path / sub / "config.json").is_file():
+            return path / sub
+    try:
+        run_format = json.loads((path / "config.json").read_text()).get("format")
+    except (OSError, ValueError, AttributeError):
+        run_format = None
+    if run_format == "molssl-pretrain-run":
+        raise CheckpointError(f"{path} is a pretraining run folder without encoder/: the run has not finished; resume it "
+                              f"(molssl pretrain --resume --out {path} with its options) or pass a finished run")  # fmt: skip
+    return path
 
 
 def save_encoder(encoder: GNNEncoder, directory: str | os.PathLike, extra: dict[str, Any] | None = None) -> None:
@@ -26,13 +54,14 @@ def save_encoder(encoder: GNNEncoder, directory: str | os.PathLike, extra: dict[
 def load_encoder_state(directory: str | os.PathLike, expected_scheme: dict | None = None) -> tuple[EncoderConfig, dict]:
     """The encoder config and weights stored in ``directory``.
 
-    Accepts an encoder checkpoint or a property-predictor checkpoint (its encoder part).
+    Accepts an encoder checkpoint or a property-predictor checkpoint (its encoder part), or the run folder
+    holding one (``checkpoint_in``).
 
     Raises:
         CheckpointError: unreadable, corrupt, or holding no encoder.
         SchemeMismatchError: the checkpoint was built for another scheme than ``expected_scheme``.
     """
-    found = read_checkpoint(directory, expected_scheme=expected_scheme)
+    found = read_checkpoint(checkpoint_in(directory), expected_scheme=expected_scheme)
     config, state = found.config, found.state_dict
     kind = config.get("kind")
     with reading_checkpoint(found.path, f"the {kind} checkpoint's config"):

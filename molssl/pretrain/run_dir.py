@@ -12,14 +12,21 @@
 
 Every file is written to a temporary name and renamed, and metric rows past the last saved state are
 dropped on resume, so a kill at any moment leaves a directory that resumes.
+
+The folder follows ``molssl.output_folder``'s rule: a run with progress (``state/``, a staged copy of it,
+or ``encoder/``) is refused unless resumed or overwritten; a run that failed before its first checkpoint
+left only ``config.json``/``scheme.json``/metrics, which a new run (or ``resume``) replaces.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Iterable
+
+from molssl.output_folder import OutputExistsError, OutputLayout, check_output_folder, clear_outputs
 
 CONFIG = "config.json"
 SCHEME = "scheme.json"
@@ -28,8 +35,12 @@ PLOT = "loss.png"
 STATE = "state"
 ENCODER = "encoder"
 
+#: what a pretraining run writes; a saved state or the final encoder is progress a new run must not replace silently
+LAYOUT = OutputLayout("molssl pretrain", "pretraining run with saved progress", names=(CONFIG, SCHEME, METRICS, PLOT, STATE, ENCODER), finished=(STATE, ENCODER),
+                      resumable=True)  # fmt: skip
 
-class RunDirectoryError(RuntimeError):
+
+class RunDirectoryError(OutputExistsError):
     """A run directory cannot be started or resumed as asked."""
 
 
@@ -74,19 +85,43 @@ class RunDirectory:
         except json.JSONDecodeError as exc:
             raise RunDirectoryError(f"{self.path / CONFIG}: not valid JSON ({exc})") from None
 
-    def start(self, config: dict[str, Any], resume: bool) -> None:
-        """Prepare the directory for a new run, or check that it holds this run when resuming.
+    def has_progress(self) -> bool:
+        """Whether the run saved anything a restart would lose: a training state (or a staged copy of one) or its encoder."""
+        from molssl.checkpoint import staged_copies
+
+        return self.state_dir.exists() or bool(staged_copies(self.state_dir)) or self.encoder_dir.exists()
+
+    def check(self, resume: bool = False, overwrite: bool = False) -> None:
+        """Before any work: refuse a directory holding a run with progress unless ``resume`` or ``overwrite``.
 
         Raises:
-            RunDirectoryError: a new run into a directory that already holds one (pass ``resume``), or
-                ``resume`` into a directory holding another run's configuration.
+            RunDirectoryError: naming the run's saved files and the options that go on.
+            ValueError: both ``resume`` and ``overwrite``.
         """
-        existing = (self.path / CONFIG).is_file()
-        if existing and not resume:
-            raise RunDirectoryError(
-                f"{self.path} already holds a pretraining run; pass resume=True (--resume) to continue it, "
-                "or choose another output directory"
-            )
+        try:
+            check_output_folder(self.path, LAYOUT, overwrite=overwrite, resume=resume)
+        except OutputExistsError as exc:
+            raise RunDirectoryError(str(exc)) from None
+        if self.has_progress() and not (resume or overwrite):
+            raise RunDirectoryError(f"{self.path} holds an interrupted pretraining run (a staged training state); pass "
+                                    "--resume to continue it, --overwrite to start over, or choose another output directory")  # fmt: skip
+
+    def start(self, config: dict[str, Any], resume: bool, overwrite: bool = False) -> None:
+        """Prepare the directory for this run, after everything was validated (``check`` came first).
+
+        A new run (and a resumed one without progress) replaces what an earlier attempt left; ``overwrite``
+        also replaces a run with progress. Resuming a run with progress keeps everything.
+
+        Raises:
+            RunDirectoryError: as ``check``.
+        """
+        self.check(resume=resume, overwrite=overwrite)
+        if overwrite or not self.has_progress():
+            from molssl.checkpoint import staged_copies
+
+            clear_outputs(self.path, LAYOUT)
+            for copy in (*staged_copies(self.state_dir), *staged_copies(self.encoder_dir)):
+                shutil.rmtree(copy, ignore_errors=True)  # only with overwrite: without it, has_progress kept them
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.path / CONFIG, config)
         write_json_atomic(self.path / SCHEME, config["encoder"]["scheme"])

@@ -29,7 +29,7 @@ from molssl.data.size_curriculum import SizeCurriculumLoader
 from molssl.methods import get_method
 from molssl.methods.base import PretrainMethod
 from molssl.nn.encoder import EncoderConfig, set_activation_checkpointing
-from molssl.nn.pretrained import load_encoder_state, save_encoder
+from molssl.nn.pretrained import checkpoint_in, load_encoder_state, save_encoder
 from molssl.pretrain.config import RESUMABLE_CHANGES, TrainConfig
 from molssl.pretrain.data import PretrainData, labeled_data, unlabeled_data
 from molssl.pretrain.distributed import (
@@ -135,6 +135,10 @@ def _load_data(method_cls: type[PretrainMethod], data: Any, scheme: str, workers
     return result
 
 
+def _no_full_batch(prepared: PretrainData, train: TrainConfig) -> ValueError:
+    return ValueError(f"{prepared.origin}: {len(prepared.graphs)} molecules make no full batch of {train.batch_size}; lower batch_size")
+
+
 class _Meter:
     """Sums of the logged scalars over a logging interval, kept on the device until a row is written."""
 
@@ -172,6 +176,7 @@ def pretrain(
     task_type: str | None = None,
     min_effective_rank: float = 2.0,
     on_log: Callable[[dict[str, Any]], None] | None = None,
+    overwrite: bool = False,
 ) -> PretrainResult:
     """Pretrain an encoder with a registered method and write a run directory.
 
@@ -188,6 +193,7 @@ def pretrain(
             directory): e.g. supervised pretraining after a self-supervised one. Its scheme must match.
         resume: continue the run in ``out`` from its newest complete checkpoint (also one an interrupted
             save left beside ``state/``); from step 0 only if the run has no progress (no state written).
+        overwrite: replace a run ``out`` holds (its files only), once everything else was validated.
         workers: featurization processes when a store has to be built.
         target_columns, task_type: of a labeled CSV (``supervised``).
         min_effective_rank: warn when the embeddings' effective rank falls below this (collapse).
@@ -197,8 +203,9 @@ def pretrain(
         ``PretrainResult`` with the run and encoder directories.
 
     Raises:
-        RunDirectoryError: ``out`` holds a run and ``resume`` is false, holds a different run, or (with
-            ``resume``) has progress but no loadable state.
+        RunDirectoryError: ``out`` holds a run with progress and neither ``resume`` nor ``overwrite`` is set
+            (checked before any work), holds a different run, or (with ``resume``) has progress but no
+            loadable state. A run that failed before its first checkpoint blocks nothing.
         FloatingPointError: the loss became NaN or infinite.
     """
     train = train or TrainConfig()
@@ -206,17 +213,20 @@ def pretrain(
     ctx = setup_distributed(train.device)
     try:
         return _run(method_cls, data, Path(out), train, method_options, encoder, scheme, init, resume, workers,
-                    target_columns, task_type, min_effective_rank, on_log, ctx)  # fmt: skip
+                    target_columns, task_type, min_effective_rank, on_log, ctx, overwrite)  # fmt: skip
     finally:
         teardown(ctx)
 
 
 def _run(method_cls, data, out, train, method_options, encoder, scheme, init, resume, workers, target_columns,
-         task_type, min_effective_rank, on_log, ctx: DistContext) -> PretrainResult:  # fmt: skip
+         task_type, min_effective_rank, on_log, ctx: DistContext, overwrite: bool = False) -> PretrainResult:  # fmt: skip
     if train.precision == "fp16" and ctx.device.type != "cuda":
         raise ValueError("precision 'fp16' needs a CUDA device (it trains with a gradient scaler); use 'bf16' on CPU")
     if train.batch_size % ctx.world_size:
         raise ValueError(f"batch_size {train.batch_size} must be divisible by the number of processes ({ctx.world_size})")
+    run = RunDirectory(out)
+    run.check(resume=resume, overwrite=overwrite)  # before featurizing: a run there is refused now
+    method_cls.config_class.from_dict(method_options)  # the user's options, before featurizing (the data may add some)
     prepared, options = _load_data(method_cls, data, scheme, workers, target_columns, task_type, method_options, ctx)
     encoder_config = _encoder_config(prepared.scheme, encoder)
     config = method_cls.config_class.from_dict(options)
@@ -225,7 +235,7 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
     model = method_cls(encoder_config, config)
     init_path = None
     if init is not None:
-        init_path = Path(init) / "encoder" if (Path(init) / "encoder" / "config.json").is_file() else Path(init)
+        init_path = checkpoint_in(init)  # a run folder stands for its encoder/
         init_config, state = load_encoder_state(init_path, expected_scheme=prepared.scheme)
         if init_config.to_dict() != encoder_config.to_dict():
             raise ValueError(f"{init_path}: the checkpoint's encoder ({init_config.conv}, {init_config.num_layers} layers of "
@@ -240,11 +250,12 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
         "train": train.to_dict(), "data": prepared.description, "world_size": ctx.world_size,
         "init": None if init_path is None else str(init_path.resolve()),
     }  # fmt: skip
-    run = RunDirectory(out)
+    if len(prepared.graphs) < train.batch_size:  # before writing anything
+        raise _no_full_batch(prepared, train)
     if ctx.is_main:
-        if resume and (run.path / "config.json").is_file():
+        if resume and run.has_progress():  # without progress a resume starts over with the new options
             _check_resume(run.read_config(), run_config, run.path)
-        run.start(run_config, resume)
+        run.start(run_config, resume, overwrite)
     barrier(ctx)
 
     opt_cls = torch.optim.AdamW if train.optimizer == "adamw" else torch.optim.Adam
@@ -258,7 +269,7 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
                           targets=prepared.targets, rank=ctx.rank, world_size=ctx.world_size)  # fmt: skip
     loader = StoreLoader(prepared.graphs, **loader_options)
     if len(loader) == 0:
-        raise ValueError(f"{prepared.origin}: {len(prepared.graphs)} molecules make no full batch of {train.batch_size}; lower batch_size")
+        raise _no_full_batch(prepared, train)
     total = train.total_steps(len(loader))
     if train.size_curriculum:
         loader = SizeCurriculumLoader(prepared.graphs, steps=math.ceil(train.size_curriculum * total),

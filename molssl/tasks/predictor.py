@@ -27,7 +27,7 @@ from molssl.tasks.fit_outputs import assess_fit, build_member, format_skipped
 from molssl.tasks.prediction_columns import prediction_frame
 from molssl.nn.encoder import EncoderConfig
 from molssl.nn.onednn import use_onednn_linears
-from molssl.nn.pretrained import load_encoder_state
+from molssl.nn.pretrained import checkpoint_in, load_encoder_state
 from molssl.peft import state_sha256
 from molssl.tasks.finetune import (
     FinetuneConfig,
@@ -36,7 +36,8 @@ from molssl.tasks.finetune import (
     predict_graphs,
     resolve_device,
 )
-from molssl.tasks.model import ModelFactory, PredictorConfig, PropertyModel, count_parameters
+from molssl.tasks.fit_plan import fit_plan
+from molssl.tasks.model import ModelFactory, PredictorConfig, PropertyModel, count_parameters, set_trainable
 from molssl.tasks.finetune_modes import peft_config
 from molssl.tasks.peft_checkpoint import DELTA_KIND, delta_state, save_delta
 from molssl.tasks.target_scaler import TargetScaler
@@ -96,6 +97,7 @@ class PropertyPredictor:
         standardize: str | None = None,
         jobs: int = 1,
         threads: int | None = None,
+        on_plan: Callable[[dict], None] | None = None,
         **finetune_options: Any,
     ) -> "PropertyPredictor":
         """Featurize, split, and fine-tune under the literature protocol; keep the best-validation model.
@@ -116,6 +118,8 @@ class PropertyPredictor:
                 protocol can match the literature's molecule counts; they are listed in ``info_["lenient"]``.
             jobs: seeds trained at once, each in its own process; the results equal ``jobs=1``'s.
             threads: torch threads per seed process when ``jobs > 1`` (default: this process's divided among them).
+            on_plan: called once before training with the plan (``molssl.tasks.fit_plan``: molecules, detected
+                task type and why, split sizes, epochs x seeds, trainable parameters, device).
             ensemble: keep every seed's selected model; ``predict`` then gives their mean and, per task, the
                 spread over seeds (``<task>_std``), chemprop's ensemble uncertainty. Otherwise the best seed's.
             standardize: ``"largest_fragment"`` keeps each molecule's parent fragment (strips salts and
@@ -166,6 +170,15 @@ class PropertyPredictor:
                                            peft=peft.to_dict() if peft is not None else None)  # fmt: skip
 
         make_model = ModelFactory(predictor_config, pretrained_state, None if pretrained is None else str(pretrained))
+        if on_plan is not None:
+            planned = make_model()
+            set_trainable(planned, "full" if cfg.mode == "lp_ft" else cfg.mode, cfg.last_k)  # lp_ft ends fully trainable
+            on_plan(fit_plan(
+                source=table.source, task_type=table.task_type, task_type_reason=table.task_type_reason, task_names=table.task_names,
+                molecules=len(table.smiles), featurized=len(kept), split=split, sizes=(len(train), len(valid), len(test)),
+                epochs=cfg.epochs, seeds=cfg.seeds, mode=cfg.mode, model=planned, device=self.device, jobs=jobs,
+                pretrained=None if pretrained is None else str(pretrained),
+            ))  # fmt: skip
         outcome, scaler = finetune(make_model, result.graphs, labels, (train, valid, test), cfg, progress=progress,
                                    task_names=table.task_names, source=table.source, device=self.device, jobs=jobs,
                                    threads=threads)  # fmt: skip
@@ -248,6 +261,8 @@ class PropertyPredictor:
              base: str | os.PathLike | None = None) -> "PropertyPredictor":  # fmt: skip
         """Load a predictor written by ``save`` (JSON + safetensors only; nothing is unpickled).
 
+        ``directory`` may also be the output folder of ``molssl finetune`` (its ``model/`` is loaded).
+
         A delta checkpoint (``save(delta=True)``) is completed from its base encoder: ``base`` (a
         checkpoint directory or zoo name), by default the one it records; other base weights than the
         recorded ones are refused (``molssl.peft.BaseMismatchError``).
@@ -259,7 +274,7 @@ class PropertyPredictor:
             CheckpointError: missing, damaged, edited or diverged (non-finite) checkpoint, another kind
                 of checkpoint, or weights that do not fit the model its config describes.
         """
-        found = read_checkpoint(directory)
+        found = read_checkpoint(checkpoint_in(directory))
         config, extra = found.config, found.extra or {}
         other_members = pop_members(found.state_dict)
         state = found.state_dict if config.get("kind") != DELTA_KIND else delta_state(found, base)
