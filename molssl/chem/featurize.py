@@ -1,6 +1,7 @@
 """SMILES -> graphs: ``featurize`` for one molecule, ``featurize_many`` for lists and files.
 
-Both run the same vectorized pipeline: parse with RDKit (``parse``: text checks, size limits, strict or
+Both run the same vectorized pipeline (``featurize`` first tries a per-record cache of it, see
+``record_cache``): parse with RDKit (``parse``: text checks, size limits, strict or
 lenient sanitization), read per-atom/per-bond property tables for a chunk of molecules at once
 (``mol_tables``), then map them to integer features with the scheme's numpy lookups. ``featurize_many``
 can spread chunks over processes. Every input ends up either as a graph or as a skip record with a
@@ -9,6 +10,7 @@ reason; one input never aborts the others, in this process or in a worker.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -18,11 +20,14 @@ from typing import Callable, Iterator, Literal, Sequence
 import numpy as np
 
 from molssl.chem.errors import FeaturizationError, LenientRow, SkippedRow, describe_exception, shown
-from molssl.chem.mol_tables import read_tables, read_tables_for_smiles
 from molssl.chem.limits import DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH
-from molssl.chem.parse import ParseOptions, SanitizeMode
+from molssl.chem.mol_pickle import PICKLE_OPTIONS
+from molssl.chem.mol_tables import read_tables, read_tables_for_smiles
+from molssl.chem.parse import ParseOptions, SanitizeMode, parse_plain
+from molssl.chem.record_cache import RecordFeatureCache
 from molssl.chem.schemes import Scheme, get_scheme
 from molssl.graph.arrays import GraphArrays
+from molssl.graph.data import graph_data
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +244,31 @@ def featurize_many(
     )
 
 
+_RECORD_CACHES: dict[object, RecordFeatureCache] = {}
+
+
+def _record_cache(scheme: str | Scheme) -> RecordFeatureCache:
+    """The process-wide record cache of ``scheme`` (a registered name or a ``Scheme``)."""
+    key = scheme if isinstance(scheme, str) else type(scheme)
+    cache = _RECORD_CACHES.get(key)
+    if cache is None:
+        cache = _RECORD_CACHES.setdefault(key, RecordFeatureCache(get_scheme(scheme)))
+    return cache
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_options(sanitize: str, max_atoms: int | None, max_smiles_length: int | None) -> ParseOptions:
+    return ParseOptions(sanitize=sanitize, max_atoms=max_atoms, max_smiles_length=max_smiles_length)
+
+
+def _parse_options(sanitize: object, max_atoms: object, max_smiles_length: object) -> ParseOptions:
+    """``ParseOptions`` of these values, validated once per distinct combination."""
+    try:
+        return _cached_options(sanitize, max_atoms, max_smiles_length)
+    except TypeError:  # unhashable: not valid either, ParseOptions says why
+        return ParseOptions(sanitize=sanitize, max_atoms=max_atoms, max_smiles_length=max_smiles_length)
+
+
 def featurize(
     smiles: str,
     scheme: str = "hu",
@@ -254,13 +284,26 @@ def featurize(
     ``featurize_many``, which takes the same ``sanitize``, ``max_atoms`` and ``max_smiles_length`` (and
     reports the molecules kept by lenient sanitization).
 
+    A plain SMILES (``parse.parse_plain``) is featurized by looking its atom and bond records up in a
+    process-wide cache of the scheme's feature rows (``record_cache``), several times faster than a
+    chunk of one; anything else, and any molecule with a record not cached yet, goes through
+    ``featurize_many``'s own path.
+
     Raises:
         FeaturizationError: (a ``ValueError``) naming the SMILES and the reason when it cannot be
             parsed, is empty, has no atoms, holds whitespace or characters that are not printable ASCII,
             exceeds a size limit, or holds something the scheme cannot represent.
     """
-    options = ParseOptions(sanitize=sanitize, max_atoms=max_atoms, max_smiles_length=max_smiles_length)
-    graphs, _, failures, _ = _featurize_chunk([smiles], get_scheme(scheme), 0, options)
+    options = _parse_options(sanitize, max_atoms, max_smiles_length)
+    cache = _record_cache(scheme)
+    try:
+        mol = parse_plain(smiles, options)
+        found = cache.features(mol.ToBinary(PICKLE_OPTIONS)) if mol is not None else None
+    except Exception:  # noqa: BLE001 - the chunk path below reports it as this input's reason
+        found = None
+    if found is not None:
+        return graph_data(*found, smiles=smiles)
+    graphs, _, failures, _ = _featurize_chunk([smiles], cache.scheme, 0, options)
     if failures:
         raise FeaturizationError(smiles, failures[0][1])
     data = graphs.graph(0)

@@ -66,8 +66,10 @@ from molssl.chem.record_walk import walk_records
 SUPPORTED_VERSIONS: frozenset[tuple[int, int, int]] = frozenset({(16, 4, 0)})
 """Pickle versions ``(major, minor, patch)`` whose layout this reader was checked against."""
 
-PICKLE_OPTIONS = int(Chem.PropertyPickleOptions.NoConformers)
-"""``ToBinary`` options used: no properties and no conformers (smaller pickles, same atom/bond data)."""
+PICKLE_OPTIONS = Chem.PropertyPickleOptions.NoConformers
+"""``ToBinary`` options used: no properties and no conformers (smaller pickles, same atom/bond data).
+The enum itself, not its int: Boost.Python tries the other overloads before converting an int, which
+costs about 60 us per call (more than the pickling)."""
 
 
 @functools.cache
@@ -156,6 +158,48 @@ def _bond_tables(width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 _BOND_TABLES = {1: _bond_tables(1), 4: _bond_tables(4)}
+
+# The layout as plain Python values, for walking one molecule's pickle (``record_cache``).
+HEADER_LEN = _HEADER_LEN
+BEGINBOND = _BEGINBOND
+SSSR_TAGS = frozenset({_BEGINSSSR, _BEGINSYMMSSSR})
+AFTER_RING_TAGS = frozenset(np.flatnonzero(_AFTER_RINGS).tolist())
+ATOM_RECORD_LENGTH: tuple[int, ...] = tuple(_ATOM_LEN.tolist())
+"""Bytes of an atom record by the low byte of its prop_flags (an isotope adds 4; map numbers and dummy
+labels add more)."""
+BOND_RECORD_LENGTH: tuple[int, ...] = tuple(_bond_tables(1)[0].tolist())
+"""Bytes of a bond record of a molecule with at most 255 atoms, by its flags byte, up to its stereo
+atoms: when ``flags & BOND_STEREO``, the last of these bytes is the number of stereo atoms that follow."""
+BOND_STEREO = _BF_STEREO
+
+
+def plain_atom_record(record: bytes) -> bool:
+    """Whether ``record`` is a whole atom record whose length its prop_flags alone give.
+
+    Plain: no map number, dummy label, query, monomer info or legacy field, and no prop_flags bit
+    beyond 0..8; then the record has ``ATOM_RECORD_LENGTH[prop_flags & 0xFF]`` bytes, plus 4 if the
+    isotope bit (8) is set.
+    """
+    if len(record) < 6:
+        return False
+    flags, pf0, pf1 = record[1], record[2], record[3]
+    if flags & (_AF_UNSUPPORTED | _AF_MAP | _AF_LABEL) or pf0 & 1 or pf1 & 0xFE or record[4] or record[5]:
+        return False
+    return len(record) == ATOM_RECORD_LENGTH[pf0] + 4 * (pf1 & 1)
+
+
+def plain_bond_record(record: bytes) -> bool:
+    """Whether ``record`` (a bond record of a molecule with at most 255 atoms, from its flags byte up to
+    its stereo atoms) is whole and has no query or end-point strings."""
+    return len(record) >= 1 and not record[0] & _BF_UNSUPPORTED and len(record) == BOND_RECORD_LENGTH[record[0]] - 2
+
+
+def installed_header() -> bytes | None:
+    """The first 20 bytes (magic, version tag, version) of the installed RDKit's pickles, or None if this
+    reader does not support its version."""
+    if not installed_version_supported():
+        return None
+    return struct.pack("<Ii3i", 0xDEADBEEF, 0, *installed_pickle_version())
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,32 @@ def _parse_lenient(text: str) -> tuple[Chem.Mol | None, str]:
     return mol, f"kept with lenient sanitization (valence not checked): {problem or 'RDKit rejected it'}"
 
 
+def _is_plain_text(s: object, max_length: int) -> bool:
+    """Whether ``s`` is a SMILES string with nothing to strip or reject (``check_smiles_text`` passes it as is)."""
+    return type(s) is str and 0 < len(s) <= max_length and s.isascii() and s.isprintable() and " " not in s
+
+
+def _limit(value: int | None) -> int:
+    return value if value is not None else sys.maxsize
+
+
+def parse_plain(smiles: object, options: ParseOptions) -> Chem.Mol | None:
+    """The molecule of ``smiles`` when nothing but RDKit's strict parse is needed to get it, else None.
+
+    That is: a string of printable ASCII without spaces, within both size limits (a SMILES of at most
+    ``max_atoms`` characters cannot have more atoms), that ``Chem.MolFromSmiles`` parses and sanitizes
+    into at least one atom. The molecule is the one ``parse_stream`` yields for it, in either sanitize
+    mode (lenient sanitization is only tried where strict fails). None says nothing about the input:
+    ``parse_stream`` then gives the molecule or the reason. RDKit's log is silenced; what RDKit raises
+    propagates.
+    """
+    if not _is_plain_text(smiles, _limit(options.max_smiles_length)) or len(smiles) > _limit(options.max_atoms):
+        return None
+    with rdBase.BlockLogs():
+        mol = Chem.MolFromSmiles(smiles)
+    return mol if mol is not None and mol.GetNumAtoms() > 0 else None
+
+
 def _unexpected(exc: Exception) -> str:
     return f"RDKit raised {describe_exception(exc)}"
 
@@ -169,14 +195,14 @@ def parse_stream(
     ``(position, reason)`` for every yielded molecule that only lenient sanitization accepted.
     """
     from_smiles = Chem.MolFromSmiles
-    max_length = options.max_smiles_length if options.max_smiles_length is not None else sys.maxsize
-    max_atoms = options.max_atoms if options.max_atoms is not None else sys.maxsize
+    max_length = _limit(options.max_smiles_length)
+    max_atoms = _limit(options.max_atoms)
     is_lenient = options.sanitize == "lenient"
     undiagnosed: list[tuple[int, str, Chem.Mol | None]] = []
     with rdBase.BlockLogs():
         for i, s in enumerate(smiles):
             try:
-                if type(s) is str and s and len(s) <= max_length and s.isascii() and s.isprintable() and " " not in s:
+                if _is_plain_text(s, max_length):
                     text = s  # the fast path: nothing to strip or reject
                 else:
                     text, reason = check_smiles_text(s, options.max_smiles_length)

@@ -95,16 +95,12 @@ class GraphArrays:
 
     def graph(self, i: int):
         """Graph ``i`` as a ``torch_geometric.data.Data`` (int64 tensors)."""
-        import torch
-        from torch_geometric.data import Data
-
         a0, a1 = int(self.atom_ptr[i]), int(self.atom_ptr[i + 1])
         e0, e1 = int(self.edge_ptr[i]), int(self.edge_ptr[i + 1])
-        return Data(
-            x=torch.from_numpy(self.x[a0:a1].astype(np.int64)),
-            edge_index=torch.from_numpy(self.edge_index[:, e0:e1].astype(np.int64)),
-            edge_attr=torch.from_numpy(self.edge_attr[e0:e1].astype(np.int64)),
-            num_nodes=a1 - a0,
+        from molssl.graph.data import graph_data
+
+        return graph_data(
+            self.x[a0:a1].astype(np.int64), self.edge_index[:, e0:e1].astype(np.int64), self.edge_attr[e0:e1].astype(np.int64)
         )
 
     @staticmethod

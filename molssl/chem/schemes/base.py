@@ -56,6 +56,10 @@ class Scheme(ABC):
     bond_mask_token: ClassVar[tuple[int, ...]]
     #: bond features of the self-loop edges that GIN-style layers add, if the scheme reserves them
     self_loop_token: ClassVar[tuple[int, ...] | None] = None
+    #: the ``MolTables`` atom columns ``atom_features`` reads (None: any of them). A scheme that reads
+    #: neither ``total_degree`` nor ``is_in_ring`` lets the one-molecule path (``record_cache``) key an
+    #: atom's features on its pickle record alone.
+    atom_columns: ClassVar[tuple[str, ...] | None] = None
 
     @abstractmethod
     def atom_features(self, tables: MolTables) -> np.ndarray:

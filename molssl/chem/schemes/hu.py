@@ -50,6 +50,7 @@ class HuScheme(Scheme):
     atom_mask_token = (MASK_ATOM, 0)
     bond_mask_token = (MASK_BOND, 0)
     self_loop_token = (SELF_LOOP_BOND, 0)
+    atom_columns = ("atomic_num", "chiral_tag")
 
     def atom_features(self, tables: MolTables) -> np.ndarray:
         a = tables.atoms
