@@ -135,6 +135,10 @@ def set_trainable(model: PropertyModel, mode: str, last_k: int = 1) -> None:
     if mode == "full":
         return
     if mode in PEFT_METHODS:
+        attached = (model.config.peft or {}).get("method")
+        if mode != "bitfit" and attached != mode:
+            raise ValueError(f"fine-tuning mode {mode!r} needs a model built with its PEFT modules (attached: {attached}); "
+                             f"build it from PredictorConfig(peft={{'method': {mode!r}}}) (PropertyPredictor.fit does)")  # fmt: skip
         mark_trainable(model.encoder, mode)
         return
     for p in model.encoder.parameters():

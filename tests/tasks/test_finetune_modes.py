@@ -51,3 +51,13 @@ def test_new_parameters_train_at_lr_pretrained_ones_at_encoder_lr():
     set_trainable(adapter, "adapter")
     groups = make_optimizer(adapter, lr=1e-3, encoder_lr=1e-5, weight_decay=0.0).param_groups
     assert len(groups) == 1  # adapters are new weights: the head's lr, no frozen encoder weight in any group
+
+
+def test_a_peft_mode_on_a_model_without_its_modules_says_how_to_build_it():
+    model = PropertyModel(PredictorConfig(encoder=EncoderConfig(scheme="hu", num_layers=2, emb_dim=16)))
+    with pytest.raises(ValueError, match=r"needs a model built with its PEFT modules \(attached: None\).*PredictorConfig\(peft="):
+        set_trainable(model, "lora")
+    set_trainable(model, "bitfit")  # BitFit adds no modules
+    assert {n for n, p in model.named_parameters() if p.requires_grad and n.startswith("encoder.")} == {
+        n for n, _ in model.named_parameters() if n.startswith("encoder.") and (n.endswith(".bias") or ".batch_norms." in n)
+    }
