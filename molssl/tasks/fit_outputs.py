@@ -40,8 +40,8 @@ class FitAssessment:
         report: the per-task test report (plain data).
         calibration: temperatures and validation NLL before/after (classifiers), else None.
         domain: the training molecules' elements and size range.
-        predictions: one row per kept molecule: SMILES, extra columns, split, targets (``<task>_true``)
-            and the predictor's columns (``molssl.tasks.prediction_columns``).
+        predictions: one row per kept molecule: SMILES, extra columns, split, targets (``<task>_true``),
+            the predictor's columns (``molssl.tasks.prediction_columns``) and ``domain``.
     """
 
     members: list[PropertyModel]
@@ -102,8 +102,10 @@ def assess_fit(config: PredictorConfig, states: Sequence[dict[str, torch.Tensor]
         frame[f"{t}_true"] = labels[:, j]
     for name, values in prediction_columns(prediction, config.task_names, task_type, np.arange(len(smiles)), len(smiles)).items():
         frame[name] = values
-    return FitAssessment(members=models if ensemble else [], report=report, calibration=calibration,
-                         domain=TrainingDomain.from_graphs(graphs, scheme, train), predictions=frame)  # fmt: skip
+    domain = TrainingDomain.from_graphs(graphs, scheme, train)
+    frame["domain"] = domain.check(graphs, scheme)  # valid and test molecules can lie outside the training domain
+    return FitAssessment(members=models if ensemble else [], report=report, calibration=calibration, domain=domain,
+                         predictions=frame)  # fmt: skip
 
 
 def format_skipped(rows: Sequence[Any], total: int, limit: int = 5) -> str:
