@@ -73,3 +73,29 @@ def append_rows(suite: str, rows: list[dict], command: str) -> Path:
         for row in rows:
             fh.write(json.dumps({"suite": suite, **row, "command": command, **env}) + "\n")
     return path
+
+
+def recorded(suite: str) -> list[dict]:
+    """Every row recorded so far in ``results/<suite>.jsonl`` (empty when there is none)."""
+    path = RESULTS / f"{suite}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def run_and_record(suite: str, run, todo: list[tuple], jobs: int, command: str, *extra) -> None:
+    """``run(*task, *extra)`` for every task in ``jobs`` processes, appending each row as soon as it ends.
+
+    A failed run is printed and left for the next invocation (a resumable suite skips recorded rows);
+    the others go on.
+    """
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run, *task, *extra): task for task in todo}
+        for future in as_completed(futures):
+            try:
+                row = future.result()
+            except Exception as exc:  # noqa: BLE001 - reported, retried by the next invocation
+                print(f"run {futures[future]} failed: {type(exc).__name__}: {exc}", flush=True)
+                continue
+            append_rows(suite, [row], command)
+            print(json.dumps(row), flush=True)

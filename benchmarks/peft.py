@@ -1,0 +1,187 @@
+"""Parameter-efficient fine-tuning and LP-FT vs full fine-tuning, from a released pretrained encoder.
+
+From the converted Hu et al. GCN (``molssl.zoo``, ``hu2020/gcn_supervised_contextpred``), on BBBP,
+BACE, ClinTox and SIDER (embedded copies, deterministic scaffold split 80/10/10, dropout 0.5, Adam
+1e-3, batch 32, mean readout; same seeds for every variant), one row per (variant, dataset, seed):
+
+* ``scratch``: the same architecture from a random init, full fine-tuning (the baseline the
+  pretrained gain is measured against);
+* ``full``; ``full_lowlr`` (encoder lr 1e-4, head 1e-3); ``linear_probe``; ``lp_ft`` (Kumar et al.
+  2022: half the epochs linear probing, then full fine-tuning with a fresh optimizer);
+* ``adapter`` (bottleneck 32 after each layer), ``lora`` (rank 8, alpha 16 on the convs' linear
+  maps), ``bitfit`` (biases and norms), ``gpf`` and ``gpf_plus`` (5 basis prompts) (``molssl.peft``).
+
+Each row holds test ROC-AUC at the best-validation epoch and at the last epoch, the trainable and
+total parameters, the median seconds per epoch (training plus the valid/test evaluation, one torch
+thread), and the size of the delta checkpoint of the PEFT variants. Rows are appended to
+``results/peft.jsonl`` as each run ends; a rerun skips recorded rows (resumable; add seeds or
+datasets later). Runs are ordered so every variant of one (dataset, seed) runs back to back: variant
+and baseline are interleaved under the same machine load.
+
+Run:
+    python benchmarks/peft.py --epochs 10 --datasets bace bbbp --seeds 0 1 --jobs 2   # the recorded CPU-scale run
+    python benchmarks/peft.py --epochs 100 --seeds 0 1 2 --jobs 4                     # the literature scale
+    python benchmarks/peft.py --plan                                                  # what would run
+    python benchmarks/peft.py --report [--epochs 10]                                  # the Markdown tables
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.record import recorded, run_and_record  # noqa: E402
+
+SUITE = "peft"
+ENCODER = "hu2020/gcn_supervised_contextpred"
+DATASETS = ["bace", "bbbp", "clintox", "sider"]
+#: variant -> (pretrained?, FinetuneConfig fields)
+VARIANTS: dict[str, tuple[bool, dict]] = {
+    "scratch": (False, {"mode": "full"}),
+    "full": (True, {"mode": "full"}),
+    "full_lowlr": (True, {"mode": "full", "encoder_lr": 1e-4}),
+    "linear_probe": (True, {"mode": "linear_probe"}),
+    "lp_ft": (True, {"mode": "lp_ft"}),
+    "adapter": (True, {"mode": "adapter", "peft": {"adapter_dim": 32}}),
+    "lora": (True, {"mode": "lora", "peft": {"lora_rank": 8, "lora_alpha": 16.0}}),
+    "bitfit": (True, {"mode": "bitfit"}),
+    "gpf": (True, {"mode": "gpf"}),
+    "gpf_plus": (True, {"mode": "gpf_plus", "peft": {"prompt_basis": 5}}),
+}
+PEFT_VARIANTS = ("adapter", "lora", "bitfit", "gpf", "gpf_plus", "linear_probe")
+
+
+def run_one(variant: str, dataset: str, seed: int, epochs: int, encoder_dir: str) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    from molssl.tasks.finetune import FinetuneConfig
+    from molssl.tasks.predictor import PropertyPredictor
+    from molssl.zoo import get_entry
+
+    start = time.perf_counter()
+    pretrained, options = VARIANTS[variant]
+    config = get_entry(ENCODER).encoder_config()
+    config = type(config).from_dict({**config.to_dict(), "dropout": 0.5})
+    finetune = FinetuneConfig(epochs=epochs, batch_size=32, lr=1e-3, seeds=(seed,), **options)
+    stamps: list[float] = []
+    predictor = PropertyPredictor(encoder=config, readout="mean", device="cpu")
+    predictor.fit(dataset, config=finetune, pretrained=encoder_dir if pretrained else None,
+                  progress=lambda record: stamps.append(time.perf_counter()))  # fmt: skip
+    delta_bytes = None
+    if variant in PEFT_VARIANTS:
+        with tempfile.TemporaryDirectory() as tmp:
+            predictor.save(Path(tmp) / "delta", delta=True)
+            delta_bytes = (Path(tmp) / "delta" / "model.safetensors").stat().st_size
+    m = predictor.metrics_
+    s = m["per_seed"][0]
+    return {
+        "what": "peft", "encoder": ENCODER if pretrained else None, "variant": variant, "dataset": dataset, "seed": seed,
+        "epochs": epochs, "finetune": {k: v for k, v in finetune.to_dict().items() if k in ("mode", "encoder_lr", "peft", "lp_epochs")},
+        "metric": m["metric"], "test_at_best_valid": s["test_at_best"], "valid_at_best": s["valid_at_best"],
+        "best_epoch": s["best_epoch"], "test_at_last_epoch": s["test_at_last"], "valid_at_last_epoch": s["valid_at_last"],
+        "trainable_parameters": m["trainable_parameters"], "total_parameters": m["total_parameters"],
+        "sec_per_epoch": round(statistics.median(b - a for a, b in zip(stamps, stamps[1:])), 2) if len(stamps) > 1 else None,
+        "delta_checkpoint_bytes": delta_bytes, "minutes": round((time.perf_counter() - start) / 60, 2),
+    }  # fmt: skip
+
+
+def _key(row: dict) -> tuple:
+    return row["variant"], row["dataset"], row["seed"], row["epochs"]
+
+
+def plan(variants: list[str], datasets: list[str], seeds: list[int], epochs: int) -> list[tuple]:
+    """Seed by seed, dataset by dataset, every variant back to back (interleaved under the same load)."""
+    return [(v, d, s, epochs) for s in seeds for d in datasets for v in variants]
+
+
+def _mean(values: list[float]) -> float:
+    return statistics.mean(values) if values else math.nan
+
+
+def table(rows: list[dict], epochs: int, field: str = "test_at_best_valid") -> str:
+    """Per variant: mean test ROC-AUC (x100) per dataset over seeds (min-max), the average over the
+    datasets every variant has, its difference to ``full`` and to ``scratch``, trainable parameters,
+    median s/epoch and its ratio to ``full``, delta checkpoint size."""
+    rows = [r for r in rows if r["epochs"] == epochs]
+    by: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        by.setdefault((r["variant"], r["dataset"]), []).append(100 * r[field])
+    variants = [v for v in VARIANTS if any(k[0] == v for k in by)]
+    datasets = [d for d in DATASETS if any(k[1] == d for k in by)]
+    # the average runs over the (dataset, seed) pairs every variant has, so the columns compare alike
+    pairs = {(r["dataset"], r["seed"]) for r in rows}
+    common = sorted(p for p in pairs if all(any(r["variant"] == v and (r["dataset"], r["seed"]) == p for r in rows) for v in variants))
+    average = {v: _mean([100 * r[field] for r in rows if r["variant"] == v and (r["dataset"], r["seed"]) in common]) for v in variants}
+    spread = {}
+    for v in variants:  # seed spread of the per-seed average over the common datasets
+        per_seed = {}
+        for r in rows:
+            if r["variant"] == v and (r["dataset"], r["seed"]) in common:
+                per_seed.setdefault(r["seed"], []).append(100 * r[field])
+        spread[v] = [statistics.mean(x) for x in per_seed.values()]
+    speed = {v: statistics.median([r["sec_per_epoch"] for r in rows if r["variant"] == v and r["sec_per_epoch"]] or [math.nan]) for v in variants}
+    params = {v: next(r["trainable_parameters"] for r in rows if r["variant"] == v) for v in variants}
+    delta = {v: statistics.median([r["delta_checkpoint_bytes"] for r in rows if r["variant"] == v and r.get("delta_checkpoint_bytes")] or [math.nan]) for v in variants}
+    common_text = ", ".join(f"{d} s{s}" for d, s in common)
+    lines = [f"{field.replace('_', ' ')}, {epochs} epochs; average over {len(common)} (dataset, seed) pairs every variant has ({common_text})", "",
+             "| variant | trainable params | " + " | ".join(datasets) + " | average | seed range | vs full | vs scratch | s/epoch | vs full | delta ckpt |",
+             "|---" * (len(datasets) + 9) + "|"]  # fmt: skip
+    for v in variants:
+        cells = []
+        for d in datasets:
+            values = by.get((v, d), [])
+            cells.append("n/a" if not values else f"{_mean(values):.1f}" + (f" ({min(values):.1f}-{max(values):.1f})" if len(values) > 1 else " (1)"))
+        rng = f"{min(spread[v]):.1f}-{max(spread[v]):.1f}" if len(spread[v]) > 1 else ""
+        vs_full = "" if v == "full" or "full" not in average else f"{average[v] - average['full']:+.1f}"
+        vs_scratch = "" if v == "scratch" or "scratch" not in average else f"{average[v] - average['scratch']:+.1f}"
+        ratio = "" if v == "full" or "full" not in speed else f"{speed[v] / speed['full']:.2f}x"
+        size = "" if math.isnan(delta[v]) else f"{delta[v] / 1024:.0f} KiB"
+        lines.append(f"| {v} | {params[v]:,} | " + " | ".join(cells) + f" | {average[v]:.1f} | {rng} | {vs_full} | {vs_scratch} | "
+                     f"{speed[v]:.1f} | {ratio} | {size} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=10, help="fine-tuning epochs (Hu et al.: 100)")
+    parser.add_argument("--jobs", type=int, default=1, help="processes, one torch thread each")
+    parser.add_argument("--plan", action="store_true", help="list the runs still to do, in order, and exit")
+    parser.add_argument("--report", action="store_true", help="print the tables of the recorded rows")
+    args = parser.parse_args()
+    if args.report:
+        rows = recorded(SUITE)
+        for field in ("test_at_best_valid", "test_at_last_epoch"):
+            print(table(rows, args.epochs, field))
+        return
+    done = {_key(r) for r in recorded(SUITE)}
+    runs = plan(args.variants, args.datasets, args.seeds, args.epochs)
+    todo = [r for r in runs if r not in done]
+    if args.plan:
+        for r in todo:
+            print(*r)
+        print(f"{len(todo)} runs to do ({len(runs) - len(todo)} of this plan recorded)")
+        return
+    from molssl.zoo import pretrained_dir
+
+    encoder_dir = str(pretrained_dir(ENCODER))  # convert and cache once, before the workers read it
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    print(f"{len(todo)} runs to do ({len(runs) - len(todo)} recorded); {args.jobs} jobs x 1 thread", flush=True)
+    run_and_record(SUITE, run_one, todo, args.jobs, command, encoder_dir)
+    print(table(recorded(SUITE), args.epochs))
+
+
+if __name__ == "__main__":
+    main()
