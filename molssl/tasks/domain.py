@@ -66,20 +66,25 @@ class TrainingDomain:
         return cls(tuple(int(e) for e in elements), int(counts.min()), int(counts.max()))
 
     def check(self, graphs: GraphArrays, scheme: Mapping[str, Any]) -> list[str]:
-        """Per graph, why it is outside the domain ("" when inside): unseen elements and/or atom count."""
+        """Per graph, why it is outside the domain ("" when inside): unseen elements and/or atom count.
+
+        Vectorized over atoms; strings are built only for the flagged graphs.
+        """
         z = atomic_numbers(graphs, scheme)
         counts = np.diff(graphs.atom_ptr)
-        known = np.isin(z, np.asarray(self.elements, dtype=np.int64))
-        reasons = []
-        for i in range(len(graphs)):
+        unseen = ~np.isin(z, np.asarray(self.elements, dtype=np.int64))  # [A]
+        graph_of_atom = np.repeat(np.arange(len(graphs)), counts)
+        unseen_per_graph = np.bincount(graph_of_atom[unseen], minlength=len(graphs))
+        outside = (counts < self.min_atoms) | (counts > self.max_atoms)
+        reasons = [""] * len(graphs)
+        for i in np.flatnonzero((unseen_per_graph > 0) | outside).tolist():
             parts = []
-            lo, hi = int(graphs.atom_ptr[i]), int(graphs.atom_ptr[i + 1])
-            unseen = sorted(set(z[lo:hi][~known[lo:hi]].tolist()))
-            if unseen:
-                parts.append("element(s) not in training: " + ", ".join(_symbol(e) for e in unseen))
-            if not self.min_atoms <= counts[i] <= self.max_atoms:
+            if unseen_per_graph[i]:
+                lo, hi = int(graphs.atom_ptr[i]), int(graphs.atom_ptr[i + 1])
+                parts.append("element(s) not in training: " + ", ".join(_symbol(e) for e in sorted(set(z[lo:hi][unseen[lo:hi]].tolist()))))
+            if outside[i]:
                 parts.append(f"{int(counts[i])} heavy atoms, training range {self.min_atoms}-{self.max_atoms}")
-            reasons.append("; ".join(parts))
+            reasons[i] = "; ".join(parts)
         return reasons
 
     def to_dict(self) -> dict[str, Any]:

@@ -40,7 +40,8 @@ def test_id_column_is_kept_not_a_target_and_the_task_type_is_explained(ensemble)
     frame = ensemble.fit_predictions_
     assert list(frame.columns[:3]) == ["smiles", "compound_id", "split"]
     assert frame["compound_id"].iloc[0] == "BBBP-0000"
-    assert {"p_np_true", "p_np", "p_np_std", "p_np_calibrated"} <= set(frame.columns)
+    assert {"p_np_true", "p_np", "p_np_std", "p_np_calibrated", "domain"} <= set(frame.columns)
+    assert (frame.loc[frame["split"] == "train", "domain"] == "").all()  # training molecules define the domain
     assert sorted(frame["split"].value_counts().index) == ["test", "train", "valid"]
     # salts were reduced to their parent, and the model says so
     assert ensemble.info_["standardize"] == "largest_fragment" and ensemble.info_["standardized"]
