@@ -34,7 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--mode", choices=("full", "linear_probe", "last_k"), default="full")
     r.add_argument("--last-k", type=int, default=1)
     r.add_argument("--encoder-lr", type=float, default=None)
-    r.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
+    r.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, or auto (CUDA when present)")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace a run of another configuration in --out (a run of this configuration resumes)")
     r.add_argument("--method", default=None, help="name in the leaderboard table (default from encoder and pretraining)")
     r.add_argument("--external-data", default=None, help="external data used, e.g. the pretraining corpus")
     r.add_argument("--contact", default=None)
@@ -74,10 +76,12 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, mode=args.mode,
         last_k=args.last_k, encoder_lr=args.encoder_lr, seeds=args.seeds,
     )  # fmt: skip
-    bar = None if args.no_progress else tqdm(desc=config.dataset, unit="epoch")
+    bars: list = []  # drawn at the first epoch, never before an error in the data or options
 
     def progress(record: dict) -> None:
-        if bar is not None:
+        if not args.no_progress and not bars:
+            bars.append(tqdm(desc=config.dataset, unit="epoch"))
+        for bar in bars:
             bar.set_postfix(seed=record["seed"], loss=f"{record['loss']:.4f}", valid=f"{record['valid']:.4f}", test=f"{record['test']:.4f}")
             bar.update(1)
 
@@ -86,10 +90,10 @@ def run(args: argparse.Namespace) -> int:
             config, root=args.root, out=args.out, download=not args.no_download, url=args.url, device=args.device,
             method=args.method, external_data=args.external_data, contact=args.contact, references=args.references,
             save_predictions=args.save_predictions, workers=args.workers, on_unfeaturizable=args.on_unfeaturizable,
-            cache=not args.no_cache, progress=progress,
+            cache=not args.no_cache, progress=progress, overwrite=args.overwrite,
         )  # fmt: skip
     finally:
-        if bar is not None:
+        for bar in bars:
             bar.close()
     print(markdown_table([record]))
     out = Path(record["out"])

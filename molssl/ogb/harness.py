@@ -51,7 +51,8 @@ from molssl.ogb.features import (
     scheme_for,
 )
 from molssl.ogb.layout import OgbDataError, OgbDataset, read_ogb_dataset
-from molssl.tasks.finetune import FinetuneConfig, finetune, predict_graphs
+from molssl.output_folder import OutputLayout, clear_outputs
+from molssl.tasks.finetune import FinetuneConfig, finetune, predict_graphs, resolve_device
 from molssl.tasks.model import PredictorConfig, PropertyModel, count_parameters
 from molssl.tasks.target_scaler import TargetScaler
 
@@ -61,6 +62,9 @@ RECORD_FORMAT = "molssl-ogb-run"
 RECORD_VERSION = 1
 RECORD_FILE = "record.json"
 TABLE_FILE = "leaderboard.md"
+#: what a run writes into its folder (what ``overwrite`` replaces)
+OGB_OUTPUTS = OutputLayout("molssl ogb run", "leaderboard run", names=(RECORD_FILE, TABLE_FILE, "predictions"),
+                           finished=(RECORD_FILE,))  # fmt: skip
 
 #: the encoders of OGB's examples (``--gnn``) and their sage/gat siblings: name -> (conv, virtual node)
 OGB_ENCODERS: dict[str, tuple[str, bool]] = {
@@ -146,14 +150,6 @@ class OgbRunConfig:
 
 class RecordMismatchError(ValueError):
     """The output folder holds a run of another configuration, which a resumed run must not mix into."""
-
-
-class _DeviceModel(PropertyModel):
-    """A ``PropertyModel`` on an accelerator fed by the CPU batches of ``finetune``: batches go to the
-    model's device, outputs come back to the CPU (where the protocol computes losses and metrics)."""
-
-    def forward(self, batch: Any) -> torch.Tensor:
-        return super().forward(batch.to(self.head.weight.device)).cpu()
 
 
 class _OfficialScores:
@@ -439,7 +435,7 @@ def run_ogb(
     *,
     download: bool = True,
     url: str | None = None,
-    device: str | torch.device = "cpu",
+    device: str | torch.device = "auto",
     method: str | None = None,
     external_data: str | None = None,
     contact: str | None = None,
@@ -449,6 +445,7 @@ def run_ogb(
     on_unfeaturizable: str = "empty",
     cache: bool = True,
     progress: Callable[[dict], None] | None = None,
+    overwrite: bool = False,
     **options: Any,
 ) -> dict[str, Any]:
     """Run (or resume) the leaderboard protocol on an ogbg-mol* dataset; returns the record.
@@ -458,10 +455,13 @@ def run_ogb(
             features, seeds, epochs, ...) or a full ``OgbRunConfig``.
         root: where the dataset lives (``<root>/ogbg_molhiv/``), as OGB's ``root``.
         out: the run's folder (record, Markdown table, predictions); default
-            ``runs/ogb/<dataset>/<encoder>...``. An existing record there is resumed.
+            ``runs/ogb/<dataset>/<encoder>...``. An existing record of this configuration there is resumed;
+            one of another configuration is refused unless ``overwrite`` (``molssl.output_folder``'s rule; a
+            record without a finished seed never blocks).
         download: fetch the dataset from OGB's URL when files are missing (else: an error listing them).
         url: another location of OGB's zip.
-        device: torch device to train on (batches are built on the CPU).
+        device: where to train: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when present); batches
+            are built on the CPU and follow the model (``molssl.tasks.finetune``).
         method: the name in the leaderboard table (default from encoder, features, pretraining).
         external_data: what external data the model saw (e.g. the pretraining corpus); read from the
             checkpoint's ``extra`` when it records it.
@@ -474,6 +474,7 @@ def run_ogb(
         cache: cache the parsed raw files in ``<dataset>/molssl/``.
         progress: called after every epoch with ``{"seed", "epoch", "loss", "valid", "test", ...}`` (the
             Evaluator's scores).
+        overwrite: replace the run ``out`` holds (record, table, predictions), once the data was read.
 
     Returns:
         The record (also in ``<out>/record.json``); ``record["summary"]`` holds mean and std.
@@ -489,7 +490,7 @@ def run_ogb(
     if isinstance(dataset, OgbRunConfig) and options:
         raise TypeError(f"pass options either in the OgbRunConfig or as keywords, not both ({sorted(options)})")
     info: OgbDatasetInfo = get_ogb_dataset(config.dataset)
-    device = torch.device(device)
+    device = resolve_device(device)
     encoder, features, init = resolve_model(config)
     ensure_ogb_dataset(info.name, root, download=download, url=url)
     data = read_ogb_dataset(root, info.name, cache=cache)
@@ -497,10 +498,8 @@ def run_ogb(
     labels = data.labels
     _check_scorable(data, labels)
     predictor = PredictorConfig(encoder=encoder, readout=config.readout, task_type=info.molssl_task_type, task_names=data.task_names)
-    model_cls = PropertyModel if device.type == "cpu" else _DeviceModel
-
     def make_model() -> PropertyModel:
-        model = model_cls(predictor)
+        model = PropertyModel(predictor)
         if init is not None:
             model.encoder.load_state_dict(init.state, strict=True)
         return model.to(device)
@@ -516,6 +515,8 @@ def run_ogb(
         "init_config_sha256": init.digest if init is not None else None,
     }
     out = Path(out) if out is not None else default_out(config, features, encoder)
+    if overwrite:
+        clear_outputs(out, OGB_OUTPUTS)
     out.mkdir(parents=True, exist_ok=True)
     record = _open_record(out / RECORD_FILE, fingerprint)
     num_params = parameter_counts(make_model(), features, init)
@@ -593,6 +594,9 @@ def _open_record(path: Path, fingerprint: dict[str, Any]) -> dict[str, Any]:
         return {"format": RECORD_FORMAT, "format_version": RECORD_VERSION, "created": _now(), "seeds": {}}
     record = load_record(path)
     old, new = _plain(record.get("fingerprint", {})), _plain(fingerprint)
+    if old != new and not record.get("seeds"):
+        logger.info("%s: replacing a record of another configuration that holds no finished seed", path)
+        return {"format": RECORD_FORMAT, "format_version": RECORD_VERSION, "created": _now(), "seeds": {}}
     if old != new:
         differing = [k for k in sorted({*old, *new}) if old.get(k) != new.get(k)]
         if "config" in differing:
@@ -600,7 +604,7 @@ def _open_record(path: Path, fingerprint: dict[str, Any]) -> dict[str, Any]:
             differing += [f"config.{k}" for k in sorted({*configs[0], *configs[1]}) if configs[0].get(k) != configs[1].get(k)]
         raise RecordMismatchError(
             f"{path} holds a run with another configuration (differs in: {', '.join(differing)}); "
-            "use another output folder, or delete this one to start over"
+            "pass --overwrite (overwrite=True) to replace it, or use another output folder"
         )
     logger.info("resuming %s: seeds %s already done", path, sorted(int(s) for s in record["seeds"]))
     return record

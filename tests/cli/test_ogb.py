@@ -48,3 +48,21 @@ def test_ogb_list(capsys):
 def test_ogb_usage_errors(argv, capsys):
     with pytest.raises(SystemExit):
         main(argv)
+
+
+def test_ogb_run_draws_no_bar_before_its_error(ogb_root, tmp_path, capsys):  # noqa: F811
+    assert main(["ogb", "run", "ogbg-molhiv", "--root", str(tmp_path), "--no-download"]) == 2  # progress bar on
+    err = capsys.readouterr().err
+    assert err.startswith("molssl ogb: error:") and "epoch" not in err
+
+
+def test_ogb_run_overwrite_replaces_another_configuration(ogb_root, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "run"
+    args = ["ogb", "run", NAME, "--root", str(ogb_root), "--out", str(out), "--encoder", "gin", "--seeds", "1",
+            "--num-layers", "2", "--emb-dim", "8", "--no-download", "--no-progress", "--device", "cpu"]  # fmt: skip
+    assert main([*args, "--epochs", "1"]) == 0
+    assert main([*args, "--epochs", "2"]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main([*args, "--epochs", "2", "--overwrite"]) == 0
+    record = json.loads((out / "record.json").read_text())
+    assert record["config"]["epochs"] == 2 and len(record["seeds"]["0"]["history"]) == 2

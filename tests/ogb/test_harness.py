@@ -225,20 +225,13 @@ def test_bad_requests(ogb_root, tmp_path):
         run_ogb("ogbg-molhiv", root=tmp_path, download=False, seeds=1, epochs=1)
 
 
-def test_device_model_moves_batches_and_returns_cpu_outputs(ogb_root):
-    import torch
-
-    from molssl.graph.batch import to_batch
-    from molssl.ogb.harness import _DeviceModel
-    from molssl.ogb.layout import read_ogb_dataset
-
-    encoder, _, _ = resolve_model(OgbRunConfig(dataset=NAME, encoder="gin-virtual", num_layers=2, emb_dim=8))
-    config = PredictorConfig(encoder=encoder, task_names=("p_np",))
-    plain, moved = PropertyModel(config).eval(), _DeviceModel(config).eval()
-    moved.load_state_dict(plain.state_dict())
-    batch = to_batch(read_ogb_dataset(ogb_root, NAME).graphs.select(range(5)))
-    out = moved(batch)
-    assert out.device.type == "cpu" and torch.equal(out, plain(batch))
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device; this machine has none")
+def test_the_harness_trains_on_cuda(ogb_root, tmp_path):
+    """On a GPU: batches follow the model there (no wrapper model), and the Evaluator's numbers match the protocol's."""
+    record = run_ogb(NAME, root=ogb_root, out=tmp_path / "cuda", device="cuda", **{**SMALL, "seeds": 1})
+    seed = record["seeds"]["0"]
+    assert "GPU" in seed["hardware"] and seed["evaluator_matches_protocol"]
 
 
 def test_seed_lists_and_defaults():
@@ -314,3 +307,16 @@ def test_protocol_equals_the_evaluator_exactly_when_outputs_saturate(ogb_root, t
     assert record["summary"]["evaluator_matches_protocol"]
     assert "differs from the Evaluator" not in (tmp_path / "run" / "leaderboard.md").read_text()
     assert not [w for w in recwarn if "overflow" in str(w.message)]
+
+
+def test_a_record_without_finished_seeds_blocks_no_retry(ogb_root, tmp_path):
+    out = tmp_path / "run"
+
+    def stop(record):
+        raise KeyboardInterrupt("stopped in the first epoch")
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ogb(NAME, root=ogb_root, out=out, progress=stop, **SMALL)
+    assert load_record(out)["seeds"] == {}
+    retried = run_ogb(NAME, root=ogb_root, out=out, device="cpu", **{**SMALL, "epochs": 1, "seeds": 1})
+    assert retried["config"]["epochs"] == 1 and retried["summary"]["finished_seeds"] == [0]
