@@ -89,3 +89,12 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, extra_option
     assert rows(tmp_path / "full") == rows(cut)
     train = json.loads((cut / "config.json").read_text())["train"]
     assert (train["size_curriculum"], train["activation_checkpointing"]) == ((0.5, True) if extra_options else (0.0, False))
+
+
+def test_bad_curriculum_options_are_clear_errors(tmp_path, capsys):
+    code = main(["pretrain", "--method", "attr_masking", "--out", str(tmp_path / "r"), "--size-curriculum", "1.5", *SMALL])
+    assert code == 2 and "size_curriculum must be in [0, 1] (0 = no curriculum), got 1.5" in capsys.readouterr().err
+    code = main(["pretrain", "--method", "attr_masking", "--out", str(tmp_path / "r"), "--size-curriculum", "0.5",
+                 "--curriculum-start", "0", *SMALL])  # fmt: skip
+    assert code == 2 and "curriculum_start must be in (0, 1]" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
