@@ -291,6 +291,11 @@ def _search_dirs(root: PathLike | None) -> list[Path]:
     return dirs
 
 
+def local_file_origin(path: PathLike) -> str:
+    """``"embedded"`` for a file of the repository's ``datasets/moleculenet/`` (shipped with molssl), else ``"local"``."""
+    return "embedded" if Path(path).resolve().parent == _REPO_MOLECULENET_DIR.resolve() else "local"
+
+
 def find_dataset_file(name: str, root: PathLike | None = None) -> Path:
     """Locate the local file of a MoleculeNet set; never downloads.
 

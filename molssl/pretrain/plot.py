@@ -1,4 +1,4 @@
-"""The loss curve of a pretraining run as a PNG: loss, and the collapse monitors when they were logged."""
+"""The loss curve of a pretraining run as a PNG: loss, the method's own metrics, and the collapse monitors."""
 
 from __future__ import annotations
 
@@ -8,13 +8,26 @@ from typing import Sequence
 
 #: monitor columns drawn under the loss when present in the rows
 MONITOR_KEYS = ("effective_rank", "emb_std", "uniformity", "alignment")
+#: columns of every row that are bookkeeping, not something the method learns
+LOOP_KEYS = ("step", "epoch", "loss", "lr", "graphs_per_s", "graphs_seen", "collapse_warning")
+
+
+def method_metric_keys(rows: Sequence[dict]) -> list[str]:
+    """The numeric columns a method logged besides its loss (e.g. ``atom_acc``, ``bond_loss``), in first-seen order."""
+    keys: dict[str, None] = {}
+    for row in rows:
+        for key, value in row.items():
+            if key not in LOOP_KEYS and key not in MONITOR_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
+                keys.setdefault(key)
+    return list(keys)
 
 
 def plot_curves(rows: Sequence[dict], path: str | os.PathLike, title: str = "", min_effective_rank: float | None = None) -> Path:
-    """Draw ``loss`` against ``step`` (and each logged monitor in its own panel) into a PNG at ``path``.
+    """Draw ``loss`` against ``step``, each method metric and each logged monitor in its own panel, into a PNG.
 
-    The effective-rank panel shows the collapse threshold as a dashed line, and rows the loop flagged
-    as collapsed are marked in red on every panel.
+    Method metrics are the other numeric columns a method logs (``method_metric_keys``: ``atom_acc`` of
+    attribute masking, ...). The effective-rank panel shows the collapse threshold as a labelled dashed
+    line, and rows the loop flagged as collapsed are marked in red on every panel.
 
     Written to a temporary file and renamed, so a reader never sees half a picture.
     """
@@ -24,7 +37,7 @@ def plot_curves(rows: Sequence[dict], path: str | os.PathLike, title: str = "", 
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    monitors = [k for k in MONITOR_KEYS if any(k in r for r in rows)]
+    monitors = method_metric_keys(rows) + [k for k in MONITOR_KEYS if any(k in r for r in rows)]
     fig, axes = plt.subplots(1 + len(monitors), 1, figsize=(7, 2.6 * (1 + len(monitors))), sharex=True, squeeze=False)
     steps = [r["step"] for r in rows]
     ax = axes[0, 0]
@@ -41,7 +54,9 @@ def plot_curves(rows: Sequence[dict], path: str | os.PathLike, title: str = "", 
         axes[i, 0].plot([p[0] for p in pts], [p[1] for p in pts], color="tab:orange", linewidth=1.2)
         axes[i, 0].set_ylabel(key)
         if key == "effective_rank" and min_effective_rank is not None:
-            axes[i, 0].axhline(min_effective_rank, color="tab:red", linestyle="--", linewidth=1)
+            axes[i, 0].axhline(min_effective_rank, color="tab:red", linestyle="--", linewidth=1,
+                               label=f"collapse warning below {min_effective_rank:g}")
+            axes[i, 0].legend(loc="upper right", fontsize=8)
         marked = [(r["step"], r[key]) for r in flagged if key in r]
         if marked:
             axes[i, 0].scatter([p[0] for p in marked], [p[1] for p in marked], color="tab:red", s=12, zorder=3)
