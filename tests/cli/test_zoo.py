@@ -54,6 +54,10 @@ def test_convert_pretrain_gnns(tmp_path, capsys):
     assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
     assert main(["convert", "pretrain-gnns", str(RELEASED / "gat_contextpred.pth"), "--arch", "gcn", "--out", str(tmp_path / "x")]) == 2
     assert "unknown keys" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    args = ["convert", "pretrain-gnns", str(RELEASED / "gat_contextpred.pth"), "--arch", "gat", "--out", str(out)]
+    assert main(args) == 2  # a finished conversion is there
+    assert "already holds a molssl checkpoint (config.json); pass --overwrite" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
 
 
 def test_finetune_from_a_zoo_name_offline(tmp_path, capsys):
