@@ -24,8 +24,8 @@ from molssl.chem.limits import DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH
 from molssl.chem.mol_pickle import PICKLE_OPTIONS
 from molssl.chem.mol_tables import read_tables, read_tables_for_smiles
 from molssl.chem.parse import ParseOptions, SanitizeMode, parse_plain
-from molssl.chem.record_cache import RecordFeatureCache
-from molssl.chem.schemes import Scheme, get_scheme
+from molssl.chem.record_cache import MoleculeFeatures, RecordFeatureCache
+from molssl.chem.schemes import SCHEMES, Scheme, get_scheme
 from molssl.graph.arrays import GraphArrays
 from molssl.graph.data import graph_data
 
@@ -129,6 +129,39 @@ def _featurize_chunk(smiles: Sequence[object], scheme: Scheme, start: int, optio
     )
 
 
+FEW_MOLECULES = 64
+"""Lists up to this long are featurized one molecule at a time (``featurize``'s record cache), which is
+faster than the vectorized chunk decoder's fixed cost for a handful of molecules."""
+
+
+def _featurize_few(smiles: Sequence[object], scheme: Scheme, options: ParseOptions) -> ChunkResult:
+    """``_featurize_chunk`` for a short list: each molecule through the record cache, the rest one by one
+    through ``_featurize_chunk`` (which gives their reasons and lenient records)."""
+    cache = _record_cache(scheme)
+    parts: list[GraphArrays] = []
+    kept: list[int] = []
+    failures: list[tuple[int, str]] = []
+    lenient: list[tuple[int, str]] = []
+    for i, s in enumerate(smiles):
+        found = _cached_features(s, cache, options)
+        if found is None:
+            graphs, idx, fails, kept_leniently = _featurize_chunk([s], scheme, i, options)
+            parts.append(graphs)
+            kept.extend(idx.tolist())
+            failures.extend(fails)
+            lenient.extend(kept_leniently)
+            continue
+        x, edge_index, edge_attr = found
+        parts.append(GraphArrays(
+            x=x.astype(scheme.dtype), edge_index=edge_index.astype(np.int32), edge_attr=edge_attr.astype(scheme.dtype),
+            atom_ptr=np.array([0, len(x)]), edge_ptr=np.array([0, edge_index.shape[1]]),
+        ))  # fmt: skip
+        kept.append(i)
+    if not parts:
+        parts.append(scheme.encode(read_tables([])))
+    return GraphArrays.concat(parts), np.asarray(kept, dtype=np.int64), failures, lenient
+
+
 def _chunk_job(args: tuple[list, str, int, ParseOptions]) -> ChunkResult:
     smiles, scheme_name, start, options = args
     return _featurize_chunk(smiles, get_scheme(scheme_name), start, options)
@@ -217,7 +250,9 @@ def featurize_many(
         if progress is not None:
             progress(len(idx) + len(fails))
 
-    if workers == 1 or len(jobs) <= 1:
+    if len(smiles) <= FEW_MOLECULES:
+        collect(_featurize_few(smiles, scheme_obj, options))
+    elif workers == 1 or len(jobs) <= 1:
         for job in jobs:
             collect(_featurize_chunk(job[0], scheme_obj, job[2], options))
     else:
@@ -249,11 +284,20 @@ _RECORD_CACHES: dict[object, RecordFeatureCache] = {}
 
 def _record_cache(scheme: str | Scheme) -> RecordFeatureCache:
     """The process-wide record cache of ``scheme`` (a registered name or a ``Scheme``)."""
-    key = scheme if isinstance(scheme, str) else type(scheme)
+    key = type(scheme) if isinstance(scheme, Scheme) else SCHEMES.get(scheme, scheme)
     cache = _RECORD_CACHES.get(key)
     if cache is None:
         cache = _RECORD_CACHES.setdefault(key, RecordFeatureCache(get_scheme(scheme)))
     return cache
+
+
+def _cached_features(smiles: object, cache: RecordFeatureCache, options: ParseOptions) -> MoleculeFeatures | None:
+    """The graph arrays of a plain SMILES whose records are all cached (or can be added); None otherwise."""
+    try:
+        mol = parse_plain(smiles, options)
+        return cache.features(mol.ToBinary(PICKLE_OPTIONS)) if mol is not None else None
+    except Exception:  # noqa: BLE001 - the chunk path reports it as this input's reason
+        return None
 
 
 @functools.lru_cache(maxsize=64)
@@ -296,11 +340,7 @@ def featurize(
     """
     options = _parse_options(sanitize, max_atoms, max_smiles_length)
     cache = _record_cache(scheme)
-    try:
-        mol = parse_plain(smiles, options)
-        found = cache.features(mol.ToBinary(PICKLE_OPTIONS)) if mol is not None else None
-    except Exception:  # noqa: BLE001 - the chunk path below reports it as this input's reason
-        found = None
+    found = _cached_features(smiles, cache, options)
     if found is not None:
         return graph_data(*found, smiles=smiles)
     graphs, _, failures, _ = _featurize_chunk([smiles], cache.scheme, 0, options)

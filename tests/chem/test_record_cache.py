@@ -113,3 +113,22 @@ def test_single_featurize_keeps_the_input_checks():
         molssl.featurize("CCO", sanitize="loose")
     with pytest.raises(ValueError, match="max_atoms must be a positive integer"):
         molssl.featurize("CCO", max_atoms=[3])
+
+
+def test_short_lists_take_the_one_molecule_path_with_the_same_result(real_smiles):
+    from molssl.chem import featurize as featurize_module
+
+    smiles = real_smiles[:40] + ["C1CC(", "", "C[N](C)(C)(C)C", "[CH3:1]C", "  CCO", "[Mo]$[Mo]"]
+    assert len(smiles) <= featurize_module.FEW_MOLECULES
+    for scheme in ("hu", "ogb"):
+        few = featurize_many(smiles, scheme=scheme, on_error="skip", sanitize="lenient")
+        chunked = featurize_many(smiles * 2, scheme=scheme, on_error="skip", sanitize="lenient")  # long: chunk path
+        n = len(few)
+        assert len(chunked) == 2 * n and few.indices.tolist() == chunked.indices[:n].tolist()
+        for name in ("x", "edge_index", "edge_attr", "atom_ptr", "edge_ptr"):
+            assert np.array_equal(getattr(few.graphs, name), getattr(chunked.graphs.select(np.arange(n)), name)), name
+            assert getattr(few.graphs, name).dtype == getattr(chunked.graphs, name).dtype
+        assert few.skipped == chunked.skipped[: len(few.skipped)]
+        assert few.lenient == chunked.lenient[: len(few.lenient)] and len(few.lenient) == 1
+    with pytest.raises(molssl.FeaturizationError, match="row 40"):
+        featurize_many(smiles, scheme="hu")
