@@ -10,7 +10,10 @@ forward product (oneDNN post-op; the backward masks the gradient by the output).
 in fp32 without reduced-precision shortcuts: results agree with ``F.linear`` to float rounding, and a
 run is bitwise repeatable on a given machine and thread count.
 
-The fast path serves fp32 CPU tensors outside autocast; anything else (GPUs, bf16 autocast, float64,
+The fast path serves fp32 CPU tensors of at least ``MIN_ROWS`` rows outside autocast: oneDNN builds a
+primitive for every new row count (batches of molecules all differ), which a product of a few hundred
+rows (a fine-tuning batch of 32 molecules) does not earn back, while pretraining's thousands of atoms
+per batch do. Anything else (GPUs, bf16 autocast, float64,
 a PyTorch without the op) is ``F.linear`` (and ``F.relu``) unchanged. ``run_mlp`` runs an
 ``nn.Sequential`` of Linear / ReLU / other modules with it, keeping the modules (and state dict keys) as
 they are.
@@ -25,6 +28,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from molssl.nn.onednn import onednn_linear_available
+
+#: fewest rows (atoms) for which ``linear`` takes the oneDNN/MKL path; smaller inputs take ``F.linear``
+MIN_ROWS = 2048
 
 
 def fast_path_applies(x: Tensor) -> bool:
@@ -72,7 +78,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, relu: bool = F
     Shapes:
         x: [N, in], weight: [out, in], bias: [out] -> [N, out]
     """
-    if fast_path_applies(x) and weight.dtype == torch.float32 and weight.device.type == "cpu" and x.size(0) > 0:
+    if fast_path_applies(x) and weight.dtype == torch.float32 and weight.device.type == "cpu" and x.size(0) >= MIN_ROWS:
         return _LinearFunction.apply(x.contiguous(), weight, bias, relu)
     out = F.linear(x, weight, bias)
     return F.relu(out) if relu else out
@@ -98,4 +104,4 @@ def run_mlp(mlp: nn.Sequential, x: Tensor) -> Tensor:
     return x
 
 
-__all__ = ["fast_path_applies", "linear", "run_mlp"]
+__all__ = ["MIN_ROWS", "fast_path_applies", "linear", "run_mlp"]

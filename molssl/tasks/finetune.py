@@ -320,15 +320,30 @@ class SeedTask:
 
 def score_split(model: PropertyModel, task: SeedTask, idx: np.ndarray) -> float:
     """The protocol metric of ``model`` on the molecules ``idx`` (NaN when it is undefined there)."""
+    return score_splits(model, task, [idx])[0]
+
+
+def score_splits(model: PropertyModel, task: SeedTask, parts: Sequence[np.ndarray]) -> list[float]:
+    """The protocol metric of ``model`` on each part (e.g. valid and test), predicted in one pass over all of them.
+
+    One ``predict_graphs`` over the concatenated parts fills whole evaluation batches across their
+    boundary instead of ending each part with a partial one (evaluation is per molecule: the same outputs up
+    to float rounding).
+    """
     metric = get_metric(task.metric)
-    outputs = predict_graphs(model, task.graphs, idx, task.config.eval_batch_size).astype(np.float64)
+    sizes = [len(idx) for idx in parts]
+    every = np.concatenate([np.asarray(idx, dtype=np.int64) for idx in parts]) if parts else np.zeros(0, dtype=np.int64)
+    outputs = predict_graphs(model, task.graphs, every, task.config.eval_batch_size).astype(np.float64)
     # an order-only metric (ROC-AUC, PR-AUC) scores the logits, as OGB's Evaluator does: a sigmoid would tie large ones
     preds = outputs if metric.order_only else outputs_to_predictions(outputs, task.task_type, task.scaler)
-    try:
-        return float(metric.fn(task.labels[idx], preds))
-    except ValueError as exc:  # e.g. no task with both classes in a tiny split
-        logger.warning("metric %s undefined on %d molecules: %s", metric.name, len(idx), exc)
-        return math.nan
+    scores = []
+    for idx, part_preds in zip(parts, np.split(preds, np.cumsum(sizes)[:-1])):
+        try:
+            scores.append(float(metric.fn(task.labels[idx], part_preds)))
+        except ValueError as exc:  # e.g. no task with both classes in a tiny split
+            logger.warning("metric %s undefined on %d molecules: %s", metric.name, len(idx), exc)
+            scores.append(math.nan)
+    return scores
 
 
 def run_seed(task: SeedTask, seed: int, progress: Callable[[dict], None] | None = None) -> tuple[SeedResult, dict[str, torch.Tensor]]:
@@ -373,9 +388,10 @@ def run_seed(task: SeedTask, seed: int, progress: Callable[[dict], None] | None 
             loss.backward()
             optimizer.step()
             losses.append(loss.detach().item())
+        valid_score, test_score = score_splits(model, task, [valid, test])
         record = {"seed": seed, "epoch": epoch, "loss": float(np.mean(losses)) if losses else math.nan,
                   "train": score_split(model, task, train) if config.eval_train else None,
-                  "valid": score_split(model, task, valid), "test": score_split(model, task, test)}  # fmt: skip
+                  "valid": valid_score, "test": test_score}  # fmt: skip
         history.append(record)
         if progress is not None:
             progress(record)

@@ -24,10 +24,10 @@ def grads(fn, *tensors, grad):
 @pytest.mark.parametrize("with_bias", [False, True])
 def test_matches_f_linear_values_and_gradients(relu, with_bias):
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(257, 30, generator=g, requires_grad=True)
+    x = torch.randn(fast_linear.MIN_ROWS + 3, 30, generator=g, requires_grad=True)
     weight = torch.randn(45, 30, generator=g, requires_grad=True)
     bias = torch.randn(45, generator=g, requires_grad=True) if with_bias else None
-    grad = torch.randn(257, 45, generator=g)
+    grad = torch.randn(fast_linear.MIN_ROWS + 3, 45, generator=g)
     inputs = (x, weight) + ((bias,) if with_bias else ())
 
     def fast(x, w, b=None):
@@ -46,7 +46,7 @@ def test_matches_f_linear_values_and_gradients(relu, with_bias):
 @needs_onednn
 def test_repeatable_bitwise():
     g = torch.Generator().manual_seed(1)
-    x, w, b = torch.randn(300, 64, generator=g), torch.randn(32, 64, generator=g), torch.randn(32, generator=g)
+    x, w, b = torch.randn(fast_linear.MIN_ROWS, 64, generator=g), torch.randn(32, 64, generator=g), torch.randn(32, generator=g)
     outs = []
     for _ in range(2):
         w1 = w.clone().requires_grad_(True)
@@ -56,8 +56,10 @@ def test_repeatable_bitwise():
     assert all(torch.equal(a, b) for a, b in zip(*outs))
 
 
-def test_falls_back_to_f_linear_without_the_op_under_autocast_and_for_float64(monkeypatch):
-    x, w = torch.randn(8, 4, requires_grad=True), torch.randn(3, 4)
+def test_falls_back_to_f_linear_for_few_rows_without_the_op_under_autocast_and_for_float64(monkeypatch):
+    small = torch.randn(fast_linear.MIN_ROWS - 1, 4, requires_grad=True)
+    assert "LinearFunction" not in type(linear(small, torch.randn(3, 4)).grad_fn).__name__
+    x, w = torch.randn(fast_linear.MIN_ROWS, 4, requires_grad=True), torch.randn(3, 4)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert not fast_path_applies(x)
         assert linear(x, w, relu=True).dtype == torch.bfloat16  # autocast's bf16 product
@@ -78,7 +80,7 @@ def test_run_mlp_equals_the_modules(form):
         mlp = nn.Sequential(nn.Linear(12, 24), nn.ReLU(), nn.Linear(24, 12))
     else:
         mlp = nn.Sequential(nn.Linear(12, 24), nn.BatchNorm1d(24), nn.ReLU(), nn.Linear(24, 12))
-    x = torch.randn(40, 12)
+    x = torch.randn(fast_linear.MIN_ROWS + 1, 12)
     torch.testing.assert_close(run_mlp(mlp, x), mlp(x), rtol=1e-5, atol=1e-5)
     mlp.eval()
     torch.testing.assert_close(run_mlp(mlp, x), mlp(x), rtol=1e-5, atol=1e-5)

@@ -44,7 +44,7 @@ def test_batches_follow_the_models_device(bbbp, monkeypatch):
     config = FinetuneConfig(epochs=1, batch_size=32, seeds=(0,), eval_batch_size=64)
     finetune(make_model, graphs, labels, split, config, device="cpu")
     train_batches = -(-len(split[0]) // 32)
-    eval_batches = -(-len(split[1]) // 64) + -(-len(split[2]) // 64)
+    eval_batches = -(-(len(split[1]) + len(split[2])) // 64)  # valid and test scored in one pass
     assert len(moves) == train_batches + eval_batches
     assert set(moves) == {torch.device("cpu")}
 
