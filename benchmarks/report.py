@@ -60,6 +60,14 @@ def main() -> None:
                 lines += ["- " + ", ".join(f"{k}: {group[-1][k]}" for k in ENV_KEYS if k in group[-1] and k != "date"), ""]
                 lines += [transfer_table(group), ""]
                 continue
+            if what == "peft":  # resumable: one table over every recorded row of the latest epoch count
+                from benchmarks.peft import table as peft_table
+
+                epochs = group[-1]["epochs"]
+                lines += [f"## {path.stem}: {what}", "", f"`{group[-1]['command']}` (rows from {group[0]['date']} to {group[-1]['date']})", ""]
+                lines += ["- " + ", ".join(f"{k}: {group[-1][k]}" for k in ENV_KEYS if k in group[-1] and k != "date"), ""]
+                lines += [peft_table(group, epochs), peft_table(group, epochs, "test_at_last_epoch"), ""]
+                continue
             run = latest_run(group)
             env = run[0]
             title = f"{path.stem}: {what}" + (f" ({corpus})" if corpus else "")
