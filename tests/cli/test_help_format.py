@@ -7,6 +7,8 @@ import dataclasses
 
 from molssl.cli.help_format import format_default, shows_default
 from molssl.cli.main import build_parser
+from molssl.ogb.harness import OgbRunConfig
+from molssl.pretrain import TrainConfig
 from molssl.tasks.finetune import FinetuneConfig
 
 
@@ -52,3 +54,17 @@ def test_finetune_cli_defaults_are_the_python_defaults():
             shown = tuple(cli[field.name]) if isinstance(python, tuple) else cli[field.name]
             assert shown == python, field.name
     assert cli["seeds"] == [0] and FinetuneConfig().seeds == (0,)
+
+
+def test_pretrain_and_ogb_run_cli_defaults_are_the_python_defaults():
+    commands = dict(_commands(build_parser()))
+    for path, config in ((("pretrain",), TrainConfig), (("ogb", "run"), OgbRunConfig)):
+        cli = {a.dest: a.default for a in commands[path]._actions}
+        compared = 0
+        for field in dataclasses.fields(config):
+            if field.name not in cli or (field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING):
+                continue
+            python = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+            assert cli[field.name] == python, (path, field.name)
+            compared += 1
+        assert compared >= 8, path
