@@ -279,7 +279,8 @@ class PropertyPredictor:
         other_members = pop_members(found.state_dict)
         state = found.state_dict if config.get("kind") != DELTA_KIND else delta_state(found, base)
         if config.get("kind") not in (PREDICTOR_KIND, DELTA_KIND):
-            raise CheckpointError(f"{found.path}: checkpoint kind {config.get('kind')!r} is not a property predictor")
+            hint = " (a pretrained encoder: fine-tune it first, molssl finetune DATA --pretrained PATH)" if config.get("kind") == "encoder" else ""
+            raise CheckpointError(f"{found.path}: checkpoint kind {config.get('kind')!r} is not a property predictor{hint}")
         with reading_checkpoint(found.path, "the property predictor's config"):
             predictor_config = PredictorConfig.from_dict(config["predictor"])
             scaler = extra.get("target_scaler")

@@ -86,6 +86,8 @@ def test_finetune_from_a_pretraining_run_folder(bbbp_csv, tmp_path, capsys):
     out = tmp_path / "ft"
     assert main(["finetune", str(bbbp_csv), "--epochs", "1", "--pretrained", str(run), "--out", str(out), *TINY]) == 0
     assert f"encoder: from {run}" in capsys.readouterr().out
+    assert main(["predict", str(run), "--smiles", "CCO"]) == 2  # a pretraining folder holds an encoder, not a predictor
+    assert "a pretrained encoder: fine-tune it first" in capsys.readouterr().err
     assert json.loads((out / "metrics.json").read_text())["info"]["pretrained"] == str(run)
     # a run that has not finished is named as such
     shutil.rmtree(run / "encoder")
