@@ -22,6 +22,7 @@ Run:
     python benchmarks/peft.py --epochs 10 --datasets bace bbbp --seeds 0 1 --jobs 2   # the recorded CPU-scale run
     python benchmarks/peft.py --epochs 100 --seeds 0 1 2 --jobs 4                     # the literature scale
     python benchmarks/peft.py --plan                                                  # what would run
+    python benchmarks/peft.py --timing 3 --datasets bace                             # CPU s/epoch per variant
     python benchmarks/peft.py --report [--epochs 10]                                  # the Markdown tables
 """
 
@@ -39,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.record import recorded, run_and_record  # noqa: E402
+from benchmarks.record import append_rows, recorded, run_and_record  # noqa: E402
 
 SUITE = "peft"
 ENCODER = "hu2020/gcn_supervised_contextpred"
@@ -94,6 +95,65 @@ def run_one(variant: str, dataset: str, seed: int, epochs: int, encoder_dir: str
         "cpu_sec_per_epoch": round(statistics.median(b[1] - a[1] for a, b in zip(stamps, stamps[1:])), 2) if len(stamps) > 1 else None,
         "delta_checkpoint_bytes": delta_bytes, "minutes": round((time.perf_counter() - start) / 60, 2),
     }  # fmt: skip
+
+
+def time_epochs(variants: list[str], dataset: str, repeats: int, encoder_dir: str, on_row=None) -> list[dict]:
+    """Process-CPU seconds of one fine-tuning epoch (training + valid/test scoring) per variant, one thread.
+
+    The molecules are featurized once; each measurement runs two epochs of ``finetune`` and takes the CPU
+    time between the ends of epoch 1 and 2 (model building and the first epoch's warm-up excluded).
+    Variants are interleaved within each repeat, so they share the machine's load alike; ``on_row`` gets
+    each row as it is measured.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    from molssl.data.labeled import featurize_table, load_labeled_table
+    from molssl.data.splits import get_splitter
+    from molssl.nn.pretrained import load_encoder_state
+    from molssl.tasks.finetune import FinetuneConfig, finetune
+    from molssl.tasks.finetune_modes import peft_config
+    from molssl.tasks.model import ModelFactory, PredictorConfig
+    from molssl.zoo import get_entry
+
+    table = load_labeled_table(dataset, None, None, None)
+    featurized = featurize_table(table, "hu")
+    smiles = [table.smiles[i] for i in featurized.indices.tolist()]
+    labels = table.labels[featurized.indices]
+    split = get_splitter("scaffold")(smiles)
+    encoder = get_entry(ENCODER).encoder_config()
+    encoder = type(encoder).from_dict({**encoder.to_dict(), "dropout": 0.5})
+    _, state = load_encoder_state(encoder_dir)
+    rows = []
+    variants = [v for v in variants if v != "lp_ft"]  # its epochs cost linear_probe's, then full's
+    for repeat in range(repeats):
+        for variant in variants:
+            pretrained, options = VARIANTS[variant]
+            config = FinetuneConfig(epochs=2, batch_size=32, lr=1e-3, seeds=(repeat,), **options)
+            peft = peft_config(config.mode, config.peft)
+            predictor_config = PredictorConfig(encoder=encoder, task_type=table.task_type, task_names=tuple(table.task_names),
+                                               peft=peft.to_dict() if peft is not None else None)  # fmt: skip
+            stamps: list[float] = []
+            finetune(ModelFactory(predictor_config, state if pretrained else None), featurized.graphs, labels, split, config,
+                     lambda record: stamps.append(time.process_time()))  # fmt: skip
+            rows.append({"what": "peft_epoch_cpu", "variant": variant, "dataset": dataset, "repeat": repeat,
+                         "cpu_sec_per_epoch": round(stamps[1] - stamps[0], 3)})  # fmt: skip
+            if on_row is not None:
+                on_row(rows[-1])
+    return rows
+
+
+def timing_table(rows: list[dict]) -> str:
+    """Median (min-max over repeats) CPU seconds per epoch per variant and the ratio to ``full``."""
+    by: dict[str, list[float]] = {}
+    for r in rows:
+        by.setdefault(r["variant"], []).append(r["cpu_sec_per_epoch"])
+    full = statistics.median(by["full"]) if "full" in by else math.nan
+    lines = ["| variant | CPU s/epoch, median (min-max) | vs full |", "|---|---|---|"]
+    for v in [v for v in VARIANTS if v in by]:
+        med = statistics.median(by[v])
+        lines.append(f"| {v} | {med:.2f} ({min(by[v]):.2f}-{max(by[v]):.2f}, n={len(by[v])}) | {med / full:.2f}x |")
+    return "\n".join(lines) + "\n"
 
 
 def _key(row: dict) -> tuple:
@@ -163,11 +223,26 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="processes, one torch thread each")
     parser.add_argument("--plan", action="store_true", help="list the runs still to do, in order, and exit")
     parser.add_argument("--report", action="store_true", help="print the tables of the recorded rows")
+    parser.add_argument("--timing", type=int, default=0, metavar="REPEATS",
+                        help="instead: CPU seconds of one epoch per variant on the first dataset, REPEATS interleaved rounds")
     args = parser.parse_args()
+    if args.timing:
+        from molssl.zoo import pretrained_dir
+
+        command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+        def record(row: dict) -> None:  # appended as each measurement ends
+            append_rows(f"{SUITE}_epoch_cpu", [row], command)
+            print(row, flush=True)
+
+        print(timing_table(time_epochs(args.variants, args.datasets[0], args.timing, str(pretrained_dir(ENCODER)), record)))
+        return
     if args.report:
         rows = recorded(SUITE)
         for field in ("test_at_best_valid", "test_at_last_epoch"):
             print(table(rows, args.epochs, field))
+        timing = recorded(f"{SUITE}_epoch_cpu")
+        if timing:
+            print(timing_table([r for r in timing if r["date"] >= timing[-1]["date"][:10]]))
         return
     done = {_key(r) for r in recorded(SUITE)}
     runs = plan(args.variants, args.datasets, args.seeds, args.epochs)
