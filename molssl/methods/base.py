@@ -96,6 +96,18 @@ class PretrainMethod(nn.Module, ABC):
         self.encoder = GNNEncoder(encoder_config)
 
     @classmethod
+    def check_options(cls, options: Mapping[str, Any] | None) -> None:
+        """Validate the user's options before any data is read (the loop calls this first).
+
+        The default builds the config from them; a method whose ``prepare_data`` fills options in from the
+        data overrides it to fill what the options alone decide.
+
+        Raises:
+            ValueError: an unknown option (the valid ones listed) or a value the config refuses.
+        """
+        cls.config_class.from_dict(options)
+
+    @classmethod
     def prepare_data(cls, data: Any, options: dict[str, Any], workers: int = 1) -> tuple[Any, dict[str, Any]]:
         """Attach what the method trains on to the loaded data and fill the options the data decides.
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
@@ -84,6 +84,14 @@ class DescriptorPrediction(PretrainMethod):
         "lower the learning rate (lr); with few descriptors (num_targets) a low rank can be expected: lower "
         "min_effective_rank then"
     )
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any] | None) -> None:
+        """The user's options as the config checks them, ``num_targets`` counted from named ``descriptors``."""
+        options = dict(options or {})
+        if isinstance(options.get("descriptors"), (list, tuple)) and "num_targets" not in options:
+            options["num_targets"] = len(options["descriptors"])
+        cls.config_class.from_dict(options)
 
     @classmethod
     def prepare_data(cls, data: Any, options: dict[str, Any], workers: int = 1) -> tuple[Any, dict[str, Any]]:

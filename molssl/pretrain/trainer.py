@@ -226,7 +226,7 @@ def _run(method_cls, data, out, train, method_options, encoder, scheme, init, re
         raise ValueError(f"batch_size {train.batch_size} must be divisible by the number of processes ({ctx.world_size})")
     run = RunDirectory(out)
     run.check(resume=resume, overwrite=overwrite)  # before featurizing: a run there is refused now
-    method_cls.config_class.from_dict(method_options)  # the user's options, before featurizing (the data may add some)
+    method_cls.check_options(method_options)  # the user's options, before featurizing (the data may add some)
     prepared, options = _load_data(method_cls, data, scheme, workers, target_columns, task_type, method_options, ctx)
     encoder_config = _encoder_config(prepared.scheme, encoder)
     config = method_cls.config_class.from_dict(options)
