@@ -1,12 +1,21 @@
-"""Prediction throughput, SMILES to numbers, for the default GIN (Hu et al.: 5 layers x 300, hu scheme).
+"""Prediction speed, SMILES to numbers, for the default GIN (Hu et al.: 5 layers x 300, hu scheme).
 
 ``PropertyPredictor.predict`` (featurize, batch from flat arrays, forward, DataFrame) in fp32 and in
 bf16 autocast, against the path users stitch together today, measured in the same run with the same
-model and weights: ``ogb.utils.smiles2graph`` per molecule -> ``Data`` objects -> PyG ``DataLoader``
--> forward (fp32). The model is untrained: throughput does not depend on the weights.
+architecture and weights: ``ogb.utils.smiles2graph`` per molecule -> ``Data`` objects -> PyG
+``DataLoader`` -> forward (fp32). The model is untrained: speed does not depend on the weights.
+
+Throughput: ``--rounds`` rounds, each running baseline, fp32 and bf16 once (interleaved, so that a
+change in the machine's load hits all three); the ratio to the baseline is taken within each round and
+reported as min / median / max over rounds. Each round also times featurization alone (molssl's
+``featurize_many`` vs smiles2graph + ``Data``), to show how much of each path is featurization and how
+much the shared model.
+
+Latency: one SMILES and 32 SMILES -> predictions, molssl vs the stitched path, interleaved; each
+repeat takes new molecules (as a user's next request would), median milliseconds.
 
 Run:
-    python benchmarks/predict_speed.py [--n 5000] [--repeats 5]
+    python benchmarks/predict_speed.py [--n 2000] [--rounds 5] [--threads 1]
 """
 
 from __future__ import annotations
@@ -25,26 +34,37 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from benchmarks.record import append_rows  # noqa: E402
+from molssl.chem.featurize import featurize_many  # noqa: E402
 from molssl.tasks.model import PredictorConfig, PropertyModel, count_parameters  # noqa: E402
 from molssl.tasks.predictor import PropertyPredictor  # noqa: E402
 
 CORPUS = ROOT / "datasets" / "moses" / "moses_50k.smi.gz"
+BASELINE = "smiles2graph + PyG DataLoader + same GIN fp32 (ogb features)"
+
+
+def _spread(values: list[float]) -> dict:
+    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=5000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--n", type=int, default=2000, help="molecules per throughput pass (default 2000)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    parser.add_argument("--latency-repeats", type=int, default=15)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
 
     from ogb.utils import smiles2graph
     from torch_geometric.data import Data
     from torch_geometric.loader import DataLoader
 
     with gzip.open(CORPUS, "rt") as fh:
-        smiles = [line.strip() for line in fh][1 : args.n + 1]
+        pool = [line.strip() for line in fh][1:]
+    smiles = pool[: args.n]
     torch.manual_seed(0)
     predictor = PropertyPredictor(encoder="gin", scheme="hu")
     predictor.model_ = PropertyModel(PredictorConfig(encoder=predictor.encoder_config, task_names=("y",))).eval()
@@ -52,39 +72,71 @@ def main() -> None:
     ogb_predictor = PropertyPredictor(encoder="gin", scheme="ogb")
     ogb_model = PropertyModel(PredictorConfig(encoder=ogb_predictor.encoder_config, task_names=("y",))).eval()
 
-    def baseline() -> None:
+    def stitched_graphs(batch: list[str]) -> list:
         graphs = []
-        for s in smiles:
+        for s in batch:
             g = smiles2graph(s)
             graphs.append(Data(x=torch.from_numpy(g["node_feat"]), edge_index=torch.from_numpy(g["edge_index"]),
                                edge_attr=torch.from_numpy(g["edge_feat"]), num_nodes=g["num_nodes"]))  # fmt: skip
-        with torch.inference_mode():
-            for batch in DataLoader(graphs, batch_size=args.batch_size):
-                torch.sigmoid(ogb_model(batch))
+        return graphs
 
-    contenders = {
+    def baseline(batch: list[str]) -> None:
+        graphs = stitched_graphs(batch)
+        with torch.inference_mode():
+            for loader_batch in DataLoader(graphs, batch_size=args.batch_size):
+                torch.sigmoid(ogb_model(loader_batch))
+
+    throughput = {
         "molssl predict fp32": lambda: predictor.predict(smiles, batch_size=args.batch_size),
         "molssl predict bf16": lambda: predictor.predict(smiles, batch_size=args.batch_size, precision="bf16"),
-        "smiles2graph + PyG DataLoader + same GIN fp32 (ogb features)": baseline,
+        BASELINE: lambda: baseline(smiles),
+        "featurization only: molssl featurize_many (hu)": lambda: featurize_many(smiles, scheme="hu"),
+        "featurization only: smiles2graph + Data (ogb)": lambda: stitched_graphs(smiles),
     }
-    for fn in contenders.values():  # warm-up
+    for fn in throughput.values():  # warm-up: the oneDNN probe, first-call allocations, record caches
         fn()
-    rates: dict[str, list[float]] = {k: [] for k in contenders}
-    for _ in range(args.repeats):
-        for name, fn in contenders.items():
+    rates: dict[str, list[float]] = {k: [] for k in throughput}
+    for _ in range(args.rounds):
+        for name, fn in throughput.items():
             t = time.perf_counter()
             fn()
             rates[name].append(len(smiles) / (time.perf_counter() - t))
-    base = statistics.median(rates["smiles2graph + PyG DataLoader + same GIN fp32 (ogb features)"])
+    ratios = {name: [r / b for r, b in zip(values, rates[BASELINE])] for name, values in rates.items()}
+
+    threads = torch.get_num_threads()
     rows = []
-    print(f"{len(smiles)} MOSES molecules, default GIN ({count_parameters(predictor.model_):,} parameters), "
-          f"batch {args.batch_size}, {torch.get_num_threads()} threads, {args.repeats} repeats (median)")  # fmt: skip
+    print(f"{len(smiles)} MOSES molecules, default GIN ({count_parameters(predictor.model_):,} parameters), batch "
+          f"{args.batch_size}, {threads} threads, {args.rounds} interleaved rounds; ratio to the baseline within each round")  # fmt: skip
+    print(f"{'contender':56s} {'mol/s':>8s}  ratio min / median / max")
     for name, values in rates.items():
-        med = statistics.median(values)
-        print(f"{name:62s} {med:8.0f} mol/s  {med / base:5.2f}x")
+        spread = _spread(ratios[name])
+        print(f"{name:56s} {statistics.median(values):8.0f}  {spread['min']:.2f} / {spread['median']:.2f} / {spread['max']:.2f}")
         rows.append({"what": "predict", "contender": name, "molecules": len(smiles), "batch_size": args.batch_size,
-                     "median_mol_per_s": round(med), "all_mol_per_s": [round(v) for v in values],
-                     "speedup_vs_baseline": round(med / base, 3)})  # fmt: skip
+                     "threads": threads, "rounds": args.rounds, "median_mol_per_s": round(statistics.median(values)),
+                     "all_mol_per_s": [round(v) for v in values], "speedup_vs_baseline": spread})  # fmt: skip
+    share_molssl = statistics.median(rates["molssl predict fp32"]) / statistics.median(rates["featurization only: molssl featurize_many (hu)"])
+    share_base = statistics.median(rates[BASELINE]) / statistics.median(rates["featurization only: smiles2graph + Data (ogb)"])
+    print(f"featurization share of the time: molssl fp32 {share_molssl:.0%}, baseline {share_base:.0%}")
+
+    # latency: new molecules every repeat
+    latency_pool = pool[args.n :]
+    for size in (1, 32):
+        times: dict[str, list[float]] = {"molssl predict fp32": [], BASELINE: []}
+        predictor.predict(latency_pool[:size])
+        baseline(latency_pool[:size])
+        for r in range(args.latency_repeats):
+            batch = latency_pool[(r + 1) * size : (r + 2) * size]
+            for name, fn in (("molssl predict fp32", lambda: predictor.predict(batch)), (BASELINE, lambda: baseline(batch))):
+                t = time.perf_counter()
+                fn()
+                times[name].append((time.perf_counter() - t) * 1e3)
+        base_ms = statistics.median(times[BASELINE])
+        for name, values in times.items():
+            ms = statistics.median(values)
+            print(f"latency, {size:2d} SMILES: {name:56s} {ms:8.1f} ms  {base_ms / ms:5.2f}x")
+            rows.append({"what": "predict_latency", "contender": name, "molecules": size, "threads": threads,
+                         "repeats": args.latency_repeats, "median_ms": round(ms, 2),
+                         "all_ms": [round(v, 2) for v in values], "speedup_vs_baseline": round(base_ms / ms, 3)})  # fmt: skip
     if not args.no_record:
         path = append_rows("predict_speed", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
         print(f"recorded in {path.relative_to(ROOT)}")
