@@ -18,6 +18,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+ONEDNN_MIN_ROWS = 2048
+"""Products with fewer input rows go to ``F.linear``. oneDNN builds a primitive for every new input shape:
+about 2 ms per shape up to a few hundred rows (AMD EPYC with AVX2, one thread, 300 -> 600 features),
+against 0.2-3 ms for the product itself, and a predictor or a fine-tuning loop meets a new row count at
+nearly every batch (one molecule: ~20 rows). From about 1,500 rows the build is lost in the product
+(``fast_linear.MIN_ROWS`` draws the same line for training)."""
+
+
 @functools.lru_cache(maxsize=1)
 def onednn_linear_available() -> bool:
     """Whether the oneDNN linear op exists here and matches ``F.linear`` on a probe."""
@@ -45,6 +53,7 @@ class OneDNNLinear(nn.Linear):
             x.device.type == "cpu"
             and x.dtype == torch.float32
             and x.dim() == 2
+            and x.size(0) >= ONEDNN_MIN_ROWS
             and not torch.is_grad_enabled()
             and not torch.is_autocast_enabled("cpu")
             and onednn_linear_available()

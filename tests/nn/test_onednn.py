@@ -5,13 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from molssl.nn.onednn import OneDNNLinear, onednn_linear_available, use_onednn_linears
+from molssl.nn import onednn
+from molssl.nn.onednn import ONEDNN_MIN_ROWS, OneDNNLinear, onednn_linear_available, use_onednn_linears
 
 
 def test_matches_linear_in_inference_and_training():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(30, 60), nn.ReLU(), nn.Linear(60, 7))
-    x = torch.randn(257, 30)
+    x = torch.randn(ONEDNN_MIN_ROWS + 1, 30)
     with torch.no_grad():
         expected = model(x)
     state = {k: v.clone() for k, v in model.state_dict().items()}
@@ -30,3 +31,15 @@ def test_matches_linear_in_inference_and_training():
 
 def test_probe_is_boolean():
     assert onednn_linear_available() in (True, False)
+
+
+def test_small_inputs_take_f_linear(monkeypatch):
+    """Below ONEDNN_MIN_ROWS rows oneDNN would build a primitive per new shape: F.linear serves them."""
+    calls = []
+    real = onednn.F.linear
+    monkeypatch.setattr(onednn.F, "linear", lambda *a: calls.append(a[0].shape[0]) or real(*a))
+    layer = use_onednn_linears(nn.Sequential(nn.Linear(8, 4)))[0]
+    with torch.no_grad():
+        small, large = layer(torch.randn(21, 8)), layer(torch.randn(ONEDNN_MIN_ROWS, 8))
+    assert small.shape == (21, 4) and large.shape == (ONEDNN_MIN_ROWS, 4)
+    assert calls[0] == 21 and (ONEDNN_MIN_ROWS in calls) == (not onednn_linear_available())
