@@ -100,6 +100,7 @@ def run_one(dataset: str, split_seed: int, epochs: int, seeds: tuple[int, ...], 
                     "temperatures": predictor.info_["calibration"]["temperatures"]})  # fmt: skip
     mean_error = np.nanmean(np.stack(errors), axis=0)
     row["domain_flagged"] = int(flagged.sum())
+    row["domain_reasons"] = test.loc[flagged, "domain"].tolist()[:10]
     row["abs_error_flagged"] = float(np.nanmean(mean_error[flagged])) if flagged.any() else None
     row["abs_error_inside"] = float(np.nanmean(mean_error[~flagged]))
     row["minutes"] = round((time.perf_counter() - start) / 60, 2)
