@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from molssl.cli.finetune_modes import add_mode_arguments, format_trainable, mode_options, save_as_delta
 from molssl.output_folder import OutputLayout
 
 #: what ``molssl finetune`` writes into --out; a saved model or metrics.json is a finished run
@@ -12,7 +13,6 @@ FINETUNE_OUTPUTS = OutputLayout("molssl finetune", "fine-tuned model",
                                 names=("model", "metrics.json", "learning_curve.png", "predictions.csv", "skipped.csv"),
                                 finished=("model", "metrics.json"))  # fmt: skip
 
-from molssl.cli.finetune_modes import add_mode_arguments, format_trainable, mode_options, save_as_delta
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("finetune", help="train a property predictor on labeled molecules (scaffold split, seeds)")
