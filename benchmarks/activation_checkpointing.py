@@ -13,19 +13,23 @@ Figures per subprocess:
 * ``saved_for_backward_mb``: the bytes autograd keeps for backward in one forward, counted with
   ``torch.autograd.graph.saved_tensors_hooks`` (with checkpointing: what is kept outside the
   checkpointed layers; each layer's input, held by the checkpoint itself, is not counted);
-* ``ms_per_step``: median over the timed steps.
+* ``ms_per_step``: median wall time over the timed steps, and ``cpu_ms_per_step`` the median process
+  CPU time (``time.process_time``; with one thread the work itself, robust to a machine shared with
+  other jobs, where wall time is mostly waiting).
 
 Baseline and candidate are interleaved (off, on, on, off, ...) over ``--repeats`` rounds; the table
 gives medians over rounds and the ratios on/off. Rows go to ``results/activation_checkpointing.jsonl``.
 
 Run:
-    python benchmarks/activation_checkpointing.py --repeats 2 --steps 3 --threads 2
+    python benchmarks/activation_checkpointing.py --repeats 2 --steps 2 --threads 1
+    python benchmarks/activation_checkpointing.py --table     # medians over every recorded round
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import shlex
@@ -77,10 +81,10 @@ def child(layers: int, dim: int, checkpointing: bool, steps: int, threads: int) 
         saved += tensor.numel() * tensor.element_size()
         return tensor
 
-    times = []
+    times, cpu_times = [], []
     for i, batch in batches:
         generator = torch.Generator().manual_seed(i)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         if i == 0:
             with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
                 loss = model(batch, generator).loss
@@ -91,11 +95,13 @@ def child(layers: int, dim: int, checkpointing: bool, steps: int, threads: int) 
         optimizer.step()
         if i > 0:
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
     return {
         "encoder": f"gin_{layers}x{dim}", "num_layers": layers, "emb_dim": dim, "activation_checkpointing": checkpointing,
         "batch_size": BATCH_SIZE, "atoms_first_batch": int(batches[0][1].num_nodes), "setup_rss_mb": round(setup, 1),
         "peak_rss_mb": round(_rss_mb(), 1), "step_peak_mb": round(_rss_mb() - setup, 1),
         "saved_for_backward_mb": round(saved / 2**20, 1), "ms_per_step": round(1000 * statistics.median(times), 1),
+        "cpu_ms_per_step": round(1000 * statistics.median(cpu_times), 1),
         "steps_timed": steps, "threads": threads, "final_loss": float(loss.detach()),
     }  # fmt: skip
 
@@ -113,14 +119,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--steps", type=int, default=3, help="timed steps per subprocess (after one warm-up step)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--table", action="store_true", help="print the summary of every recorded row and exit")
     parser.add_argument("--child", nargs=3, type=int, metavar=("LAYERS", "DIM", "CHECKPOINTING"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         layers, dim, checkpointing = args.child
         print(json.dumps(child(layers, dim, bool(checkpointing), args.steps, args.threads)))
         return
-    from benchmarks.record import append_rows
+    from benchmarks.record import append_rows, recorded
 
+    if args.table:
+        print(summary(recorded(SUITE)))
+        return
     command = "python benchmarks/activation_checkpointing.py " + shlex.join(sys.argv[1:])
     rows = []
     for repeat in range(args.repeats):
@@ -143,21 +153,25 @@ def main() -> None:
 
 
 def summary(rows: list[dict]) -> str:
-    """Markdown: per encoder, medians over repeats without/with checkpointing and the ratios."""
-    out = ["| encoder | peak RSS MB off / on | step peak MB off / on (ratio) | saved for backward MB off / on | ms/step off / on (ratio, range) |",
-           "|---|---|---|---|---|"]  # fmt: skip
+    """Markdown: per encoder, medians over rounds without/with checkpointing and the ratios."""
+    out = ["| encoder | rounds | peak RSS MB off / on | step peak MB off / on (ratio) | saved for backward MB off / on | "
+           "CPU ms/step off / on (ratio) | wall ms/step off / on |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for name in dict.fromkeys(r["encoder"] for r in rows):
         off = [r for r in rows if r["encoder"] == name and not r["activation_checkpointing"]]
         on = [r for r in rows if r["encoder"] == name and r["activation_checkpointing"]]
         if not off or not on:
             continue
-        med = lambda group, key: statistics.median(r[key] for r in group)  # noqa: E731
-        ratios = [b["ms_per_step"] / a["ms_per_step"] for a, b in zip(off, on)]
+
+        def med(group: list[dict], key: str) -> float:
+            values = [r[key] for r in group if key in r]
+            return statistics.median(values) if values else math.nan
+
+        cpu_off, cpu_on = med(off, "cpu_ms_per_step"), med(on, "cpu_ms_per_step")
         out.append(
-            f"| {name} | {med(off, 'peak_rss_mb'):.0f} / {med(on, 'peak_rss_mb'):.0f} | {med(off, 'step_peak_mb'):.0f} / "
-            f"{med(on, 'step_peak_mb'):.0f} ({med(on, 'step_peak_mb') / med(off, 'step_peak_mb'):.2f}) | "
-            f"{med(off, 'saved_for_backward_mb'):.0f} / {med(on, 'saved_for_backward_mb'):.0f} | {med(off, 'ms_per_step'):.0f} / "
-            f"{med(on, 'ms_per_step'):.0f} ({med(on, 'ms_per_step') / med(off, 'ms_per_step'):.2f}, per round {min(ratios):.2f}-{max(ratios):.2f}) |"
+            f"| {name} | {min(len(off), len(on))} | {med(off, 'peak_rss_mb'):.0f} / {med(on, 'peak_rss_mb'):.0f} | "
+            f"{med(off, 'step_peak_mb'):.0f} / {med(on, 'step_peak_mb'):.0f} ({med(on, 'step_peak_mb') / med(off, 'step_peak_mb'):.2f}) | "
+            f"{med(off, 'saved_for_backward_mb'):.0f} / {med(on, 'saved_for_backward_mb'):.0f} | "
+            f"{cpu_off:.0f} / {cpu_on:.0f} ({cpu_on / cpu_off:.2f}) | {med(off, 'ms_per_step'):.0f} / {med(on, 'ms_per_step'):.0f} |"
         )  # fmt: skip
     return "\n".join(out)
 
