@@ -35,6 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also pretrain the same architecture with this molssl method first (e.g. descriptors)")  # fmt: skip
     p.add_argument("--data", default=None, help="unlabeled molecules for --method (default: the embedded MOSES sample)")
     p.add_argument("--pretrain-steps", type=int, default=80, help="pretraining steps of 256 molecules for --method (default 80)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="seeds fine-tuned at once, one process each: less waiting on a multi-core machine, a little more "
+                        "CPU time for the processes' start (default 1)")  # fmt: skip
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads per fine-tuning process (default 1: a GCN on batches of 32 molecules gains little "
+                        "from a second thread, and its waiting costs CPU time)")  # fmt: skip
     p.add_argument("--out", type=Path, default=Path("runs/example"), help="where runs and models go (default runs/example)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=run)
@@ -43,7 +49,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.data is not None and args.method is None:
         raise ValueError("--data is the corpus of --method's pretraining: pass --method too (e.g. --method descriptors)")
+    if args.threads < 1 or args.jobs < 1:
+        raise ValueError(f"--jobs and --threads must be >= 1, got {args.jobs} and {args.threads}")
     import pandas as pd
+    import torch
     from tqdm import tqdm
 
     from molssl.cli.finetune import format_metric
@@ -69,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         arms.append((f"pretrained ({args.method}, {args.pretrain_steps} steps)", result.encoder_dir))
 
     config = FinetuneConfig(epochs=args.epochs, seeds=tuple(args.seeds))
+    torch.set_num_threads(args.threads)  # also what the seeds use when they run in this process (jobs = 1)
     results = {}
     for label, pretrained in arms:
         bar = None if args.no_progress else tqdm(total=args.epochs * len(args.seeds), desc=f"fine-tune, {label}", unit="epoch")
@@ -79,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
                 bar.update(1)
 
         try:
-            predictor = PropertyPredictor(encoder=encoder_config).fit(args.dataset, config=config, pretrained=pretrained, progress=progress)
+            predictor = PropertyPredictor(encoder=encoder_config).fit(args.dataset, config=config, pretrained=pretrained, progress=progress,
+                                                                jobs=args.jobs, threads=args.threads)
         finally:
             if bar is not None:
                 bar.close()

@@ -106,3 +106,9 @@ def test_example_end_to_end(tmp_path, capsys, monkeypatch):
 def test_example_data_needs_a_method(tmp_path, capsys):
     assert main(["example", "--data", str(tmp_path / "x.smi"), "--out", str(tmp_path), "--no-progress"]) == 2
     assert "--data is the corpus of --method" in capsys.readouterr().err
+
+
+def test_example_refuses_zero_jobs_or_threads(tmp_path, capsys):
+    assert main(["example", "--jobs", "0", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert main(["example", "--threads", "0", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "--jobs and --threads must be >= 1" in capsys.readouterr().err
