@@ -171,10 +171,11 @@ def test_an_exception_inside_a_chunk_keeps_the_rest_of_the_batch(monkeypatch, wo
         return real(smiles, *args, **kwargs)
 
     monkeypatch.setattr(featurize_module, "read_tables_for_smiles", breaks_on_marker)
-    smiles = ["CCO", "CCN", "C[Se]C", "c1ccccc1"] * 3
+    smiles = ["CCO", "CCN", "C[Se]C", "c1ccccc1"] * 17  # longer than FEW_MOLECULES: the chunk path
+    assert len(smiles) > featurize_module.FEW_MOLECULES
     result = molssl.featurize_many(smiles, on_error="skip", workers=workers, chunk_size=4)
-    assert result.indices.tolist() == [i for i in range(12) if i % 4 != 2]
-    assert [s.index for s in result.skipped] == [2, 6, 10]
+    assert result.indices.tolist() == [i for i in range(len(smiles)) if i % 4 != 2]
+    assert [s.index for s in result.skipped] == list(range(2, len(smiles), 4))
     assert all("MemoryError: simulated failure" in s.reason for s in result.skipped)
     expected = molssl.featurize_many([s for s in smiles if s != "C[Se]C"])
     assert np.array_equal(result.graphs.x, expected.graphs.x)
