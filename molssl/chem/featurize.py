@@ -84,6 +84,12 @@ class FeaturizeResult:
         return "\n".join(lines)
 
 
+def _first_rows(rows: Sequence[SkippedRow | LenientRow], limit: int = 3) -> str:
+    """The first ``limit`` rows as ``row I: 'SMILES': reason``, and how many more there are."""
+    shown_rows = "; ".join(f"row {r.index}: {shown(r.smiles)}: {r.reason}" for r in rows[:limit])
+    return shown_rows + (f"; ... and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
 ChunkResult = tuple[GraphArrays, np.ndarray, list[tuple[int, str]], list[tuple[int, str]]]
 """Graphs of one chunk, their input positions, ``(position, reason)`` failures and lenient keeps."""
 
@@ -264,17 +270,19 @@ def featurize_many(
         parts.append(scheme_obj.encode(read_tables([])))
         kept.append(np.zeros(0, dtype=np.int64))
     skipped = [SkippedRow(index=row_of(i), smiles=str(smiles[i]), reason=reason) for i, reason in failures]
+    kept_leniently = [LenientRow(index=row_of(i), smiles=str(smiles[i]), reason=reason) for i, reason in lenient]
     from_source = f" from {source}" if source else ""
     if skipped:
-        logger.warning("skipped %d of %d molecules%s (see FeaturizeResult.skipped)", len(skipped), len(smiles), from_source)
-    if lenient:
-        logger.warning("kept %d of %d molecules%s with lenient sanitization (see FeaturizeResult.lenient)", len(lenient), len(smiles), from_source)  # fmt: skip
+        logger.warning("skipped %d of %d molecules%s: %s", len(skipped), len(smiles), from_source, _first_rows(skipped))
+    if kept_leniently:
+        logger.warning("kept %d of %d molecules%s with lenient sanitization: %s", len(kept_leniently), len(smiles),
+                       from_source, _first_rows(kept_leniently))  # fmt: skip
     return FeaturizeResult(
         graphs=GraphArrays.concat(parts),
         indices=np.concatenate(kept),
         skipped=skipped,
         scheme=scheme_obj.describe(),
-        lenient=[LenientRow(index=row_of(i), smiles=str(smiles[i]), reason=reason) for i, reason in lenient],
+        lenient=kept_leniently,
         parse_options=options.describe(),
     )
 

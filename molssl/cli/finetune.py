@@ -126,7 +126,6 @@ def run(args: argparse.Namespace) -> int:
     def stats(key: str) -> str:
         return format_stats({**m[key], "std": m[key]["std"] if seeds > 1 else None})
 
-    print(f"task type: {info.get('task_type')}")
     print(format_trainable(m))
     print(f"{m['metric']} over {seeds} seed(s): test at best valid {stats('test_at_best_valid')} "
           f"(valid {format_metric(m['valid_at_best_valid']['mean'])}); test at last epoch {stats('test_at_last_epoch')}")  # fmt: skip

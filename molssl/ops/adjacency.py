@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from molssl.ops.order import SegmentOrder
-from molssl.ops.scatter import scatter
+from molssl.ops.scatter import get_backend, scatter
 
 #: dtypes the CPU sparse product serves (bf16/fp16 keep the gather/scatter path)
 SPARSE_DTYPES = (torch.float32, torch.float64)
@@ -110,8 +110,10 @@ class _SparseNeighbourSum(torch.autograd.Function):
 
 
 def sparse_path_applies(x: Tensor) -> bool:
-    """Whether ``neighbour_sum`` takes the CSR product for ``x`` (CPU float32/float64, no autocast)."""
-    return x.device.type == "cpu" and x.dtype in SPARSE_DTYPES and x.dim() == 2 and not torch.is_autocast_enabled("cpu")
+    """Whether ``neighbour_sum`` takes the CSR product for ``x`` (CPU float32/float64, no autocast, and no
+    Triton backend chosen with ``molssl.ops.use_backend``: a chosen backend runs the gather/scatter path)."""
+    return (x.device.type == "cpu" and x.dtype in SPARSE_DTYPES and x.dim() == 2 and not torch.is_autocast_enabled("cpu")
+            and get_backend()[0] != "triton")  # fmt: skip
 
 
 def neighbour_sum(x: Tensor, edge_index: Tensor, dim_size: int, order: SegmentOrder | None = None) -> Tensor:

@@ -148,7 +148,9 @@ def test_featurize_many_skip_reports_every_row(caplog):
     assert result.indices.tolist() == [i for i in range(len(smiles)) if i not in bad]
     assert all(s.reason for s in result.skipped)
     assert "skipped 9 of 18" in result.skipped_report() and "row 2: 'not a smiles'" in result.skipped_report()
-    assert "skipped 9 of 18" in caplog.text
+    # the log names the first rows and their reasons for a CLI user, not a Python attribute
+    assert "skipped 9 of 18 molecules: row 1: ''" in caplog.text and "row 2: 'not a smiles'" in caplog.text
+    assert "and 6 more" in caplog.text and "FeaturizeResult" not in caplog.text
     # nothing lost: every input is either a graph or a skip record
     assert sorted(result.indices.tolist() + [s.index for s in result.skipped]) == list(range(len(smiles)))
 

@@ -40,6 +40,7 @@ def test_the_plan_comes_first(finished, bbbp_csv):
     lines = text.splitlines()
     assert lines[0].startswith(f"data: {bbbp_csv}: 160 molecules") and "target(s): p_np" in lines[0]
     assert lines[1].startswith("task type: classification")
+    assert sum(line.startswith("task type:") for line in lines) == 1  # said once, in the plan
     assert lines[2] == "split: scaffold: train 128, valid 16, test 16"
     assert lines[3].startswith("training: 2 epochs x 2 seed(s) (0 1), mode full,") and "parameters trainable, on cpu" in lines[3]
     assert lines[4] == "encoder: random initialization (from scratch)"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from molssl.graph.batch import to_batch
-from molssl.ops import scatter
+from molssl.ops import scatter, use_backend
 from molssl.ops.adjacency import adjacency_of, build_adjacency, neighbour_sum, sparse_path_applies
 from tests.nn.conftest import molecules
 
@@ -63,6 +63,15 @@ def test_autocast_and_bf16_take_the_gather_scatter_path(batch):
     torch.testing.assert_close(neighbour_sum(x, batch.edge_index, n), reference(x, batch.edge_index, n))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert not sparse_path_applies(torch.randn(n, 5))
+
+
+def test_a_chosen_triton_backend_takes_the_gather_scatter_path():
+    x = torch.randn(4, 3)
+    assert sparse_path_applies(x)
+    with use_backend("triton"):
+        assert not sparse_path_applies(x)  # the backend the user chose runs, not the CPU shortcut
+    with use_backend("torch"):
+        assert sparse_path_applies(x)
 
 
 def test_adjacency_is_reused_for_the_same_tensor_and_rebuilt_when_it_changes():
