@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from molssl.config_keys import check_known_keys
 from molssl.nn.activation_checkpointing import checkpoint_layer
 from molssl.nn.conv import get_conv
 from molssl.nn.embeddings import AtomEmbedding
@@ -145,10 +146,7 @@ class EncoderConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EncoderConfig:
         """Rebuild a config from ``to_dict`` output; unknown keys are an error."""
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise ValueError(f"unknown EncoderConfig keys {unknown}; valid keys: {', '.join(valid)}")
+        check_known_keys(cls, data)
         return cls(**data)
 
 

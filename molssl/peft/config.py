@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
+
+from molssl.config_keys import check_known_keys
 
 #: the PEFT methods: bottleneck adapters, LoRA, BitFit, and graph prompt feature (GPF / GPF-plus)
 PEFT_METHODS: tuple[str, ...] = ("adapter", "lora", "bitfit", "gpf", "gpf_plus")
@@ -68,10 +69,7 @@ class PeftConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PeftConfig:
         """Rebuild from ``to_dict`` output (or ``{"method": ..., **options}``); unknown keys are an error."""
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise ValueError(f"unknown PeftConfig keys {unknown}; valid keys: {', '.join(valid)}")
+        check_known_keys(cls, data)
         return cls(**data)
 
 

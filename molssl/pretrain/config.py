@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from molssl.config_keys import check_known_keys
+
 PRECISIONS = ("fp32", "bf16", "fp16")
 SCHEDULES = ("constant", "cosine")
 OPTIMIZERS = ("adam", "adamw")
@@ -116,8 +118,5 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise ValueError(f"unknown TrainConfig keys {unknown}; valid keys: {', '.join(valid)}")
+        check_known_keys(cls, data)
         return cls(**data)

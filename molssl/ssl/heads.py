@@ -16,6 +16,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from molssl.config_keys import check_known_keys
 from molssl.ssl.checks import check_positive_int
 
 #: activation between layers, by name
@@ -68,10 +69,7 @@ class HeadConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HeadConfig:
         """Inverse of ``to_dict``; an unknown key is an error naming the valid ones."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            raise ValueError(f"unknown HeadConfig keys {unknown}; valid keys: {', '.join(sorted(fields))}")
+        check_known_keys(cls, data)
         return cls(**data)
 
 

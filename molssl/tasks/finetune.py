@@ -19,15 +19,16 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from molssl.config_keys import check_known_keys
 from molssl.data.loader import StoreLoader
 from molssl.eval.metrics import DEFAULT_METRIC, Metric, get_metric
 from molssl.graph.arrays import GraphArrays
 from molssl.nn.encoder import set_activation_checkpointing
-from molssl.tasks.losses import loss_for_task
-from molssl.tasks.target_scaler import TargetScaler
 from molssl.peft import PEFT_METHODS
 from molssl.tasks.finetune_modes import check_mode_options, make_optimizer, training_phases
+from molssl.tasks.losses import loss_for_task
 from molssl.tasks.model import PropertyModel, frozen_modules_eval, set_trainable
+from molssl.tasks.target_scaler import TargetScaler
 
 logger = logging.getLogger(__name__)
 
@@ -490,8 +491,5 @@ def finetune(
 
 def config_from_mapping(data: Mapping[str, Any]) -> FinetuneConfig:
     """``FinetuneConfig`` from plain data (unknown keys are an error)."""
-    valid = {f.name for f in dataclasses.fields(FinetuneConfig)}
-    unknown = sorted(set(data) - valid)
-    if unknown:
-        raise ValueError(f"unknown FinetuneConfig keys {unknown}; valid keys: {', '.join(sorted(valid))}")
+    check_known_keys(FinetuneConfig, data)
     return FinetuneConfig(**{**data, "seeds": tuple(data.get("seeds", (0,)))})

@@ -13,6 +13,7 @@ from molssl.nn.peft_sites import attach_gnn_peft
 from molssl.nn.readout import get_readout
 from molssl.peft import PEFT_METHODS, PeftConfig, load_base, mark_trainable
 
+from molssl.config_keys import check_known_keys
 from molssl.data.task_type import TASK_TYPES
 
 
@@ -68,10 +69,7 @@ class PredictorConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "PredictorConfig":
-        valid = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - valid)
-        if unknown:
-            raise ValueError(f"unknown PredictorConfig keys {unknown}; valid keys: {', '.join(sorted(valid))}")
+        check_known_keys(cls, data)
         return cls(**{**data, "encoder": EncoderConfig.from_dict(data["encoder"]), "task_names": tuple(data["task_names"])})
 
 

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from molssl.config_keys import check_known_keys
 from molssl.pretrain.config import TrainConfig
 from molssl.tasks.finetune import FinetuneConfig
 
@@ -199,10 +200,7 @@ class TransferConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TransferConfig":
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise ValueError(f"unknown TransferConfig keys {unknown}; valid keys: {', '.join(valid)}")
+        check_known_keys(cls, data)
         return cls(**data)
 
     def extended_by(self, new: "TransferConfig") -> "TransferConfig":
