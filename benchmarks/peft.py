@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.record import append_rows, recorded, run_and_record  # noqa: E402
+from benchmarks.record import append_rows, recorded, run_and_record, todo_or_plan  # noqa: E402
 
 SUITE = "peft"
 ENCODER = "hu2020/gcn_supervised_contextpred"
@@ -246,11 +246,8 @@ def main() -> None:
         return
     done = {_key(r) for r in recorded(SUITE)}
     runs = plan(args.variants, args.datasets, args.seeds, args.epochs)
-    todo = [r for r in runs if r not in done]
-    if args.plan:
-        for r in todo:
-            print(*r)
-        print(f"{len(todo)} runs to do ({len(runs) - len(todo)} of this plan recorded)")
+    todo = todo_or_plan(runs, done, args.plan)
+    if todo is None:
         return
     from molssl.zoo import pretrained_dir
 

@@ -81,6 +81,18 @@ def recorded(suite: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
+def todo_or_plan(runs: list[tuple], done: set[tuple], show_plan: bool) -> list[tuple] | None:
+    """The runs of a resumable suite not recorded yet, in order; with ``show_plan`` print them and their
+    count instead and return None (the caller's ``--plan``)."""
+    todo = [r for r in runs if r not in done]
+    if not show_plan:
+        return todo
+    for r in todo:
+        print(*r)
+    print(f"{len(todo)} runs to do ({len(runs) - len(todo)} of this plan recorded)")
+    return None
+
+
 def run_and_record(suite: str, run, todo: list[tuple], jobs: int, command: str, *extra) -> None:
     """``run(*task, *extra)`` for every task in ``jobs`` processes, appending each row as soon as it ends.
 

@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.record import RESULTS, append_rows  # noqa: E402
+from benchmarks.record import RESULTS, append_rows, todo_or_plan  # noqa: E402
 
 SUITE = "zoo_transfer"
 DATASETS = ["bbbp", "bace", "clintox", "sider"]
@@ -191,11 +191,8 @@ def main() -> None:
     runs = [r for r in plan(args.archs, args.inits, args.datasets, args.seeds, ["full"], args.epochs) if "full" in args.modes]
     if "linear_probe" in args.modes:
         runs += plan(args.archs, args.probe_inits, args.datasets, args.seeds, ["linear_probe"], args.epochs)
-    todo = [r for r in runs if r not in done]
-    if args.plan:
-        for r in todo:
-            print(*r)
-        print(f"{len(todo)} runs to do ({len(runs) - len(todo)} of this plan recorded)")
+    todo = todo_or_plan(runs, done, args.plan)
+    if todo is None:
         return
     from molssl.zoo import pretrained_dir
 
