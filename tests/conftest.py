@@ -45,6 +45,15 @@ def moleculenet_smiles(name: str, limit: int | None = None) -> list[str]:
     return out[:limit] if limit else out
 
 
+def moleculenet_head(name: str, rows: int, directory: Path) -> Path:
+    """The first ``rows`` rows of an embedded MoleculeNet CSV, written to ``directory/<name>_<rows>.csv``."""
+    path = directory / f"{name}_{rows}.csv"
+    with open(MOLECULENET / f"{name}.csv", newline="") as fh:
+        lines = fh.read().splitlines(keepends=True)
+    path.write_text("".join(lines[: rows + 1]))
+    return path
+
+
 @pytest.fixture(scope="session")
 def real_smiles() -> list[str]:
     """About 3,000 real molecules from four embedded MoleculeNet sets (some do not parse)."""

@@ -12,16 +12,14 @@ import pytest
 
 from molssl.cli.main import main
 from molssl.pretrain import TrainConfig, pretrain
-from tests.conftest import MOLECULENET
+from tests.conftest import MOLECULENET, moleculenet_head
 
 TINY = ["--num-layers", "2", "--emb-dim", "16", "--no-progress", "--device", "cpu", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")
 def bbbp_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "bbbp_small.csv"
-    pd.read_csv(MOLECULENET / "bbbp.csv").iloc[:160].to_csv(path, index=False)
-    return path
+    return moleculenet_head("bbbp", 160, tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")

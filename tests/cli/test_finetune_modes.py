@@ -13,7 +13,7 @@ from molssl.cli.finetune_modes import add_mode_arguments, mode_options, save_as_
 from molssl.cli.main import main
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 from molssl.nn.pretrained import save_encoder
-from tests.conftest import MOLECULENET
+from tests.conftest import moleculenet_head
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -36,8 +36,7 @@ def test_only_the_chosen_modes_options_reach_the_config():
 
 
 def test_finetune_adapter_prints_trainable_parameters_saves_a_delta_and_predicts(tmp_path, capsys):
-    data = tmp_path / "bbbp.csv"
-    pd.read_csv(MOLECULENET / "bbbp.csv").iloc[:160].to_csv(data, index=False)
+    data = moleculenet_head("bbbp", 160, tmp_path)
     torch.manual_seed(0)
     save_encoder(GNNEncoder(EncoderConfig(scheme="hu", num_layers=2, emb_dim=32)), tmp_path / "encoder")
     out = tmp_path / "run"

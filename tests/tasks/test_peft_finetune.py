@@ -18,7 +18,7 @@ from molssl.peft import BaseMismatchError, PeftConfig, get_peft, merge_lora
 from molssl.tasks.finetune import FinetuneConfig, finetune
 from molssl.tasks.model import ModelFactory, PredictorConfig, PropertyModel, set_trainable
 from molssl.tasks.predictor import PropertyPredictor
-from tests.conftest import MOLECULENET, moleculenet_smiles
+from tests.conftest import MOLECULENET, moleculenet_head, moleculenet_smiles
 
 SMALL = {"num_layers": 2, "emb_dim": 32}
 # awkward molecules: charged salt, aromatic, stereo, single atom, metal
@@ -33,9 +33,7 @@ def batch():
 
 @pytest.fixture(scope="module")
 def bbbp_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "bbbp_small.csv"
-    pd.read_csv(MOLECULENET / "bbbp.csv").iloc[:240].to_csv(path, index=False)
-    return path
+    return moleculenet_head("bbbp", 240, tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")

@@ -18,15 +18,14 @@ from molssl.checkpoint import CheckpointError, save_checkpoint
 from molssl.tasks.finetune import FinetuneResult, SeedResult
 from molssl.tasks.model import PredictorConfig, PropertyModel, frozen_modules_eval, set_trainable
 from molssl.tasks.predictor import PropertyPredictor
-from tests.conftest import MOLECULENET
+from tests.conftest import MOLECULENET, moleculenet_head
 
 SMALL = {"num_layers": 2, "emb_dim": 32}
 
 
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory) -> PropertyPredictor:
-    path = tmp_path_factory.mktemp("data") / "bbbp_240.csv"
-    pd.read_csv(MOLECULENET / "bbbp.csv").iloc[:240].to_csv(path, index=False)
+    path = moleculenet_head("bbbp", 240, tmp_path_factory.mktemp("data"))
     return PropertyPredictor(**SMALL).fit(path, epochs=1, batch_size=64)
 
 
