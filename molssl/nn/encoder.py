@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from molssl.config_keys import check_known_keys
+from molssl.ssl.checks import check_known_keys
 from molssl.nn.activation_checkpointing import checkpoint_layer
 from molssl.nn.conv import get_conv
 from molssl.nn.embeddings import AtomEmbedding

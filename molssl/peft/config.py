@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from molssl.config_keys import check_known_keys
+from molssl.ssl.checks import check_known_keys
 
 #: the PEFT methods: bottleneck adapters, LoRA, BitFit, and graph prompt feature (GPF / GPF-plus)
 PEFT_METHODS: tuple[str, ...] = ("adapter", "lora", "bitfit", "gpf", "gpf_plus")

@@ -6,7 +6,9 @@ synchronization.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Any, Mapping
 
 from torch import Tensor
 
@@ -63,3 +65,15 @@ def check_pair(name_a: str, a: Tensor, name_b: str, b: Tensor, *, min_rows: int 
         )
     if a.device != b.device:
         raise ValueError(f"{name_a} is on {a.device} but {name_b} on {b.device}; put them on the same device")
+
+
+def check_known_keys(cls: type, data: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` naming the unknown keys of ``data`` and the valid fields of dataclass ``cls``.
+
+    The one check every plain-data config's ``from_dict`` makes. Valid keys are listed in declaration order,
+    so the message reads like the class.
+    """
+    valid = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(valid))
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys {unknown}; valid keys: {', '.join(valid)}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from molssl.config_keys import check_known_keys
+from molssl.ssl.checks import check_known_keys
 from molssl.ssl.checks import check_positive_int
 
 #: activation between layers, by name

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from molssl.config_keys import check_known_keys
+from molssl.ssl.checks import check_known_keys
 from molssl.data.loader import StoreLoader
 from molssl.eval.metrics import DEFAULT_METRIC, Metric, get_metric
 from molssl.graph.arrays import GraphArrays

@@ -13,7 +13,7 @@ from molssl.nn.peft_sites import attach_gnn_peft
 from molssl.nn.readout import get_readout
 from molssl.peft import PEFT_METHODS, PeftConfig, load_base, mark_trainable
 
-from molssl.config_keys import check_known_keys
+from molssl.ssl.checks import check_known_keys
 from molssl.data.task_type import TASK_TYPES
 
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from molssl.config_keys import check_known_keys
+from molssl.ssl.checks import check_known_keys
 from molssl.pretrain.config import TrainConfig
 from molssl.tasks.finetune import FinetuneConfig
 
