@@ -1,0 +1,1 @@
+"""The image front-end: batches, batched augmentations and view recipes, encoders (ResNet, ViT), image data."""
