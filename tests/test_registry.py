@@ -1,0 +1,50 @@
+"""molssl.registry.Registry: registration, lookup errors that list valid names, mapping behaviour."""
+
+from __future__ import annotations
+
+import pytest
+
+from molssl.registry import Registry, UnknownNameError
+
+
+def test_decorator_and_call_register_in_order():
+    convs = Registry("conv")
+
+    @convs.register("gin")
+    class Gin:
+        pass
+
+    assert convs.register("gcn", int) is int
+    assert list(convs) == ["gin", "gcn"]
+    assert convs["gin"] is Gin and len(convs) == 2
+    assert dict(convs) == {"gin": Gin, "gcn": int}
+
+
+def test_unknown_name_lists_valid_names_sorted_and_is_key_and_value_error():
+    methods = Registry("pretraining method", {"graphcl": 1, "bgrl": 2})
+    with pytest.raises(ValueError, match=r"^unknown pretraining method 'simclr'; valid pretraining methods: bgrl, graphcl$"):
+        methods["simclr"]
+    with pytest.raises(KeyError):
+        methods["simclr"]
+    assert isinstance(methods.unknown("x"), UnknownNameError)
+
+
+def test_mapping_protocol_behaves_like_a_dict_for_missing_and_unhashable_names():
+    schemes = Registry("featurization scheme", {"hu": "H"})
+    assert schemes.get("ogb") is None and schemes.get("ogb", "ogb") == "ogb"
+    assert "hu" in schemes and "ogb" not in schemes and ["hu"] not in schemes
+    with pytest.raises(ValueError, match=r"unknown featurization scheme \['hu'\]"):
+        schemes[["hu"]]  # type: ignore[index]
+
+
+def test_plural_and_duplicate_registration():
+    splitters = Registry("splitter", {"scaffold": 1}, plural="splitters (see molssl.data.splits)")
+    with pytest.raises(ValueError, match=r"valid splitters \(see molssl.data.splits\): scaffold"):
+        splitters["random"]
+    splitters.register("scaffold", 1)  # the same object again is a no-op
+    with pytest.raises(ValueError, match="'scaffold' is already registered"):
+        splitters.register("scaffold", 2)
+    with pytest.raises(ValueError, match="non-empty string"):
+        splitters.register("", 3)
+    with pytest.raises(ValueError, match="kind must be"):
+        Registry("")
