@@ -27,6 +27,8 @@ from typing import Any
 
 from torch import Tensor
 
+from molssl.registry import Registry
+
 #: ``fn(batch, generator, **options) -> list[Tensor]``, the views of every item of ``batch``
 ViewRecipe = Callable[..., list[Tensor]]
 
@@ -37,11 +39,11 @@ MODALITY_VIEW_MODULES: dict[str, str] = {
     "text": "molssl.text.views",
 }
 
-_RECIPES: dict[str, dict[str, ViewRecipe]] = {}
+_RECIPES: dict[str, Registry[ViewRecipe]] = {}
 _LOADED: set[str] = set()
 
 
-def register_views(modality: str, recipe: str, fn: ViewRecipe, *, replace: bool = False) -> ViewRecipe:
+def register_views(modality: str, recipe: str, fn: ViewRecipe) -> ViewRecipe:
     """Register ``fn`` as the view recipe ``recipe`` of ``modality``; returns ``fn``.
 
     Args:
@@ -49,29 +51,18 @@ def register_views(modality: str, recipe: str, fn: ViewRecipe, *, replace: bool 
         recipe: the recipe's name, as methods take it in their ``views`` option (``"simclr"``, ``"byol"``,
             ``"multicrop"``, ``"byola"``...).
         fn: ``fn(batch, generator, **options) -> list[Tensor]``.
-        replace: allow replacing a recipe already registered under this name.
 
     Raises:
-        ValueError: an empty name, or a name already taken (without ``replace``).
+        ValueError: an empty name, or a name already taken by another function.
         TypeError: ``fn`` is not callable.
     """
-    for name, value in (("modality", modality), ("recipe", recipe)):
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    if not isinstance(modality, str) or not modality:
+        raise ValueError(f"modality must be a non-empty string, got {modality!r}")
     if not callable(fn):
         raise TypeError(f"the view recipe {modality}/{recipe} must be callable, got {type(fn).__name__}")
-    recipes = _RECIPES.setdefault(modality, {})
-    if recipe in recipes and recipes[recipe] is not fn and not replace:
-        raise ValueError(
-            f"the {modality} view recipe {recipe!r} is already registered ({_qualname(recipes[recipe])}); "
-            "pick another name or pass replace=True"
-        )
-    recipes[recipe] = fn
-    return fn
-
-
-def _qualname(fn: Any) -> str:
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+    if modality not in _RECIPES:
+        _RECIPES[modality] = Registry(f"{modality} view recipe")
+    return _RECIPES[modality].register(recipe, fn)
 
 
 def _load_modality(modality: str) -> None:
@@ -96,8 +87,8 @@ def get_views(modality: str, recipe: str) -> ViewRecipe:
     """The view recipe ``recipe`` of ``modality``.
 
     Raises:
-        ValueError: no such recipe; the message lists the modality's recipes (or the modalities that
-            have any).
+        ValueError: no such recipe (``molssl.registry.UnknownNameError``); the message lists the
+            modality's recipes, or the modalities that have any.
     """
     _load_modality(modality)
     recipes = _RECIPES.get(modality)
@@ -107,12 +98,7 @@ def get_views(modality: str, recipe: str) -> ViewRecipe:
             f"no view recipes are registered for modality {modality!r}; modalities with recipes: "
             f"{', '.join(known) or '(none)'}"
         )
-    try:
-        return recipes[recipe]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown {modality} view recipe {recipe!r}; valid recipes: {', '.join(sorted(recipes))}"
-        ) from None
+    return recipes[recipe]  # an unknown name raises UnknownNameError (a ValueError) listing the valid ones
 
 
 def make_views(batch: Any, generator: Any, recipe: str, options: dict[str, Any] | None = None) -> list[Tensor]:
