@@ -25,3 +25,15 @@ def test_batch_holds_images_and_labels_and_moves():
 def test_batch_refuses_bad_tensors(images, labels, message):
     with pytest.raises(ValueError, match=message):
         ImageBatch(images, labels)
+
+
+def test_batch_carries_and_applies_its_normalization():
+    images = torch.rand(2, 3, 4, 4)
+    batch = ImageBatch(images, None, (0.5, 0.4, 0.3), (0.2, 0.2, 0.1))
+    torch.testing.assert_close(batch.normalized()[:, 2], (images[:, 2] - 0.3) / 0.1)
+    assert batch.to("cpu").mean == (0.5, 0.4, 0.3)
+    assert torch.equal(ImageBatch(images).normalized(), images)
+    with pytest.raises(ValueError, match="3 values each"):
+        ImageBatch(images, None, (0.5,), (0.2,))
+    with pytest.raises(ValueError, match="both mean and std"):
+        ImageBatch(images, None, (0.5, 0.5, 0.5))
