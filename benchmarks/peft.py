@@ -109,7 +109,7 @@ def time_epochs(variants: list[str], dataset: str, repeats: int, encoder_dir: st
 
     torch.set_num_threads(1)
     from molssl.data.labeled import featurize_table, load_labeled_table
-    from molssl.data.splits import get_splitter
+    from molssl.data.splits_registry import get_splitter
     from molssl.nn.pretrained import load_encoder_state
     from molssl.tasks.finetune import FinetuneConfig, finetune
     from molssl.tasks.finetune_modes import peft_config

@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--standardize", choices=("none", "largest_fragment"), default="none",
                    help="largest_fragment keeps each molecule's parent fragment (strips salts); the model records it and "
                    "predict applies it (default none)")
-    p.add_argument("--split", default="scaffold", help="scaffold, random_scaffold, random or stratified (default scaffold)")
+    p.add_argument("--split", default="scaffold", help="a splitter of molssl split --help: scaffold (default), random_scaffold, random, stratified, size, scaffold_cluster, property_range, low_data")
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--encoder", default="gin", help="gin, gcn, sage or gat (default gin)")
     p.add_argument("--scheme", default="hu", help="featurization scheme (default hu)")

@@ -1,4 +1,4 @@
-"""Train/valid/test splits: scaffold, random scaffold, random and stratified.
+"""Train/valid/test splits: the :class:`Split` record; scaffold, random scaffold, random and stratified splitters.
 
 ``scaffold_split``, ``random_scaffold_split`` and ``random_split`` reproduce the splits of pretrain-gnns
 (Hu et al., "Strategies for Pre-training Graph Neural Networks", ICLR 2020), which OGB's ``ogbg-mol*``
@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
-from typing import Any, Callable, Iterator, Mapping, Sequence, Sized
+from typing import Any, Iterator, Mapping, Sequence, Sized
 
 import numpy as np
 
@@ -123,7 +123,7 @@ def scaffold_split(
         ValueError: for bad fractions or ``workers``, or naming the row, SMILES and reason of the first
             molecule whose scaffold cannot be computed.
     """
-    _check_fractions(frac_train, frac_valid, frac_test)
+    check_fractions(frac_train, frac_valid, frac_test)
     groups = _scaffold_groups(smiles, include_chirality, workers, sanitize)
     ordered = sorted(groups, key=lambda group: (len(group), group[0]), reverse=True)
     n = len(smiles)
@@ -173,19 +173,23 @@ def random_scaffold_split(
     Raises:
         ValueError: as :func:`scaffold_split`.
     """
-    _check_fractions(frac_train, frac_valid, frac_test)
+    check_fractions(frac_train, frac_valid, frac_test)
     groups = _scaffold_groups(smiles, include_chirality, workers, sanitize)
     # pretrain-gnns permutes the list of groups itself, which NumPy >= 1.24 refuses for groups of unequal
     # size; permuting their positions draws the same order from the same seed
     order = np.random.RandomState(seed).permutation(len(groups))
-    n = len(smiles)
+    return fill_valid_test_first([groups[position] for position in order], len(smiles), frac_valid, frac_test)
+
+
+def fill_valid_test_first(groups: Sequence[Sequence[int]], n: int, frac_valid: float, frac_test: float) -> Split:
+    """Whole groups, in the given order, to valid while it holds at most ``floor(frac_valid * n)`` rows, else to
+    test up to ``floor(frac_test * n)``, else to train: pretrain-gnns' random_scaffold_split fill rule."""
     valid_capacity = math.floor(frac_valid * n)
     test_capacity = math.floor(frac_test * n)
     train: list[int] = []
     valid: list[int] = []
     test: list[int] = []
-    for position in order:
-        group = groups[position]
+    for group in groups:
         if len(valid) + len(group) <= valid_capacity:
             valid.extend(group)
         elif len(test) + len(group) <= test_capacity:
@@ -218,8 +222,8 @@ def random_split(
     Raises:
         ValueError: for bad fractions or a negative count.
     """
-    _check_fractions(frac_train, frac_valid, frac_test)
-    n = _row_count(n_or_sequence)
+    check_fractions(frac_train, frac_valid, frac_test)
+    n = row_count(n_or_sequence)
     rows = list(range(n))
     random.Random(seed).shuffle(rows)
     n_train = int(frac_train * n)
@@ -256,7 +260,7 @@ def stratified_split(
     Raises:
         ValueError: for bad fractions, labels that are not 1-D, or missing (NaN/None) labels.
     """
-    _check_fractions(frac_train, frac_valid, frac_test)
+    check_fractions(frac_train, frac_valid, frac_test)
     values = np.asarray(labels)
     if values.ndim != 1:
         raise ValueError(
@@ -283,28 +287,8 @@ def stratified_split(
     return Split(*(np.sort(np.concatenate(part)) if part else np.empty(0, np.int64) for part in parts))
 
 
-SPLITTERS: dict[str, Callable[..., Split]] = {
-    "scaffold": scaffold_split,
-    "random_scaffold": random_scaffold_split,
-    "random": random_split,
-    "stratified": stratified_split,
-}
-
-
-def get_splitter(name: str) -> Callable[..., Split]:
-    """The split function registered under ``name`` (a key of :data:`SPLITTERS`).
-
-    Raises:
-        ValueError: for an unknown name, listing the valid ones.
-    """
-    try:
-        return SPLITTERS[name]
-    except (KeyError, TypeError):
-        valid = ", ".join(sorted(SPLITTERS))
-        raise ValueError(f"unknown splitter {name!r}; valid splitters: {valid}") from None
-
-
-def _check_fractions(frac_train: float, frac_valid: float, frac_test: float) -> None:
+def check_fractions(frac_train: float, frac_valid: float, frac_test: float) -> None:
+    """Raise ValueError unless the three fractions are finite, non-negative and sum to 1."""
     fractions = {"frac_train": frac_train, "frac_valid": frac_valid, "frac_test": frac_test}
     for name, value in fractions.items():
         is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -318,7 +302,7 @@ def _check_fractions(frac_train: float, frac_valid: float, frac_test: float) -> 
         )
 
 
-def _row_count(n_or_sequence: int | Sized) -> int:
+def row_count(n_or_sequence: int | Sized) -> int:
     if isinstance(n_or_sequence, numbers.Integral) and not isinstance(n_or_sequence, bool):
         n = int(n_or_sequence)
         if n < 0:
@@ -329,8 +313,12 @@ def _row_count(n_or_sequence: int | Sized) -> int:
     raise ValueError(f"expected a row count or a sized collection, got {type(n_or_sequence).__name__}")
 
 
-def _scaffold_groups(smiles: Sequence[str], include_chirality: bool, workers: int, sanitize: str = "strict") -> list[list[int]]:
-    """Row indices grouped by scaffold, groups in order of first appearance, rows ascending."""
+def row_scaffolds(smiles: Sequence[str], include_chirality: bool = True, workers: int = 1, sanitize: str = "strict") -> list[str]:
+    """The Murcko scaffold of every row (``""`` for acyclic molecules), computed by ``workers`` processes.
+
+    Raises:
+        ValueError: naming the row, SMILES and reason of the first molecule whose scaffold cannot be computed.
+    """
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     results = _scaffolds_or_errors(list(smiles), include_chirality, int(workers), sanitize)
@@ -342,10 +330,20 @@ def _scaffold_groups(smiles: Sequence[str], include_chirality: bool, workers: in
             f"row {row}: {error}{more}; scaffold splits need parsable molecules: "
             "featurize first and split the rows that featurized"
         )
-    groups: dict[str, list[int]] = {}
-    for row, (scaffold, _) in enumerate(results):
-        groups.setdefault(scaffold, []).append(row)
+    return [scaffold for scaffold, _ in results]
+
+
+def group_rows(keys: Sequence[Any]) -> list[list[int]]:
+    """Row indices grouped by equal key, groups in order of first appearance, rows ascending."""
+    groups: dict[Any, list[int]] = {}
+    for row, key in enumerate(keys):
+        groups.setdefault(key, []).append(row)
     return list(groups.values())
+
+
+def _scaffold_groups(smiles: Sequence[str], include_chirality: bool, workers: int, sanitize: str = "strict") -> list[list[int]]:
+    """Row indices grouped by scaffold, groups in order of first appearance, rows ascending."""
+    return group_rows(row_scaffolds(smiles, include_chirality, workers, sanitize))
 
 
 def _scaffolds_or_errors(

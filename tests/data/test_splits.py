@@ -14,10 +14,9 @@ from rdkit import Chem, rdBase
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from molssl.data import splits
+from molssl.data.splits_registry import SPLITTERS, get_splitter
 from molssl.data.splits import (
-    SPLITTERS,
     Split,
-    get_splitter,
     random_scaffold_split,
     random_split,
     scaffold_split,
@@ -347,13 +346,25 @@ def test_fractions_summing_to_one_within_tolerance() -> None:
     assert_partition(random_split(9, 1 / 3, 1 / 3, 1 / 3), 9)
 
 
-def test_registry() -> None:
-    assert set(SPLITTERS) == {"scaffold", "random_scaffold", "random", "stratified"}
-    assert get_splitter("scaffold") is scaffold_split
-    assert get_splitter("stratified") is stratified_split
-    valid = "random, random_scaffold, scaffold, stratified"
+def test_registry_entries_share_one_signature(bbbp) -> None:
+    smiles, labels = bbbp[0][:200], np.asarray(bbbp[1][:200], dtype=float)
+    assert {"scaffold", "random_scaffold", "random", "stratified", "size", "scaffold_cluster", "property_range",
+            "low_data"} <= set(SPLITTERS)
+    common = dict(seed=1, sanitize="strict", workers=1, frac_train=0.8, frac_valid=0.1, frac_test=0.1)
+    for name in SPLITTERS:  # every entry takes the same call, none needs a branch on its name
+        split = get_splitter(name)(smiles, labels, **common)
+        assert isinstance(split, Split) and np.unique(np.concatenate(list(split))).size <= len(smiles)
+    assert get_splitter("scaffold")(smiles, None, **common) == scaffold_split(smiles)
+    assert get_splitter("random_scaffold")(smiles, **common) == random_scaffold_split(smiles, seed=1)
+    assert get_splitter("random")(smiles, **common) == random_split(len(smiles), seed=1)
+    assert get_splitter("stratified")(smiles, labels[:, None], **common) == stratified_split(labels, seed=1)
+    valid = "low_data, property_range, random, random_scaffold, scaffold, scaffold_cluster, size, stratified"
     with pytest.raises(ValueError, match=f"unknown splitter 'scafold'; valid splitters: {valid}"):
         get_splitter("scafold")
+    with pytest.raises(ValueError, match=r"splitter 'scaffold' does not take option\(s\) \['k'\]; it takes: include_chirality"):
+        get_splitter("scaffold")(smiles, k=3)
+    with pytest.raises(ValueError, match="splitter 'stratified' needs labels"):
+        get_splitter("stratified")(smiles)
 
 
 # --- Split --------------------------------------------------------------------------------------------
