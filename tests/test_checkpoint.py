@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,8 @@ from torch import nn
 
 import molssl
 import molssl.checkpoint as checkpoint
-from molssl.checkpoint import CheckpointError, SchemeMismatchError, load_checkpoint, save_checkpoint
+import molssl.checkpoint.save as checkpoint_save
+from molssl.checkpoint import CheckpointError, CheckpointRecoveryWarning, SchemeMismatchError, load_checkpoint, save_checkpoint
 from molssl.chem.schemes import get_scheme
 
 
@@ -136,7 +139,7 @@ def test_pickle_file_is_refused(saved):
     torch.save(model.state_dict(), directory / "model.safetensors")
     document = json.loads((directory / "config.json").read_text())
     data = (directory / "model.safetensors").read_bytes()
-    document["weights"].update(sha256=checkpoint._sha256(data), size=len(data))
+    document["weights"].update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     (directory / "config.json").write_text(json.dumps(document))
     with pytest.raises(CheckpointError, match="not a readable safetensors file"):
         load_checkpoint(directory)
@@ -165,15 +168,15 @@ def test_interrupted_save_leaves_no_loadable_checkpoint(tmp_path, monkeypatch):
         raise KeyboardInterrupt("killed while writing config.json")
 
     # fresh directory: a save killed after the weights were written leaves nothing at all
-    monkeypatch.setattr(checkpoint, "_write_json", crash)
+    monkeypatch.setattr(checkpoint_save, "write_json_atomic", crash)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tmp_path / "ckpt", config_for(), model.state_dict())
     assert list(tmp_path.iterdir()) == []
     monkeypatch.undo()
 
     # a process killed outright cannot clean up: its temporary directory is never the checkpoint
-    monkeypatch.setattr(checkpoint, "_write_json", crash)
-    monkeypatch.setattr(checkpoint.shutil, "rmtree", lambda *a, **k: None)
+    monkeypatch.setattr(checkpoint_save, "write_json_atomic", crash)
+    monkeypatch.setattr(shutil, "rmtree", lambda *a, **k: None)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tmp_path / "ckpt", config_for(), model.state_dict())
     leftovers = list(tmp_path.iterdir())
@@ -183,11 +186,11 @@ def test_interrupted_save_leaves_no_loadable_checkpoint(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match="config.json is missing"):
         load_checkpoint(leftovers[0])
     monkeypatch.undo()
-    checkpoint.shutil.rmtree(leftovers[0])
+    shutil.rmtree(leftovers[0])
 
     # replacing a checkpoint: a save killed mid-way keeps the old one intact and loadable
     directory = save_checkpoint(tmp_path / "ckpt", config_for(), model.state_dict(), extra={"epoch": 1})
-    monkeypatch.setattr(checkpoint, "_write_json", crash)
+    monkeypatch.setattr(checkpoint_save, "write_json_atomic", crash)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(directory, config_for("ogb"), {"other": torch.zeros(3)}, extra={"epoch": 2})
     monkeypatch.undo()
@@ -202,7 +205,7 @@ def test_interrupted_save_leaves_no_loadable_checkpoint(tmp_path, monkeypatch):
             raise OSError("disk vanished")
         real_rename(src, dst)
 
-    monkeypatch.setattr(checkpoint.os, "rename", rename_fails_into_place)
+    monkeypatch.setattr(os, "rename", rename_fails_into_place)
     with pytest.raises(OSError, match="disk vanished"):
         save_checkpoint(directory, config_for("ogb"), {"other": torch.zeros(3)}, extra={"epoch": 2})
     monkeypatch.undo()
@@ -258,7 +261,7 @@ def test_format_version_1_checkpoints_still_load(tmp_path):
     save_file({k: v.contiguous() for k, v in state.items()}, str(directory / "model.safetensors"), metadata={"format": "pt"})
     data = (directory / "model.safetensors").read_bytes()
     document = {"format": "molssl-checkpoint", "format_version": 1, "molssl_version": "0.1.0", "created": "2024-01-01T00:00:00+00:00",
-                "config": config_for(), "extra": {}, "weights": {"file": "model.safetensors", "sha256": checkpoint._sha256(data), "size": len(data)}}  # fmt: skip
+                "config": config_for(), "extra": {}, "weights": {"file": "model.safetensors", "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}}  # fmt: skip
     (directory / "config.json").write_text(json.dumps(document))
     config, loaded, _ = load_checkpoint(directory)
     assert config == config_for() and torch.equal(loaded["1.weight"], state["1.weight"])
@@ -278,7 +281,7 @@ def _write_raw_weights(directory: Path, tensors: dict) -> None:
         metadata = fh.metadata()
     save_file(tensors, str(weights), metadata=metadata)
     data = weights.read_bytes()
-    _rewrite_document(directory, lambda d: d["weights"].update(sha256=checkpoint._sha256(data), size=len(data)))
+    _rewrite_document(directory, lambda d: d["weights"].update(sha256=hashlib.sha256(data).hexdigest(), size=len(data)))
 
 
 def test_non_finite_weights_are_refused_with_their_names(saved, tmp_path):
@@ -332,10 +335,10 @@ def _interrupted_between_renames(tmp_path: Path) -> Path:
 
 def test_load_after_a_kill_between_the_renames_finds_the_new_copy(tmp_path):
     directory = _interrupted_between_renames(tmp_path)
-    with pytest.warns(checkpoint.CheckpointRecoveryWarning, match=r"ckpt is missing.*loaded .*\.ckpt\.tmp-5e6f7a8b"):
+    with pytest.warns(CheckpointRecoveryWarning, match=r"ckpt is missing.*loaded .*\.ckpt\.tmp-5e6f7a8b"):
         config, state, extra = load_checkpoint(directory)
     assert extra == {"epoch": 2} and torch.equal(state["w"], torch.ones(2))
-    with pytest.warns(checkpoint.CheckpointRecoveryWarning):
+    with pytest.warns(CheckpointRecoveryWarning):
         found = checkpoint.read_checkpoint(directory, newest=True)
     assert found.path.name == ".ckpt.tmp-5e6f7a8b"
 
@@ -345,7 +348,7 @@ def test_complete_checkpoint_wins_over_an_unfinished_save_unless_newest(tmp_path
     staged = save_checkpoint(tmp_path / "staged", config_for(), {"w": torch.ones(2)}, extra={"epoch": 2})
     os.rename(staged, tmp_path / ".ckpt.tmp-5e6f7a8b")  # killed after writing the new copy, before the renames
     assert load_checkpoint(directory)[2] == {"epoch": 1}
-    with pytest.warns(checkpoint.CheckpointRecoveryWarning, match="interrupted after writing a newer complete copy"):
+    with pytest.warns(CheckpointRecoveryWarning, match="interrupted after writing a newer complete copy"):
         assert checkpoint.read_checkpoint(directory, newest=True).extra == {"epoch": 2}
 
 
@@ -408,8 +411,8 @@ def test_staging_copies_are_named_by_their_process_and_own_leftovers_removed(tmp
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed while writing config.json")
 
-    monkeypatch.setattr(checkpoint, "_write_json", crash)
-    monkeypatch.setattr(checkpoint.shutil, "rmtree", lambda *a, **k: None)
+    monkeypatch.setattr(checkpoint_save, "write_json_atomic", crash)
+    monkeypatch.setattr(shutil, "rmtree", lambda *a, **k: None)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tmp_path / "ckpt", config_for(), {"w": torch.zeros(2)})
     monkeypatch.undo()

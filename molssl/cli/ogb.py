@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from molssl.ogb.harness import OgbRunConfig, run_ogb
+    from molssl.ogb import OgbRunConfig, run_ogb
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    from molssl.ogb.harness import load_record
+    from molssl.ogb import load_record
     from molssl.ogb.report import markdown_table
 
     table = markdown_table([load_record(path) for path in args.records])

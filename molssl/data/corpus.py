@@ -7,7 +7,6 @@ order, so that the featurizer can report a bad row by its number instead of the 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from molssl.data.file_errors import reads_file
+from molssl.files import file_sha256 as file_digest  # noqa: F401  (its old home; new code imports molssl.files)
 
 #: Column names recognised as the SMILES column of a CSV/TSV file, in order of preference (case-insensitive).
 SMILES_COLUMN_CANDIDATES: tuple[str, ...] = ("smiles", "canonical_smiles", "mol")
@@ -32,7 +32,6 @@ TABLE_FORMATS: dict[str, str] = {
 
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 _GZIP_MAGIC = b"\x1f\x8b"
-_DIGEST_CHUNK = 1 << 20
 # UTF-8, dropping a byte-order mark at the start of the file (editors on Windows write one), which would
 # otherwise glue itself to the first header name or SMILES.
 _ENCODING = "utf-8-sig"
@@ -231,12 +230,3 @@ def read_smiles_file(path: PathLike, smiles_column: str | None = None) -> Smiles
         column = find_smiles_column(read_table_header(path), smiles_column, source)
         smiles = read_table_columns(path, [column])[column]
     return SmilesCorpus(smiles, np.arange(len(smiles), dtype=np.int64), source)
-
-
-def file_digest(path: PathLike) -> str:
-    """Return the sha256 hex digest of a file's bytes, read in 1 MiB chunks (used for cache keys)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_DIGEST_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

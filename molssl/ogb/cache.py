@@ -13,17 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import tempfile
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from molssl.data.corpus import file_digest
 from molssl.data.splits import Split
+from molssl.files import file_sha256, remove_aside, staged_directory
 from molssl.graph.arrays import GraphArrays
 
 logger = logging.getLogger(__name__)
@@ -61,7 +58,7 @@ def _load_arrays(cache: Path, meta: dict[str, Any], num_tasks: int) -> Parsed:
     for name in ARRAYS:
         file = cache / f"{name}.npy"
         try:
-            digest = file_digest(file)
+            digest = file_sha256(file)
         except OSError as exc:
             raise _Damaged(f"{file.name}: unreadable ({exc})") from exc
         if digest != meta["arrays"][name]:
@@ -114,16 +111,6 @@ def load_cache(cache: Path, digests: dict[str, str], num_tasks: int) -> Parsed |
         return None
 
 
-def _remove(path: Path) -> None:
-    """Remove a folder or file, renamed aside first so that no reader sees it half-deleted."""
-    aside = path.with_name(f".{path.name}.stale-{uuid.uuid4().hex[:8]}")
-    os.replace(path, aside)
-    if aside.is_dir() and not aside.is_symlink():
-        shutil.rmtree(aside, ignore_errors=True)
-    else:
-        aside.unlink()
-
-
 def write_cache(cache: Path, parsed: Parsed, digests: dict[str, str]) -> None:
     """Write the parsed arrays atomically (temporary folder, ``meta.json`` last, renamed into place).
 
@@ -132,23 +119,15 @@ def write_cache(cache: Path, parsed: Parsed, digests: dict[str, str]) -> None:
     graphs, labels, split, task_names = parsed
     arrays = {"x": graphs.x, "edge_index": graphs.edge_index, "edge_attr": graphs.edge_attr, "atom_ptr": graphs.atom_ptr,
               "edge_ptr": graphs.edge_ptr, "labels": labels, "train": split.train, "valid": split.valid, "test": split.test}  # fmt: skip
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=cache.parent, prefix=f".{cache.name}."))
-    try:
+    with staged_directory(cache) as tmp:
         for name, array in arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
         meta = {"cache_version": CACHE_VERSION, "files": digests, "task_names": list(task_names), "num_graphs": len(graphs),
-                "arrays": {name: file_digest(tmp / f"{name}.npy") for name in arrays}}  # fmt: skip
+                "arrays": {name: file_sha256(tmp / f"{name}.npy") for name in arrays}}  # fmt: skip
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))  # last: its presence marks a complete cache
-        if os.path.lexists(cache):
-            _remove(cache)
-        os.replace(tmp, cache)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     for old in cache.parent.glob("raw-v*"):
         if old != cache and old.name[len("raw-v") :].isdigit():
-            _remove(old)
+            remove_aside(old)
 
 
 __all__ = ["ARRAYS", "CACHE_VERSION", "cache_dir", "load_cache", "write_cache"]

@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 
 from molssl.chem.schemes.ogb import OGB_ATOM_DIMS, OGB_BOND_DIMS
-from molssl.data.corpus import PathLike, file_digest
+from molssl.data.corpus import PathLike
 from molssl.data.splits import Split
+from molssl.files import file_sha256
 from molssl.graph.arrays import GraphArrays, offsets
 from molssl.ogb.cache import cache_dir, load_cache, write_cache
 from molssl.ogb.catalog import OgbDatasetInfo, get_ogb_dataset
@@ -403,7 +404,7 @@ def read_ogb_dataset(root: PathLike, name: str, cache: bool = True) -> OgbDatase
     info = get_ogb_dataset(name)
     directory = dataset_dir(root, info)
     check_layout(directory, info)
-    digests = {rel: file_digest(directory / rel) for rel in required_files(info)}
+    digests = {rel: file_sha256(directory / rel) for rel in required_files(info)}
     provenance = read_provenance(directory)
     cache_folder = cache_dir(directory)
     parsed = load_cache(cache_folder, digests, info.num_tasks) if cache else None

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from molssl.data.corpus import PathLike, file_digest
+from molssl.data.corpus import PathLike
 from molssl.data.labeled import LabeledTable
 from molssl.data.splits import Split
+from molssl.files import file_sha256, staged_directory
 from molssl.graph.arrays import GraphArrays, offsets
 from molssl.ogb.catalog import get_ogb_dataset
 from molssl.ogb.layout import MAPPING_FILE, PROVENANCE_FILE
@@ -121,9 +119,7 @@ def write_ogb_dataset(
     if directory.exists() and not overwrite:
         raise FileExistsError(f"{directory} exists; pass overwrite=True to replace it")
     edge, edge_feat = _bonds(graphs)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
-    try:
+    with staged_directory(directory) as tmp:
         for sub in ("raw", "mapping", "split/scaffold"):
             (tmp / sub).mkdir(parents=True)
         _write_ints(tmp / "raw/num-node-list.csv.gz", graphs.num_atoms)
@@ -146,12 +142,6 @@ def write_ogb_dataset(
             note += "Built by molssl (molssl.ogb.writer); not an official OGB release. See molssl_build.json.\n"
             (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=1))
         (tmp / f"RELEASE_v{version}.txt").write_text(note)
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return directory
 
 
@@ -206,7 +196,7 @@ def build_ogb_dataset(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "stands_for": info.name,
         "source": str(source),
-        "source_sha256": file_digest(source) if source.is_file() else None,
+        "source_sha256": file_sha256(source) if source.is_file() else None,
         "molecules": len(table),
         "kept": len(kept),
         "skipped": [s.to_dict() for s in result.skipped],

@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 #: fine-tuning modes: everything, a frozen encoder, its last k layers, a PEFT method, or LP-FT
 MODES = ("full", "linear_probe", "last_k", *PEFT_METHODS, "lp_ft")
+#: ``on_epoch(model, record)``: called after every epoch with the model being trained and the epoch's record
+EpochHook = Callable[[PropertyModel, dict], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -347,11 +349,14 @@ def score_splits(model: PropertyModel, task: SeedTask, parts: Sequence[np.ndarra
     return scores
 
 
-def run_seed(task: SeedTask, seed: int, progress: Callable[[dict], None] | None = None) -> tuple[SeedResult, dict[str, torch.Tensor]]:
+def run_seed(
+    task: SeedTask, seed: int, progress: Callable[[dict], None] | None = None, on_epoch: EpochHook | None = None
+) -> tuple[SeedResult, dict[str, torch.Tensor]]:
     """One seed of the protocol: train ``config.epochs`` epochs, evaluating valid/test after each.
 
     Everything random is seeded from ``seed`` here, so a seed gives the same result in this process or
-    in a worker process (with the same number of threads).
+    in a worker process (with the same number of threads). After every epoch ``on_epoch(model, record)``
+    sees the model being trained (in eval mode), then ``progress(record)`` the record.
 
     Returns:
         The seed's result and its best-validation weights (on the CPU).
@@ -394,6 +399,8 @@ def run_seed(task: SeedTask, seed: int, progress: Callable[[dict], None] | None 
                   "train": score_split(model, task, train) if config.eval_train else None,
                   "valid": valid_score, "test": test_score}  # fmt: skip
         history.append(record)
+        if on_epoch is not None:
+            on_epoch(model, record)
         if progress is not None:
             progress(record)
         if best is None or improves(metric, record["valid"], best[0]):
@@ -416,6 +423,7 @@ def finetune(
     config: FinetuneConfig,
     progress: Callable[[dict], None] | None = None,
     *,
+    on_epoch: EpochHook | None = None,
     task_names: Sequence[str] | None = None,
     source: str | None = None,
     device: str | torch.device | None = None,
@@ -434,6 +442,10 @@ def finetune(
         config: protocol hyperparameters.
         progress: called after every epoch with that epoch's record (in the calling process, also
             when seeds run in worker processes).
+        on_epoch: called after every epoch with the model being trained (in eval mode) and that epoch's
+            record, before ``progress``: to score or inspect the model as it trains (e.g. OGB's
+            Evaluator in ``molssl.ogb``). The model lives where it trains, so seeds then run in this
+            process: ``jobs > 1`` with several seeds is refused.
         task_names, source: the tasks' names and the data's file or name, for messages.
         device: where to train (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"``); None = where
             ``make_model`` puts the model. Batches follow the model's device.
@@ -456,6 +468,8 @@ def finetune(
                          f"valid={len(valid)}, test={len(test)}; use more molecules or other split fractions")  # fmt: skip
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if on_epoch is not None and jobs > 1 and len(config.seeds) > 1:
+        raise ValueError(f"on_epoch needs the model in this process, but jobs={jobs} trains seeds in worker processes; pass jobs=1")
     labels = np.asarray(labels, dtype=np.float32)
     if labels.ndim == 1:
         labels = labels[:, None]
@@ -473,7 +487,7 @@ def finetune(
 
         outcomes = run_seeds_in_processes(task, config.seeds, jobs, threads, progress)
     else:
-        outcomes = [run_seed(task, seed, progress) for seed in config.seeds]
+        outcomes = [run_seed(task, seed, progress, on_epoch) for seed in config.seeds]
 
     results: list[SeedResult] = []
     best_overall: tuple[float, dict, int] | None = None

@@ -7,7 +7,7 @@ import dataclasses
 
 from molssl.cli.help_format import format_default, shows_default
 from molssl.cli.main import build_parser
-from molssl.ogb.harness import OgbRunConfig
+from molssl.ogb import OgbRunConfig
 from molssl.pretrain import TrainConfig
 from molssl.tasks.finetune import FinetuneConfig
 

@@ -14,15 +14,11 @@ from molssl.data.catalog import load_moleculenet
 from molssl.eval.metrics import get_metric
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 from molssl.nn.pretrained import save_encoder
-from molssl.ogb.harness import (
-    OgbRunConfig,
-    RecordMismatchError,
-    load_record,
-    parameter_counts,
-    resolve_model,
-    run_ogb,
-)
+from molssl.ogb.harness import run_ogb
 from molssl.ogb.layout import OgbLayoutError
+from molssl.ogb.model_init import declared_external_data, parameter_counts, resolve_model
+from molssl.ogb.record import RecordMismatchError, load_record
+from molssl.ogb.run_config import OgbRunConfig
 from molssl.ogb.writer import build_ogb_dataset
 from molssl.tasks.model import PredictorConfig, PropertyModel
 from tests.ogb.conftest import NAME
@@ -245,7 +241,6 @@ def test_seed_lists_and_defaults():
 
 
 def test_property_predictor_checkpoint_declares_its_training_labels(tmp_path):
-    from molssl.ogb.harness import _external_data
     from molssl.tasks.predictor import PropertyPredictor
 
     encoder = EncoderConfig(scheme="ogb", conv="gcn", num_layers=2, emb_dim=8)
@@ -255,8 +250,8 @@ def test_property_predictor_checkpoint_declares_its_training_labels(tmp_path):
     predictor.save(tmp_path / "model")
     encoder_config, features, init = resolve_model(OgbRunConfig(dataset=NAME, init=str(tmp_path / "model")))
     assert encoder_config.conv == "gcn" and features == "full" and init.kind == "property_predictor"
-    assert _external_data(init, None)["description"] == "labels of tox21.csv"
-    assert _external_data(init, "PubChem")["description"] == "PubChem"
+    assert declared_external_data(init, None)["description"] == "labels of tox21.csv"
+    assert declared_external_data(init, "PubChem")["description"] == "PubChem"
 
 
 def test_nothing_is_unpickled(ogb_copy, tmp_path, monkeypatch):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from molssl.ogb.harness import summarize
+from molssl.ogb.record import summarize
 from molssl.ogb.report import markdown_table, mean_std
 
 

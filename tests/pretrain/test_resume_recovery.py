@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
-import molssl.checkpoint as checkpoint
+import molssl.checkpoint.save as checkpoint_save
 from molssl.checkpoint import CheckpointRecoveryWarning
 from molssl.nn.pretrained import load_encoder
 from molssl.pretrain import pretrain
@@ -51,8 +52,8 @@ def test_kill_between_the_renames_resumes_from_the_newest_complete_copy(store, t
         if Path(dst).name.startswith(".state.old-") and Path(src).name == "state":
             killed.append(dst)
 
-    monkeypatch.setattr(checkpoint.os, "rename", rename)
-    monkeypatch.setattr(checkpoint.shutil, "rmtree", lambda *a, **k: None)  # a killed process cleans nothing
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(shutil, "rmtree", lambda *a, **k: None)  # a killed process cleans nothing
     with pytest.raises(KeyboardInterrupt):
         pretrain("attr_masking", store, run, encoder=SMALL_ENCODER, train=fast(**TRAIN))  # killed saving step 20
     monkeypatch.undo()
@@ -90,7 +91,7 @@ def test_resume_of_a_run_without_progress_starts_at_step_0(store, tmp_path, capl
 
 def test_leftovers_of_kills_during_saves_are_removed_by_the_resumed_run(store, tmp_path, monkeypatch):
     run = tmp_path / "run"
-    real_write, writes = checkpoint._write_json, []
+    real_write, writes = checkpoint_save.write_json_atomic, []
 
     def write_json(path, document):
         writes.append(path)
@@ -98,8 +99,8 @@ def test_leftovers_of_kills_during_saves_are_removed_by_the_resumed_run(store, t
             raise KeyboardInterrupt("SIGKILL while writing the second state")
         real_write(path, document)
 
-    monkeypatch.setattr(checkpoint, "_write_json", write_json)
-    monkeypatch.setattr(checkpoint.shutil, "rmtree", lambda *a, **k: None)
+    monkeypatch.setattr(checkpoint_save, "write_json_atomic", write_json)
+    monkeypatch.setattr(shutil, "rmtree", lambda *a, **k: None)
     with pytest.raises(KeyboardInterrupt):
         pretrain("attr_masking", store, run, encoder=SMALL_ENCODER, train=fast(**TRAIN))
     monkeypatch.undo()

@@ -11,6 +11,7 @@ from torch_geometric.data.data import BaseData
 from molssl.chem.featurize import featurize_many
 from molssl.chem.schemes import get_scheme
 from molssl.data.splits_registry import get_splitter
+from molssl.eval.metrics import get_metric
 from molssl.nn.encoder import EncoderConfig
 from molssl.tasks.finetune import FinetuneConfig, finetune, predict_graphs, resolve_device
 from molssl.tasks.model import ModelFactory, PredictorConfig, PropertyModel
@@ -122,3 +123,30 @@ def test_activation_checkpointing_gives_the_same_fine_tuning(bbbp):
         torch.testing.assert_close(checkpointed.best_state[key], value, rtol=1e-5, atol=1e-6, msg=key)
     with pytest.raises(ValueError, match="activation_checkpointing must be a bool"):
         FinetuneConfig(activation_checkpointing="yes")
+
+
+def test_on_epoch_gets_the_trained_model_and_the_epochs_record(bbbp):
+    graphs, labels, split, make_model = bbbp
+    seen: list[tuple[dict, float, dict]] = []
+    progress: list[dict] = []
+
+    def on_epoch(model, record):
+        assert not model.training  # scored in eval mode, as the protocol scores
+        valid = get_metric("roc_auc").fn(labels[split[1]], predict_graphs(model, graphs, split[1]))
+        seen.append((record, valid, {k: v.clone() for k, v in model.state_dict().items()}))
+
+    config = FinetuneConfig(epochs=3, batch_size=32, seeds=(0, 1))
+    outcome, _ = finetune(make_model, graphs, labels, split, config, progress.append, on_epoch=on_epoch)
+    assert [r["epoch"] for r, _, _ in seen] == [1, 2, 3, 1, 2, 3] and [r for r, _, _ in seen] == progress
+    # the hook's own scoring of the model it was handed is the protocol's valid score of that epoch
+    assert [v for _, v, _ in seen] == pytest.approx([r["valid"] for r, _, _ in seen], abs=1e-6)
+    # and the weights it saw at the best seed's best epoch are the weights finetune returns
+    best = outcome.seeds[[s.seed for s in outcome.seeds].index(outcome.best_seed)]
+    state = seen[3 * [0, 1].index(outcome.best_seed) + best.best_epoch - 1][2]
+    assert state.keys() == outcome.best_state.keys() and all(torch.equal(state[k], outcome.best_state[k]) for k in state)
+
+
+def test_on_epoch_with_seeds_in_worker_processes_is_refused(bbbp):
+    graphs, labels, split, make_model = bbbp
+    with pytest.raises(ValueError, match="on_epoch needs the model in this process.*jobs=1"):
+        finetune(make_model, graphs, labels, split, FinetuneConfig(epochs=1, seeds=(0, 1)), on_epoch=lambda m, r: None, jobs=2)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -124,7 +126,7 @@ def test_edited_readout_and_nan_weights_are_refused(fitted, tmp_path):
     tensors["head.weight"][0, 0] = float("nan")
     save_file(tensors, str(weights), metadata=metadata)
     data = weights.read_bytes()
-    document["weights"].update(sha256=checkpoint._sha256(data), size=len(data))
+    document["weights"].update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     (directory / "config.json").write_text(json.dumps(document))
     with pytest.raises(CheckpointError, match=r"non-finite values .* in 1 tensor\(s\): head\.weight"):
         PropertyPredictor.load(directory)
@@ -140,8 +142,8 @@ def test_save_over_a_model_killed_between_the_renames_loads_the_complete_copy(fi
             raise KeyboardInterrupt("SIGKILL between the renames")  # and the old copy is not moved back
         real_rename(src, dst)
 
-    monkeypatch.setattr(checkpoint.os, "rename", killed_before_second_rename)
-    monkeypatch.setattr(checkpoint.shutil, "rmtree", lambda *a, **k: None)  # a killed process cleans nothing
+    monkeypatch.setattr(os, "rename", killed_before_second_rename)
+    monkeypatch.setattr(shutil, "rmtree", lambda *a, **k: None)  # a killed process cleans nothing
     fitted.info_ = {**fitted.info_, "note": "second save"}
     with pytest.raises(KeyboardInterrupt):
         fitted.save(directory)
