@@ -14,8 +14,6 @@ from molssl.chem.mol_pickle import (
     PICKLE_OPTIONS,
     PickleChunk,
     decode_chunk,
-    installed_pickle_version,
-    installed_version_supported,
 )
 from molssl.chem.mol_tables import ATOM_COLUMNS, BOND_COLUMNS, MolTables, read_tables, read_tables_reference
 
@@ -89,10 +87,8 @@ def _assert_same(fast: MolTables, ref: MolTables) -> None:
         np.testing.assert_array_equal(fast.bonds[name], ref.bonds[name], err_msg=name)
 
 
-fast_path = pytest.mark.skipif(
-    not installed_version_supported(),
-    reason=f"RDKit pickle version {installed_pickle_version()} not supported by the fast reader (all falls back)",
-)
+#: without the decoder read_tables is read_tables_reference: comparing them could not fail (see conftest.py)
+fast_path = pytest.mark.pickle_fast_path
 
 
 def _moleculenet_smiles() -> list[str]:
@@ -110,6 +106,7 @@ def moleculenet_mols() -> list[Chem.Mol]:
     return _mols([s for s in _moleculenet_smiles() if s])
 
 
+@fast_path
 def test_real_molecules_equal_reference(moleculenet_mols):
     mols = moleculenet_mols
     assert len(mols) >= 10_000
@@ -123,6 +120,7 @@ def test_real_molecules_use_the_fast_path(moleculenet_mols):
     assert decoded.ok.all()
 
 
+@fast_path
 def test_awkward_molecules_equal_reference():
     mols = _mols(AWKWARD)
     assert len(mols) == len(AWKWARD)  # every entry parses
@@ -137,6 +135,7 @@ def test_awkward_molecules_use_the_fast_path():
     assert decoded.ok.all()
 
 
+@fast_path
 def test_large_molecules_with_int32_indices():
     mols = _mols(LARGE)
     assert len(mols) == len(LARGE) and all(m.GetNumAtoms() > 255 for m in mols)
@@ -184,6 +183,7 @@ def _edited_mols() -> list[Chem.Mol]:
     return out
 
 
+@fast_path
 def test_edited_molecules_equal_reference():
     mols = _edited_mols()
     _assert_same(read_tables(mols), read_tables_reference(mols))
@@ -214,6 +214,7 @@ def test_unsupported_records_fall_back():
         assert not decode_chunk(PickleChunk.from_mols([mol])).ok[0], name
 
 
+@fast_path
 def test_mixed_chunk_keeps_molecule_order():
     fallback = [m for _, m in _fallback_mols()]
     regular = _mols(["CCO", "c1ccccc1[N+](=O)[O-]", "[Na+].[Cl-]", "F/C=C/F", "", "C1CC1"] + LARGE[:1])
@@ -223,6 +224,7 @@ def test_mixed_chunk_keeps_molecule_order():
     _assert_same(read_tables(fallback), read_tables_reference(fallback))
 
 
+@fast_path
 def test_empty_inputs():
     _assert_same(read_tables([]), read_tables_reference([]))
     empty = _mols([""])
@@ -281,6 +283,7 @@ def _reference_for_smiles(smiles):
     return read_tables_reference([mols[i] for i in good]), good, failures
 
 
+@fast_path
 def test_read_tables_for_smiles_equals_parse_then_reference():
     from molssl.chem.mol_tables import read_tables_for_smiles
 
@@ -292,6 +295,7 @@ def test_read_tables_for_smiles_equals_parse_then_reference():
     _assert_same(tables, ref_tables)
 
 
+@fast_path
 def test_read_tables_for_smiles_reparses_molecules_the_decoder_rejects(monkeypatch):
     import molssl.chem.mol_tables as mt
 
@@ -336,6 +340,7 @@ HUGE = [
 ]
 
 
+@fast_path
 def test_huge_molecules_equal_reference():
     mols = _mols(HUGE)
     assert len(mols) == len(HUGE) and all(m.GetNumAtoms() > 1000 for m in mols)
