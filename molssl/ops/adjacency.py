@@ -24,8 +24,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
+from molssl.ops.dispatch import get_backend
 from molssl.ops.order import SegmentOrder
-from molssl.ops.scatter import get_backend, scatter
+from molssl.ops.scatter import scatter
 
 #: dtypes the CPU sparse product serves (bf16/fp16 keep the gather/scatter path)
 SPARSE_DTYPES = (torch.float32, torch.float64)

@@ -55,6 +55,32 @@ class SegmentOrder(NamedTuple):
         )
 
 
+def ptr_from_index(index: Tensor, dim_size: int) -> Tensor:
+    """CSR offsets of a sorted ``index`` (binary search on the device, no synchronization).
+
+    Shapes:
+        index: [E] (sorted) -> ptr: [dim_size + 1]
+    """
+    bounds = torch.arange(dim_size + 1, dtype=index.dtype, device=index.device)
+    return torch.searchsorted(index, bounds)
+
+
+def sort_segments(index: Tensor, dim_size: int) -> tuple[Tensor, Tensor]:
+    """The stable argsort of ``index`` and the CSR offsets of the sorted index.
+
+    ``src[perm]`` has the rows of each segment contiguous, in their original order, with segment
+    ``s`` at ``ptr[s]:ptr[s + 1]``. Sort once (e.g. messages by target atom at collate) and reuse:
+    ``segment(src[perm], ptr, reduce)`` equals ``scatter(src, index, dim_size, reduce)``, and
+    ``molssl.ops.segment_order`` wraps the pair as the ``SegmentOrder`` that ``scatter`` and
+    ``segment_softmax`` take (``order=``) to read ``src`` through ``perm`` without the copy.
+
+    Shapes:
+        index: [E] -> perm: [E], ptr: [dim_size + 1]
+    """
+    sorted_index, perm = torch.sort(index, stable=True)
+    return perm, ptr_from_index(sorted_index, dim_size)
+
+
 def segment_order(index: Tensor, dim_size: int) -> SegmentOrder:
     """The ``SegmentOrder`` of ``index`` (a stable sort on its device; no host synchronization).
 
@@ -65,9 +91,6 @@ def segment_order(index: Tensor, dim_size: int) -> SegmentOrder:
     Shapes:
         index: [E] -> perm: [E], ptr: [dim_size + 1]
     """
-    # imported here: molssl.ops.segment imports the dispatch, which imports this module
-    from molssl.ops.segment import sort_segments
-
     if index.dim() != 1 or index.dtype not in (torch.int64, torch.int32):
         raise ValueError(
             f"index must be a 1-D integer tensor of segment ids, got {index.dtype} of shape {tuple(index.shape)}"
@@ -99,4 +122,4 @@ def check_order(order: SegmentOrder, num_rows: int, dim_size: int, device: torch
         raise ValueError(f"order is on {perm.device} / {ptr.device} but src on {device}; move it with order.to(device)")
 
 
-__all__ = ["SegmentOrder", "check_order", "segment_order"]
+__all__ = ["SegmentOrder", "check_order", "ptr_from_index", "segment_order", "sort_segments"]

@@ -1,6 +1,6 @@
 """Scatter and segment reductions in pure torch: the CPU path and the reference for the kernels.
 
-``molssl.ops.scatter`` runs these functions on CPU tensors, whenever Triton or CUDA is missing, and
+The operations of ``molssl.ops`` run these functions on CPU tensors, whenever Triton or CUDA is missing, and
 whenever the ``"torch"`` backend is selected; the Triton kernels in ``molssl.ops._triton`` are tested
 against them. They are differentiable in ``src`` through torch's own autograd (higher-order gradients
 included) and never synchronize with the device.

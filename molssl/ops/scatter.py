@@ -1,31 +1,8 @@
-"""Scatter reductions and per-segment softmax over dimension 0: the public dispatch.
+"""``scatter``: reduce the rows of ``src`` that share a segment id, over dimension 0.
 
 Message-passing layers, readouts and losses call ``scatter``, ``segment`` (``molssl.ops.segment``)
-and ``segment_softmax`` and nothing below them. Each call runs on one of two backends:
-
-* ``"torch"``: the pure-torch reference (``molssl.ops.reference``: ``index_add``/``scatter_reduce``).
-  Runs anywhere, supports every dtype, and is differentiable to any order.
-* ``"triton"``: the Triton kernels (``molssl.ops._triton``), for float16, bfloat16, float32 and
-  float64 (16-bit inputs accumulated in float32). Once differentiable.
-
-Which one runs (``resolve_backend`` answers it without running anything):
-
-1. the ``backend=`` argument of the call, else the process-wide setting (``set_backend``, the
-   ``use_backend`` context manager, initially the ``MOLSSL_OPS_BACKEND`` environment variable),
-   else ``"auto"``;
-2. ``"auto"`` means Triton when ``src`` is a CUDA tensor of a kernel dtype, Triton is importable
-   and the call is not being traced by ``torch.compile`` (which generates its own kernels); torch
-   otherwise (every CPU tensor; a Triton that is installed but fails to import warns once);
-3. ``"triton"`` forces the kernels and fails loudly (never a silent fallback) when they cannot run:
-   Triton missing (``ImportError``), an unsupported dtype (``TypeError``), or a CPU tensor while the
-   kernels are compiled for a GPU (``RuntimeError``). CPU tensors run under Triton's interpreter
-   when ``TRITON_INTERPRET=1`` was set before the kernels were first used: that is how the tests
-   check the kernels without a GPU;
-4. ``"torch"`` forces the reference.
-
-Calls without rows or segments take the reference on either backend.
-
-Which Triton kernel runs:
+and ``segment_softmax`` (``molssl.ops.softmax``) and nothing below them; ``molssl.ops.dispatch`` says
+which backend runs. Which Triton kernel runs:
 
 * the CSR segment kernel when the caller passes ``ptr`` (the offsets of a sorted ``index``, e.g. PyG's
   ``batch.ptr`` for pooling) or calls ``segment``;
@@ -37,26 +14,14 @@ Which Triton kernel runs:
 * otherwise, for an unsorted ``index``: atomics (sum, mean, max, min), or in deterministic mode a stable
   sort of ``index`` on every call followed by the segment kernel (sum, mean; max and min are
   order-independent, so their atomics are already deterministic). float64 inputs always take the
-  sort and the segment kernel;
-* ``segment_softmax`` always uses the segment kernel (with ``ptr``, with ``order``, else after sorting
-  an unsorted index on every call).
+  sort and the segment kernel.
 
-The torch backend ignores ``ptr`` and ``order`` (``index_add``/``scatter_reduce`` need neither, and
-gathering ``src[perm]`` for a segment reduction would only add a copy on CPU); both are still checked.
-
-Determinism (the ``deterministic=`` argument, else the process-wide setting, else
-``torch.are_deterministic_algorithms_enabled()``): on the Triton backend a deterministic call gives
-bitwise-identical results and gradients run to run. The reference follows torch's own rules (on CUDA,
-``index_add`` uses atomics unless ``torch.use_deterministic_algorithms(True)``).
-
-Conventions shared by every function:
+Conventions shared by every operation:
 
 * ``index[e]`` is the segment (node, graph, ...) that row ``e`` of ``src`` belongs to; it need not be
   sorted, and every value must lie in ``[0, dim_size)``. The reference raises on a value outside it
   (a device assert on CUDA); the kernels do not check (that would be a host synchronization) but
   never read or write out of bounds: such rows reduce nowhere and their gradient is unspecified.
-  Likewise ``ptr`` is checked on CPU only, and ``order`` by its shapes and device only (that it is
-  the order of ``index`` is the caller's contract).
 * ``dim_size`` (the number of segments) is always given by the caller, from the batch
   (``x.size(0)``, ``batch.num_graphs``). It is never inferred as ``index.max() + 1``: that would be a
   host-device synchronization and would silently drop trailing segments that receive no rows.
@@ -65,240 +30,12 @@ Conventions shared by every function:
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import importlib.util
-import os
-import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
-
 import torch
 from torch import Tensor
 
-from molssl.ops.order import SegmentOrder, check_order
-from molssl.ops.reference import REDUCTIONS, scatter_reference, softmax_reference
-
-#: the backends ``scatter`` and friends can be asked for
-BACKENDS = ("auto", "torch", "triton")
-
-#: input dtypes the Triton kernels accept (16-bit floats are accumulated in float32)
-TRITON_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-
-_ENV_BACKEND = "MOLSSL_OPS_BACKEND"
-_ENV_DETERMINISTIC = "MOLSSL_OPS_DETERMINISTIC"
-
-
-def _check_backend(backend: str) -> str:
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
-    return backend
-
-
-def _env_deterministic() -> bool | None:
-    value = os.environ.get(_ENV_DETERMINISTIC, "").strip().lower()
-    if value in ("", "auto"):
-        return None
-    if value in ("0", "1", "false", "true"):
-        return value in ("1", "true")
-    raise ValueError(f"{_ENV_DETERMINISTIC}={value!r}; use 1 or 0 (or leave it unset to follow torch)")
-
-
-@dataclass
-class _Settings:
-    backend: str
-    deterministic: bool | None
-
-
-_SETTINGS = _Settings(_check_backend(os.environ.get(_ENV_BACKEND, "auto").strip() or "auto"), _env_deterministic())
-
-
-def set_backend(backend: str = "auto", *, deterministic: bool | None = None) -> None:
-    """Select the backend (and determinism) of every later call that does not choose its own.
-
-    Args:
-        backend: ``"auto"``, ``"torch"`` or ``"triton"`` (see the module docstring for the rules).
-        deterministic: require bitwise-reproducible results from the Triton kernels; ``None``
-            follows ``torch.are_deterministic_algorithms_enabled()``.
-    """
-    if deterministic is not None and not isinstance(deterministic, bool):
-        raise ValueError(f"deterministic must be a bool or None, got {deterministic!r}")
-    _SETTINGS.backend = _check_backend(backend)
-    _SETTINGS.deterministic = deterministic
-
-
-def get_backend() -> tuple[str, bool | None]:
-    """The process-wide ``(backend, deterministic)`` setting."""
-    return _SETTINGS.backend, _SETTINGS.deterministic
-
-
-@contextlib.contextmanager
-def use_backend(backend: str = "auto", *, deterministic: bool | None = None) -> Iterator[None]:
-    """Within the block, calls that do not choose their own use ``backend`` and ``deterministic``.
-
-    Not thread-local: it changes the process-wide setting and restores it on exit. Autograd's backward
-    runs the backend chosen in the forward, whatever the setting at ``backward()`` time.
-
-    Example::
-
-        with molssl.ops.use_backend("torch"):
-            loss = model(batch)  # the pure-torch reference, e.g. for double backward
-    """
-    previous = get_backend()
-    set_backend(backend, deterministic=deterministic)
-    try:
-        yield
-    finally:
-        set_backend(previous[0], deterministic=previous[1])
-
-
-_TRITON: Any = None  # molssl.ops._triton once imported
-
-
-@functools.cache
-def triton_available() -> bool:
-    """Whether Triton is installed (checked once, without importing it)."""
-    return importlib.util.find_spec("triton") is not None
-
-
-def _kernels() -> Any:
-    """``molssl.ops._triton``, imported on first use (it imports Triton and defines the kernels)."""
-    global _TRITON
-    if _TRITON is None:
-        try:
-            import molssl.ops._triton as kernels
-        except ImportError as error:
-            raise ImportError(
-                f"the triton backend of molssl.ops needs Triton ({error}); install it with "
-                "pip install 'molssl[gpu]', or use backend='torch' or 'auto'"
-            ) from error
-        _TRITON = kernels
-    return _TRITON
-
-
-@functools.cache
-def _kernels_importable() -> bool:
-    """Whether ``molssl.ops._triton`` imports; ``"auto"`` falls back to torch (with a warning) if not."""
-    try:
-        _kernels()
-    except ImportError as error:
-        warnings.warn(f"{error}; molssl.ops falls back to the torch backend", RuntimeWarning, stacklevel=3)
-        return False
-    return True
-
-
-def _compiling() -> bool:
-    is_compiling = getattr(torch.compiler, "is_compiling", None)
-    return bool(is_compiling is not None and is_compiling())
-
-
-def resolve_backend(src: Tensor, backend: str | None = None) -> str:
-    """The backend, ``"torch"`` or ``"triton"``, that a call on ``src`` with ``backend`` runs.
-
-    Raises the error a forced ``"triton"`` would raise when the kernels cannot take ``src``.
-    """
-    choice = _check_backend(_SETTINGS.backend if backend is None else backend)
-    if choice == "torch":
-        return "torch"
-    if choice == "auto":
-        usable = (
-            src.is_cuda
-            and src.dtype in TRITON_DTYPES
-            and not _compiling()
-            and triton_available()
-            and _kernels_importable()
-        )
-        return "triton" if usable else "torch"
-    if src.dtype not in TRITON_DTYPES:
-        raise TypeError(
-            f"the triton backend takes {', '.join(str(d) for d in TRITON_DTYPES)} inputs, got {src.dtype}; "
-            "use backend='torch' or 'auto'"
-        )
-    kernels = _kernels()
-    if src.device.type != "cuda" and not (src.device.type == "cpu" and kernels.INTERPRETED):
-        raise RuntimeError(
-            f"the triton kernels run on CUDA tensors, got a tensor on {src.device}; CPU tensors run only under "
-            "Triton's interpreter (set TRITON_INTERPRET=1 before molssl's kernels are first used, as the tests "
-            "do); otherwise use backend='torch' or 'auto'"
-        )
-    return "triton"
-
-
-def _deterministic(deterministic: bool | None) -> bool:
-    if deterministic is not None:
-        return bool(deterministic)
-    if _SETTINGS.deterministic is not None:
-        return _SETTINGS.deterministic
-    return torch.are_deterministic_algorithms_enabled()
-
-
-def _is_size(value: Any) -> bool:
-    # a Tensor would need a host synchronization; SymInts (torch.compile) have __index__ and pass
-    return not isinstance(value, (bool, Tensor)) and hasattr(type(value), "__index__") and value >= 0
-
-
-def _check(src: Tensor, index: Tensor, dim_size: int) -> None:
-    """Shape checks only (no device synchronization)."""
-    if index.dim() != 1:
-        raise ValueError(f"index must be 1-D, got shape {tuple(index.shape)}")
-    if src.dim() == 0 or src.size(0) != index.size(0):
-        raise ValueError(
-            f"src has {src.size(0) if src.dim() else 0} rows along dim 0 but index has {index.size(0)}; "
-            "they must match (one segment id per row of src)"
-        )
-    if index.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"index must hold integer segment ids (torch.long), got {index.dtype}")
-    if index.device != src.device:
-        raise ValueError(f"index is on {index.device} but src on {src.device}; put them on the same device")
-    if not _is_size(dim_size):
-        raise ValueError(f"dim_size must be a non-negative int (the number of segments), got {dim_size!r}")
-
-
-def check_ptr(ptr: Tensor, num_rows: int, dim_size: int | None = None) -> None:
-    """Check CSR offsets: 1-D integers, ``dim_size + 1`` of them; on CPU also ``0 ... num_rows``, sorted.
-
-    The values are checked only on CPU, where reading them costs no device synchronization.
-    """
-    if ptr.dim() != 1 or ptr.numel() < 1 or ptr.dtype not in (torch.int64, torch.int32):
-        raise ValueError(
-            f"ptr must be a 1-D integer tensor of segment offsets (S + 1 values), got {ptr.dtype} of shape "
-            f"{tuple(ptr.shape)}"
-        )
-    if dim_size is not None and ptr.numel() != dim_size + 1:
-        raise ValueError(f"ptr has {ptr.numel()} offsets but dim_size is {dim_size}; it needs dim_size + 1")
-    if ptr.device.type != "cpu":
-        return
-    if int(ptr[0]) != 0 or int(ptr[-1]) != num_rows:
-        raise ValueError(
-            f"ptr must start at 0 and end at the number of rows ({num_rows}), got {int(ptr[0])} ... {int(ptr[-1])}"
-        )
-    if bool((ptr[1:] < ptr[:-1]).any()):
-        raise ValueError("ptr must be non-decreasing (the offsets of a sorted index)")
-
-
-def _check_offsets(src: Tensor, dim_size: int, ptr: Tensor | None, order: SegmentOrder | None) -> None:
-    """Check the optional ``ptr`` (sorted index) or ``order`` (unsorted index) of a call; at most one."""
-    if ptr is not None and order is not None:
-        raise ValueError(
-            "pass ptr (the offsets of a sorted index) or order (the SegmentOrder of an unsorted one), not both"
-        )
-    if ptr is not None:
-        check_ptr(ptr, src.size(0), dim_size)
-    if order is not None:
-        check_order(order, src.size(0), dim_size, src.device)
-        check_ptr(order.ptr, src.size(0), dim_size)
-
-
-def _rows(src: Tensor) -> Tensor:
-    """``src`` as a contiguous [E, F] matrix (F = product of the trailing dims; 1 for a vector)."""
-    return src.reshape(src.size(0), -1).contiguous()
-
-
-def _sort_segments(index: Tensor, dim_size: int) -> tuple[Tensor, Tensor]:
-    from molssl.ops.segment import sort_segments
-
-    return sort_segments(index, dim_size)
+from molssl.ops import dispatch
+from molssl.ops.order import SegmentOrder
+from molssl.ops.reference import REDUCTIONS, scatter_reference
 
 
 def scatter(
@@ -341,68 +78,24 @@ def scatter(
         src: [E, *] -> out: [S, *]
         index: [E] (long), ptr: [S + 1] (long), order: perm [E], ptr [S + 1]
     """
-    _check(src, index, dim_size)
+    dispatch.check_index(src, index, dim_size)
     if reduce not in REDUCTIONS:
         raise ValueError(f"unknown reduction {reduce!r}; valid reductions: {', '.join(REDUCTIONS)}")
-    _check_offsets(src, dim_size, ptr, order)
-    if resolve_backend(src, backend) == "torch" or src.numel() == 0 or dim_size == 0:
+    dispatch.check_offsets(src, dim_size, ptr, order)
+    if dispatch.resolve_backend(src, backend) == "torch" or src.numel() == 0 or dim_size == 0:
         return scatter_reference(src, index, dim_size, reduce)
-    kernels = _kernels()
-    rows = _rows(src)
+    kernels = dispatch.kernels()
+    rows = dispatch.rows(src)
     if ptr is not None:
         out = kernels.segment_reduce(rows, ptr.contiguous(), None, reduce)
     elif order is not None:
         out = kernels.segment_reduce(rows, order.ptr.contiguous(), order.perm.contiguous(), reduce)
-    elif src.dtype == torch.float64 or (reduce in ("sum", "mean") and _deterministic(deterministic)):
-        perm, sorted_ptr = _sort_segments(index, dim_size)
+    elif src.dtype == torch.float64 or (reduce in ("sum", "mean") and dispatch.resolve_deterministic(deterministic)):
+        perm, sorted_ptr = dispatch.sort_index(index, dim_size)
         out = kernels.segment_reduce(rows, sorted_ptr, perm, reduce)
     else:
         out = kernels.scatter_reduce(rows, index.contiguous(), dim_size, reduce)
     return out.view(dim_size, *src.shape[1:])
 
 
-def segment_softmax(
-    src: Tensor,
-    index: Tensor,
-    dim_size: int,
-    *,
-    ptr: Tensor | None = None,
-    order: SegmentOrder | None = None,
-    backend: str | None = None,
-) -> Tensor:
-    """Softmax of ``src`` over the rows of each segment.
-
-    ``out[e] = exp(src[e]) / sum_{f : index[f] = index[e]} exp(src[f])``.
-
-    The normalization of attention coefficients over a node's incoming edges in GAT (Velickovic et
-    al., ICLR 2018) and over a graph's nodes in attention pooling (Li et al., ICLR 2016). Computed
-    stably by subtracting each segment's maximum (a constant per segment, so it does not change the
-    result or its gradient). Trailing dimensions (e.g. attention heads) are normalized independently.
-    Entries equal to ``-inf`` get weight 0; a segment whose entries are all ``-inf`` gets all zeros.
-    Always deterministic on the Triton backend (segment kernel, after a stable sort of an unsorted
-    ``index`` unless ``ptr`` or ``order`` is given).
-
-    Args:
-        src: unnormalized scores, one row per element.
-        index: segment id of each row, in ``[0, dim_size)``; any order.
-        dim_size: number of segments, taken from the batch.
-        ptr: optional CSR offsets of ``index`` when it is sorted (saves the Triton backend a sort).
-        order: optional ``SegmentOrder`` of an unsorted ``index``, computed once and reused (saves
-            the Triton backend the sort; see ``scatter``). Not together with ``ptr``.
-        backend: ``"auto"``, ``"torch"`` or ``"triton"``; ``None`` uses the process-wide setting.
-
-    Shapes:
-        src: [E, *] -> out: [E, *]
-        index: [E] (long), ptr: [S + 1] (long), order: perm [E], ptr [S + 1]
-    """
-    _check(src, index, dim_size)
-    _check_offsets(src, dim_size, ptr, order)
-    if resolve_backend(src, backend) == "torch" or src.numel() == 0 or dim_size == 0:
-        return softmax_reference(src, index, dim_size)
-    kernels = _kernels()
-    perm = None
-    if order is not None:
-        perm, ptr = order
-    elif ptr is None:
-        perm, ptr = _sort_segments(index, dim_size)
-    return kernels.segment_softmax(_rows(src), ptr.contiguous(), perm).view(src.shape)
+__all__ = ["scatter"]

@@ -24,7 +24,7 @@ from tests.nn.conftest import molecules, permute_nodes
 from tests.ops._triton.conftest import DEVICE, kernels_or_skip
 
 kernels = kernels_or_skip()
-dispatch = importlib.import_module("molssl.ops.scatter")  # the module (``molssl.ops.scatter`` is the function)
+dispatch = importlib.import_module("molssl.ops.dispatch")  # where the operations sort an unsorted index
 
 SMALL = {"num_layers": 2, "emb_dim": 8}
 
@@ -42,7 +42,7 @@ def order_path_only(monkeypatch):
         raise AssertionError("an aggregation sorted its index again instead of using the encoder's order")
 
     monkeypatch.setattr(kernels, "scatter_reduce", None)
-    monkeypatch.setattr(dispatch, "_sort_segments", refuse)
+    monkeypatch.setattr(dispatch, "sort_index", refuse)
 
 
 def run(config: EncoderConfig, batch, backend: str) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -73,7 +73,7 @@ def test_triton_with_the_order_of_each_forward_equals_torch(conv, scheme, virtua
     original = encoder_module.segment_order
     monkeypatch.setattr(encoder_module, "segment_order", lambda *a: sorts.append(a) or original(*a))
     monkeypatch.setattr(kernels, "scatter_reduce", None)
-    monkeypatch.setattr(dispatch, "_sort_segments", None)
+    monkeypatch.setattr(dispatch, "sort_index", None)
     assert_same(run(config, batch, "triton"), expected)
     assert len(sorts) == 1  # once per forward, whatever the number of layers
 

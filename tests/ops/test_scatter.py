@@ -214,7 +214,7 @@ def test_forcing_triton_fails_loudly_when_the_kernels_cannot_run(monkeypatch):
     import sys
     from types import SimpleNamespace
 
-    dispatch = importlib.import_module("molssl.ops.scatter")  # the module, not the function it exports
+    dispatch = importlib.import_module("molssl.ops.dispatch")
 
     with pytest.raises(TypeError, match="float32"):
         resolve_backend(torch.zeros(3, dtype=torch.long), "triton")
@@ -231,7 +231,7 @@ def test_auto_falls_back_with_a_warning_when_the_kernels_do_not_import(monkeypat
     import importlib
     import sys
 
-    dispatch = importlib.import_module("molssl.ops.scatter")
+    dispatch = importlib.import_module("molssl.ops.dispatch")
     monkeypatch.setattr(dispatch, "_TRITON", None)
     monkeypatch.setitem(sys.modules, "molssl.ops._triton", None)  # as if triton failed to import
     dispatch._kernels_importable.cache_clear()
@@ -243,12 +243,12 @@ def test_auto_falls_back_with_a_warning_when_the_kernels_do_not_import(monkeypat
 
 
 def test_deterministic_defaults_to_torchs_setting():
-    from molssl.ops.scatter import _deterministic
+    from molssl.ops.dispatch import resolve_deterministic
 
-    assert _deterministic(None) is False and _deterministic(True) is True
+    assert resolve_deterministic(None) is False and resolve_deterministic(True) is True
     torch.use_deterministic_algorithms(True)
     try:
-        assert _deterministic(None) is True and _deterministic(False) is False
+        assert resolve_deterministic(None) is True and resolve_deterministic(False) is False
     finally:
         torch.use_deterministic_algorithms(False)
 

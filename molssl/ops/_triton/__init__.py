@@ -8,7 +8,7 @@
 ``launch`` holds what the launchers and ``autograd.Function``s share (shape-only block sizes, the
 reductions' saved context), ``tiles`` the tile indexing and ``reductions`` the tile reductions the kernels use.
 
-Importing this package imports Triton (``pip install 'molssl[gpu]'``); ``molssl.ops.scatter`` does so
+Importing this package imports Triton (``pip install 'molssl[gpu]'``); ``molssl.ops.dispatch`` does so
 only when the Triton backend is selected. The kernels run on CUDA tensors, or on CPU tensors under
 Triton's interpreter when ``TRITON_INTERPRET=1`` was set before this package was first imported
 (``INTERPRETED`` says which).

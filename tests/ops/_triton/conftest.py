@@ -37,7 +37,7 @@ def _interpreted_kernels():
     for name in [m for m in sys.modules if m == "molssl.ops._triton" or m.startswith("molssl.ops._triton.")]:
         del sys.modules[name]
     kernels = importlib.import_module("molssl.ops._triton")
-    importlib.import_module("molssl.ops.scatter")._TRITON = None  # the dispatch picks up the new module
+    importlib.import_module("molssl.ops.dispatch")._TRITON = None  # the dispatch picks up the new module
     return kernels
 
 

@@ -18,7 +18,7 @@ from tests.ops._triton.conftest import (
 )
 
 kernels = kernels_or_skip()
-dispatch = importlib.import_module("molssl.ops.scatter")  # the module (``molssl.ops.scatter`` is the function)
+dispatch = importlib.import_module("molssl.ops.dispatch")  # where the operations sort an unsorted index
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def no_atomics_no_sort(monkeypatch):
         raise AssertionError("a call with an order must not sort its index again")
 
     monkeypatch.setattr(kernels, "scatter_reduce", None)
-    monkeypatch.setattr(dispatch, "_sort_segments", refuse)
+    monkeypatch.setattr(dispatch, "sort_index", refuse)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -69,7 +69,7 @@ def test_scatter_with_order_equals_scatter_without_and_never_sorts_again(reduce,
     (grad_per_call,) = torch.autograd.grad(sort_per_call, src, grad_out)
     order = segment_order(index, dim_size)
     monkeypatch.setattr(kernels, "scatter_reduce", None)
-    monkeypatch.setattr(dispatch, "_sort_segments", None)
+    monkeypatch.setattr(dispatch, "sort_index", None)
     out = scatter(src, index, dim_size, reduce, order=order, backend="triton", deterministic=deterministic)
     (grad,) = torch.autograd.grad(out, src, grad_out)
     # the deterministic path sorts and runs the same segment kernel: the order path is that, sorted once
@@ -108,7 +108,7 @@ def test_softmax_with_order_matches_reference_and_the_per_call_sort(case, monkey
     src, index, dim_size = make_case(case, torch.float32)
     sorted_per_call = segment_softmax(src, index, dim_size, backend="triton")
     order = segment_order(index, dim_size)
-    monkeypatch.setattr(dispatch, "_sort_segments", None)
+    monkeypatch.setattr(dispatch, "sort_index", None)
     assert_matches_reference(
         lambda s: segment_softmax(s, index, dim_size, order=order, backend="triton"),
         lambda s: softmax_reference(s, index, dim_size),
