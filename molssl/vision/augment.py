@@ -47,7 +47,13 @@ def _coin(n: int, p: float, generator: torch.Generator, device: torch.device) ->
 
 
 def _apply_where(images: Tensor, mask: Tensor, fn: Callable[[Tensor, Tensor], Tensor], params: Tensor) -> Tensor:
-    """``images`` with ``fn(images[mask], params[mask])`` in the rows where ``mask`` is set (only those computed)."""
+    """``images`` with ``fn(images, params)`` in the rows where ``mask`` is set.
+
+    On the CPU only the selected rows are computed; on an accelerator every row is computed and selected
+    with ``torch.where``, which avoids the host synchronization of finding the rows.
+    """
+    if images.device.type != "cpu":
+        return torch.where(mask.view(-1, 1, 1, 1), fn(images, params), images)
     rows = mask.nonzero().squeeze(1)
     if rows.numel() == 0:
         return images
@@ -144,11 +150,16 @@ def resized_crop(images: Tensor, boxes: Tensor, size: int | tuple[int, int], fli
         images: [B, C, H, W]; boxes: [B, 4] (top, left, h, w); flip: [B] bool or None -> [B, C, size_h, size_w]
     """
     _check_images(images)
-    out_h, out_w = (size, size) if isinstance(size, int) else size
-    boxes = boxes.to(images.device)
-    top, left, h, w = boxes.unbind(1)
+    top, left, h, w = boxes.cpu().unbind(1)
     if bool(((top < 0) | (left < 0) | (h < 1) | (w < 1) | (top + h > images.size(2)) | (left + w > images.size(3))).any()):
         raise ValueError(f"crop boxes must lie inside the {images.size(2)}x{images.size(3)} images")
+    return _resized_crop(images, boxes, size, flip)
+
+
+def _resized_crop(images: Tensor, boxes: Tensor, size: int | tuple[int, int], flip: Tensor | None) -> Tensor:
+    """``resized_crop`` without checking the boxes (those of ``sample_crop_boxes`` fit by construction)."""
+    out_h, out_w = (size, size) if isinstance(size, int) else size
+    top, left, h, w = boxes.to(images.device).unbind(1)
     rows = _interpolation_matrix(top, h, out_h, images.size(2), None).to(images.dtype)  # [B, out_h, H]
     flip = None if flip is None else flip.to(images.device)
     cols = _interpolation_matrix(left, w, out_w, images.size(3), flip).to(images.dtype)  # [B, out_w, W]
@@ -171,7 +182,7 @@ def random_resized_crop(
     _check_images(images)
     boxes = sample_crop_boxes(images.size(0), images.size(2), images.size(3), generator, scale, ratio)
     flip = _coin(images.size(0), flip_p, generator, images.device) if flip_p > 0 else None
-    return resized_crop(images, boxes, size, flip)
+    return _resized_crop(images, boxes, size, flip)
 
 
 def horizontal_flip(images: Tensor, flip: Tensor) -> Tensor:
@@ -240,17 +251,16 @@ def _rgb_to_hsv(rgb: Tensor) -> Tensor:
 
 
 def _hsv_to_rgb(hsv: Tensor) -> Tensor:
-    """RGB of HSV pixels (the inverse of ``_rgb_to_hsv``). Shapes: [B, 3, H, W] -> [B, 3, H, W]"""
-    h, s, v = hsv.unbind(1)
-    i = torch.floor(h * 6.0)
-    f = h * 6.0 - i
-    i = i.long() % 6
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    # sector i of the hue circle -> which of (v, q, p, t) each channel takes
-    table = torch.stack(
-        [torch.stack(c, 1) for c in ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))], 1
-    )  # [B, 6, 3, H, W]
-    return table.gather(1, i.unsqueeze(1).unsqueeze(2).expand(-1, 1, 3, -1, -1)).squeeze(1)
+    """RGB of HSV pixels (the inverse of ``_rgb_to_hsv``), by the closed form ``c_n = v - v s clamp(min(k, 4 - k), 0, 1)``
+    with ``k = (n + 6 h) mod 6`` and n = 5, 3, 1 for red, green, blue.
+
+    Shapes:
+        [B, 3, H, W] -> [B, 3, H, W]
+    """
+    h, s, v = hsv[:, 0:1], hsv[:, 1:2], hsv[:, 2:3]  # [B, 1, H, W] each
+    n = hsv.new_tensor([5.0, 3.0, 1.0]).view(1, 3, 1, 1)
+    k = (n + 6.0 * h) % 6.0  # [B, 3, H, W]
+    return v - v * s * torch.minimum(k, 4.0 - k).clamp(0.0, 1.0)
 
 
 def adjust_hue(images: Tensor, shifts: Tensor) -> Tensor:

@@ -55,3 +55,16 @@ def test_multicrop_gives_two_global_then_local_views():
 def test_views_refuse_other_batches():
     with pytest.raises(TypeError, match="ImageBatch"):
         get_views("image", "simclr")(torch.rand(2, 1, 4, 4), torch.Generator())
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("recipe", ["simclr", "byol", "multicrop"])
+def test_views_on_the_gpu_equal_the_cpu_views(recipe):
+    # parameters are drawn on the generator's device (the CPU here), so a seed gives the same views anywhere;
+    # the GPU path computes every row and selects with torch.where instead of indexing the chosen rows
+    batch = ImageBatch(torch.rand(16, 3, 32, 32, generator=torch.Generator().manual_seed(0)), None,
+                       (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))  # fmt: skip
+    cpu = make_views(batch, torch.Generator().manual_seed(1), recipe, {"rotation": 15.0})
+    gpu = make_views(batch.to("cuda"), torch.Generator().manual_seed(1), recipe, {"rotation": 15.0})
+    for a, b in zip(cpu, gpu):
+        torch.testing.assert_close(b.cpu(), a, atol=1e-4, rtol=1e-4)
