@@ -21,6 +21,7 @@ from molssl.augment.base import Augmentation
 from molssl.augment.edge_perturb import EdgePerturb
 from molssl.augment.node_drop import NodeDrop
 from molssl.augment.subgraph import Subgraph
+from molssl.registry import Registry
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,9 +34,9 @@ class Identity(Augmentation):
         return copy.copy(batch)
 
 
-AUGMENTATIONS: dict[str, type[Augmentation]] = {
-    cls.name: cls for cls in (NodeDrop, EdgePerturb, AttrMask, Subgraph, Identity)
-}
+AUGMENTATIONS: Registry[type[Augmentation]] = Registry(
+    "augmentation", {cls.name: cls for cls in (NodeDrop, EdgePerturb, AttrMask, Subgraph, Identity)}
+)
 
 
 def get_augmentation(name: str, **options: Any) -> Augmentation:
@@ -44,10 +45,7 @@ def get_augmentation(name: str, **options: Any) -> Augmentation:
     Raises:
         ValueError: for an unknown name or option (the message lists the valid ones) or an invalid value.
     """
-    try:
-        cls = AUGMENTATIONS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown augmentation {name!r}; valid augmentations: {', '.join(sorted(AUGMENTATIONS))}") from None
+    cls = AUGMENTATIONS[name]
     valid = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(options) - set(valid))
     if unknown:

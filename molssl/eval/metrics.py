@@ -31,6 +31,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from molssl.registry import Registry
+
 #: numpy arrays, torch tensors (any device, detached here) or nested sequences
 ArrayLike = Any
 
@@ -349,7 +351,7 @@ class Metric:
         return candidate > best if self.higher_is_better else candidate < best
 
 
-METRICS: dict[str, Metric] = {
+METRICS: Registry[Metric] = Registry("metric", {
     "roc_auc": Metric("roc_auc", roc_auc, higher_is_better=True, task_type="classification", order_only=True),
     "pr_auc": Metric("pr_auc", pr_auc, higher_is_better=True, task_type="classification", order_only=True),
     "rmse": Metric("rmse", rmse, higher_is_better=False, task_type="regression"),
@@ -358,7 +360,7 @@ METRICS: dict[str, Metric] = {
     "accuracy": Metric("accuracy", accuracy, higher_is_better=True, task_type="multiclass"),
     "macro_f1": Metric("macro_f1", macro_f1, higher_is_better=True, task_type="multiclass"),
     "roc_auc_ovr": Metric("roc_auc_ovr", roc_auc_ovr, higher_is_better=True, task_type="multiclass"),
-}
+})  # fmt: skip
 
 #: the metric a task type is selected and reported on, and the ones reported beside it per task
 DEFAULT_METRIC: dict[str, str] = {"classification": "roc_auc", "multiclass": "roc_auc_ovr", "regression": "rmse"}
@@ -375,13 +377,9 @@ OGB_METRIC_NAMES: dict[str, str] = {"rocauc": "roc_auc", "ap": "pr_auc", "rmse":
 def get_metric(name: str) -> Metric:
     """The metric registered under ``name``; OGB's names (``rocauc``, ``ap``, ``rmse``) are accepted too."""
     key = OGB_METRIC_NAMES.get(name, name) if isinstance(name, str) else name
-    try:
-        return METRICS[key]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown metric {name!r}; valid metrics: {', '.join(sorted(METRICS))} "
-            f"(OGB names {', '.join(sorted(OGB_METRIC_NAMES))} also accepted)"
-        ) from None
+    if key not in METRICS:
+        raise ValueError(f"{METRICS.unknown(name)} (OGB names {', '.join(sorted(OGB_METRIC_NAMES))} also accepted)")
+    return METRICS[key]
 
 
 def score_tasks(metric_name: str, y_true: ArrayLike, y_pred: ArrayLike) -> list[tuple[float | None, str | None]]:
