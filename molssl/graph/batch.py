@@ -13,7 +13,7 @@ so PyG's ``Batch.to`` leaves it on the CPU (the encoder moves its E + N + 1 inte
 nothing that rebuilds a batch carries it: ``molssl.graph.subgraph.induced_subgraph`` and
 ``filter_edges`` (hence every augmentation that removes atoms or bonds, and ``EdgePerturb``'s added
 bonds) return a new ``Batch`` without it, so a stale order never meets different edges. A shallow copy
-(``copy.copy``, ``molssl.methods.base.replace``) keeps it, which is right while the edges are the same:
+(``copy.copy``, ``molssl.augment.masked_atoms.replace``) keeps it, which is right while the edges are the same:
 code that replaces ``edge_index`` on such a copy must ``drop_edge_order`` (the encoder only checks that
 the shapes fit).
 """
