@@ -510,6 +510,8 @@ def build_store(
                 pass
         if os.path.lexists(path):
             _discard(path)
+    from molssl.data.provenance import read_provenance
+
     corpus = read_smiles_file(source, smiles_column=smiles_column)
     result = featurize_many(
         corpus.smiles, scheme=scheme, on_error=on_error, workers=workers, rows=corpus.rows, source=str(source), progress=progress,
@@ -518,6 +520,9 @@ def build_store(
     kept_smiles = [corpus.smiles[i] for i in result.indices.tolist()]
     source_meta = {"path": str(source.resolve()), "sha256": digest, "rows": len(corpus.smiles), "parse": parse,
                    "lenient": [r.to_dict() for r in result.lenient]}  # fmt: skip
+    provenance = read_provenance(source, digest)  # e.g. a decontaminated corpus (molssl audit --decontaminate)
+    if provenance is not None:
+        source_meta["provenance"] = provenance
     try:
         return write_store(path, result.graphs, kept_smiles, np.asarray(corpus.rows)[result.indices], result.skipped, scheme_desc, source_meta)
     except FileExistsError:  # another process finished the same build first

@@ -1,0 +1,73 @@
+"""Downstream sets an audit compares a corpus with: their molecules' keys per split part.
+
+A set is a MoleculeNet name (the embedded or local copy, ``molssl.data.catalog.load_moleculenet``) or a
+CSV/SMILES file. Its parsable molecules are split the way the fine-tuning benchmarks split them (the
+deterministic scaffold split 80/10/10 unless another registered splitter is named), so the audit can say how
+many *test* molecules a pretraining corpus holds, not only how many molecules of the set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from molssl.audit.keys import MoleculeKeys, molecule_keys
+from molssl.data.corpus import file_digest
+
+PARTS: tuple[str, ...] = ("train", "valid", "test")
+
+
+@dataclass(frozen=True, eq=False)
+class DownstreamSet:
+    """One downstream set: its molecules' keys and which split part each parsable molecule is in.
+
+    Attributes:
+        name: the name given (a dataset name or the file's path).
+        source: the file read, and ``sha256`` its digest.
+        keys: keys of every row of the file (invalid rows carry their reason).
+        part: per row, ``"train"``, ``"valid"``, ``"test"`` or ``""`` (not parsable, in no part).
+        split: the splitter that assigned the parts.
+    """
+
+    name: str
+    source: str
+    sha256: str
+    keys: MoleculeKeys
+    part: np.ndarray
+    split: str
+
+    def rows_in(self, part: str) -> np.ndarray:
+        """Row indices of one part. Shapes: (n_part,)."""
+        return np.flatnonzero(self.part == part)
+
+
+def load_downstream(name_or_path: str, split: str = "scaffold") -> DownstreamSet:
+    """Read a downstream set, compute its keys and split its parsable molecules.
+
+    Raises:
+        ValueError: an unknown dataset name (listing the valid ones) that is also not an existing file.
+    """
+    from molssl.data.splits_registry import get_splitter
+
+    path = Path(name_or_path)
+    if path.is_file():
+        from molssl.data.corpus import read_smiles_file
+
+        smiles, source = read_smiles_file(path).smiles, str(path)
+    else:
+        from molssl.data.catalog import load_moleculenet
+
+        try:
+            table = load_moleculenet(name_or_path)
+        except ValueError as error:
+            raise ValueError(f"--against {name_or_path!r} is neither a file nor a dataset name: {error}") from None
+        smiles, source = table.smiles, table.source
+    keys = molecule_keys(smiles)
+    valid = np.flatnonzero(keys.valid)
+    parts = get_splitter(split)([smiles[i] for i in valid.tolist()])
+    part = np.full(len(smiles), "", dtype=object)
+    for part_name, rows in zip(PARTS, parts):
+        part[valid[rows]] = part_name
+    return DownstreamSet(str(name_or_path), source, file_digest(source), keys, part, split)
