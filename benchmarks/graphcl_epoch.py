@@ -191,7 +191,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     load_1m = round(os.getloadavg()[0], 2)
     store = corpus_store(args.molecules)
-    scheme = store.meta["scheme"]
+    scheme = store.spec
     options = {"aug1": args.aug1, "aug2": args.aug2, "aug_ratio1": args.ratio, "aug_ratio2": args.ratio}
     cls = get_method("graphcl")
     config = cls.config_class.from_dict(options)
@@ -199,7 +199,7 @@ def main() -> None:
     loader = StoreLoader(store, batch_size=args.batch_size, shuffle=True, seed=0, drop_last=True)
     loader.set_epoch(0)
     order = loader.order()
-    mask_token = scheme["atom_mask_token"]
+    mask_token = scheme.atom_mask_token
 
     models: dict[str, Any] = {}
     for name in ("molssl", "reference loader"):

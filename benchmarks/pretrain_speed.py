@@ -88,6 +88,7 @@ import molssl.nn.fast_linear as fast_linear  # noqa: E402
 import molssl.ops.adjacency as adjacency  # noqa: E402
 from benchmarks.gemm_bound import GemmBound, record_gemms  # noqa: E402
 from benchmarks.record import append_rows  # noqa: E402
+from molssl.chem.schemes import FeaturizationSpec  # noqa: E402
 from molssl.data.embedded import default_corpus, embedded_file  # noqa: E402
 from molssl.data.loader import StoreLoader  # noqa: E402
 from molssl.data.store import build_store  # noqa: E402
@@ -133,21 +134,21 @@ class PlainGINE(nn.Module):
         batch.x: [N, 2] long, batch.edge_index: [2, E], batch.edge_attr: [E, 2] long -> loss []
     """
 
-    def __init__(self, scheme: dict, dim: int = 300, num_layers: int = 5) -> None:
+    def __init__(self, scheme: FeaturizationSpec, dim: int = 300, num_layers: int = 5) -> None:
         super().__init__()
         from torch_geometric.nn import GINEConv
 
-        self.atom_embeddings = nn.ModuleList(nn.Embedding(v, dim) for v in scheme["atom_vocab"])
+        self.atom_embeddings = nn.ModuleList(nn.Embedding(v, dim) for v in scheme.atom_vocab)
         self.bond_embeddings = nn.ModuleList(
-            nn.ModuleList(nn.Embedding(v, dim) for v in scheme["bond_vocab"]) for _ in range(num_layers)
+            nn.ModuleList(nn.Embedding(v, dim) for v in scheme.bond_vocab) for _ in range(num_layers)
         )
         self.convs = nn.ModuleList(
             GINEConv(nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim)), train_eps=False)
             for _ in range(num_layers)
         )
         self.norms = nn.ModuleList(nn.BatchNorm1d(dim) for _ in range(num_layers))
-        self.register_buffer("self_loop", torch.tensor(scheme["self_loop_token"], dtype=torch.long), persistent=False)
-        self.num_classes = int(scheme["atom_mask_token"][0])  # the real atom types (the mask token excluded)
+        self.register_buffer("self_loop", torch.tensor(scheme.self_loop_token, dtype=torch.long), persistent=False)
+        self.num_classes = int(scheme.atom_mask_token[0])  # the real atom types (the mask token excluded)
         self.head = nn.Linear(dim, self.num_classes)
 
     def forward(self, batch: Any, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -238,7 +239,7 @@ def main() -> None:
     print(f"registered methods: {', '.join(METHODS)}; timing: {', '.join(names)}")
 
     store = corpus_store(args.molecules)
-    scheme = store.meta["scheme"]
+    scheme = store.spec
     encoder_config = EncoderConfig(scheme=scheme, **DEFAULT_ENCODER)
     t = time.perf_counter()
     batch_sets = {"moses": collate(store, args.batch_size)}

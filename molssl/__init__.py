@@ -21,6 +21,8 @@ _LAZY = {
     "LenientRow": "molssl.chem.errors",
     "ParseOptions": "molssl.chem.parse",
     "get_scheme": "molssl.chem.schemes",
+    "get_spec": "molssl.chem.schemes",
+    "FeaturizationSpec": "molssl.chem.schemes",
     "SCHEMES": "molssl.chem.schemes",
     "MoleculeStore": "molssl.data.store",
     "build_store": "molssl.data.store",

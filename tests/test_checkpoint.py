@@ -16,7 +16,7 @@ import molssl
 import molssl.checkpoint as checkpoint
 import molssl.checkpoint.save as checkpoint_save
 from molssl.checkpoint import CheckpointError, CheckpointRecoveryWarning, SchemeMismatchError, load_checkpoint, save_checkpoint
-from molssl.chem.schemes import get_scheme
+from molssl.chem.schemes import get_spec
 
 
 def small_model() -> nn.Module:
@@ -27,7 +27,7 @@ def small_model() -> nn.Module:
 
 
 def config_for(scheme: str = "hu") -> dict:
-    return {"encoder": {"name": "gin", "hidden": 8, "dropout": 0.1, "layers": [1, 2]}, "scheme": get_scheme(scheme).describe()}
+    return {"encoder": {"name": "gin", "hidden": 8, "dropout": 0.1, "layers": [1, 2]}, "scheme": get_spec(scheme).to_dict()}
 
 
 @pytest.fixture()
@@ -40,7 +40,7 @@ def saved(tmp_path) -> tuple[Path, nn.Module]:
 def test_roundtrip_real_model_with_buffers(saved):
     directory, model = saved
     assert sorted(p.name for p in directory.iterdir()) == ["config.json", "model.safetensors"]
-    config, state_dict, extra = load_checkpoint(directory, expected_scheme=get_scheme("hu").describe())
+    config, state_dict, extra = load_checkpoint(directory, expected_scheme=get_spec("hu").to_dict())
     original = model.state_dict()
     assert sorted(state_dict) == sorted(original) and "2.running_mean" in state_dict and "2.num_batches_tracked" in state_dict
     for name, tensor in original.items():
@@ -148,16 +148,16 @@ def test_pickle_file_is_refused(saved):
 def test_scheme_mismatch(saved, tmp_path):
     directory, _ = saved
     with pytest.raises(SchemeMismatchError, match=r"trained with featurization scheme 'hu' v1, but scheme 'ogb' v1 was requested"):
-        load_checkpoint(directory, expected_scheme=get_scheme("ogb").describe())
-    newer = {**get_scheme("hu").describe(), "version": 2}
+        load_checkpoint(directory, expected_scheme=get_spec("ogb").to_dict())
+    newer = {**get_spec("hu").to_dict(), "version": 2}
     with pytest.raises(SchemeMismatchError, match="'hu' v1, but scheme 'hu' v2"):
         load_checkpoint(directory, expected_scheme=newer)
-    changed = {**get_scheme("hu").describe(), "atom_vocab": [121, 3]}
+    changed = {**get_spec("hu").to_dict(), "atom_vocab": [121, 3]}
     with pytest.raises(SchemeMismatchError, match="differ in atom_vocab"):
         load_checkpoint(directory, expected_scheme=changed)
     bare = save_checkpoint(tmp_path / "bare", {"encoder": {}}, {})
     with pytest.raises(SchemeMismatchError, match="records no featurization scheme"):
-        load_checkpoint(bare, expected_scheme=get_scheme("hu").describe())
+        load_checkpoint(bare, expected_scheme=get_spec("hu").to_dict())
     assert load_checkpoint(bare)[0] == {"encoder": {}}
 
 
@@ -216,7 +216,7 @@ def test_interrupted_save_leaves_no_loadable_checkpoint(tmp_path, monkeypatch):
 def test_overwrite_replaces_checkpoint_but_not_other_directories(tmp_path):
     directory = save_checkpoint(tmp_path / "ckpt", config_for(), {"a": torch.zeros(2)}, extra={"epoch": 1})
     save_checkpoint(directory, config_for("ogb"), {"b": torch.ones(3)}, extra={"epoch": 2})
-    config, state_dict, extra = load_checkpoint(directory, expected_scheme=get_scheme("ogb").describe())
+    config, state_dict, extra = load_checkpoint(directory, expected_scheme=get_spec("ogb").to_dict())
     assert list(state_dict) == ["b"] and extra == {"epoch": 2}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no temporary or old directories left
     other = tmp_path / "results"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from molssl.chem.schemes import get_scheme
+from molssl.chem.schemes import get_spec
 from molssl.data.store import build_store
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 from molssl.nn.pretrained import save_encoder
@@ -41,7 +41,7 @@ def test_publish_permissions_follows_the_umask(tmp_path):
 def test_saved_checkpoints_and_stores_are_readable_as_the_umask_says(tmp_path):
     old = os.umask(0o002)  # e.g. a group-shared project folder
     try:
-        encoder = GNNEncoder(EncoderConfig(scheme=get_scheme("hu").describe(), num_layers=1, emb_dim=8))
+        encoder = GNNEncoder(EncoderConfig(scheme=get_spec("hu"), num_layers=1, emb_dim=8))
         save_encoder(encoder, tmp_path / "encoder")
         smi = tmp_path / "m.smi"
         smi.write_text("CCO\nc1ccccc1\n")

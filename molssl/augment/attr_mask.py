@@ -17,7 +17,8 @@ import torch
 from torch_geometric.data import Batch
 
 from molssl.augment.base import Augmentation, check_feature_row
-from molssl.augment.sampling import check_ratio, choose_fraction
+from molssl.augment.sampling import choose_fraction
+from molssl.ssl.checks import check_fraction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,7 +42,7 @@ class AttrMask(Augmentation):
     ratio: float = 0.2
 
     def __post_init__(self) -> None:
-        check_ratio("ratio", self.ratio)
+        check_fraction("ratio", self.ratio, low_open=False)
         token = check_feature_row("mask_token", self.mask_token, "atom", " (scheme['atom_mask_token'])")
         object.__setattr__(self, "mask_token", token)
 

@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 import torch
 from torch_geometric.data import Batch
 
-from molssl.augment.sampling import check_ratio
 from molssl.graph.subgraph import induced_subgraph
+from molssl.ssl.checks import check_fraction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +76,7 @@ class AtomRemoval(Augmentation):
     ratio: float = 0.2
 
     def __post_init__(self) -> None:
-        check_ratio("ratio", self.ratio)
+        check_fraction("ratio", self.ratio, low_open=False)
 
     @abstractmethod
     def kept_atoms(self, batch: Batch, generator: torch.Generator) -> torch.Tensor:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -21,6 +20,7 @@ from molssl.augment.base import Augmentation
 from molssl.augment.edge_perturb import EdgePerturb
 from molssl.augment.node_drop import NodeDrop
 from molssl.augment.subgraph import Subgraph
+from molssl.chem.schemes import FeaturizationSpec
 from molssl.registry import Registry
 
 
@@ -61,11 +61,11 @@ def get_augmentation(name: str, **options: Any) -> Augmentation:
 
 
 def build_augmentation(
-    augmentation: str | Augmentation, ratio: float = 0.2, scheme: str | Mapping[str, Any] | None = None
+    augmentation: str | Augmentation, ratio: float = 0.2, scheme: str | FeaturizationSpec | None = None
 ) -> Augmentation:
     """An augmentation from its name with GraphCL's single ``ratio`` (an instance is returned as is).
 
-    ``attr_mask`` takes its mask token from ``scheme`` (a name or ``scheme.describe()``).
+    ``attr_mask`` takes its mask token from ``scheme`` (a name or a ``FeaturizationSpec``).
     """
     if isinstance(augmentation, Augmentation):
         return augmentation
@@ -84,7 +84,7 @@ def augment_pair(
     generator: torch.Generator,
     *,
     ratio: float = 0.2,
-    scheme: str | Mapping[str, Any] | None = None,
+    scheme: str | FeaturizationSpec | None = None,
 ) -> tuple[Batch, Batch]:
     """Two augmented views of every graph of ``batch``, one per augmentation of ``names``.
 

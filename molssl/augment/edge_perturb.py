@@ -21,13 +21,13 @@ from torch_geometric.data import Batch
 
 from molssl.augment.base import Augmentation, check_feature_row
 from molssl.augment.sampling import (
-    check_ratio,
     choose_fraction,
     choose_per_segment,
     ratio_count,
     segment_sizes,
 )
 from molssl.graph.subgraph import filter_edges
+from molssl.ssl.checks import check_fraction
 
 # attributes the edge addition rebuilds itself; any other edge-level attribute cannot be extended
 _CORE_KEYS = ("x", "edge_index", "edge_attr", "batch", "ptr")
@@ -99,8 +99,8 @@ class EdgePerturb(Augmentation):
     add_bond_attr: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
-        check_ratio("ratio", self.ratio)
-        check_ratio("add_ratio", self.add_ratio)
+        check_fraction("ratio", self.ratio, low_open=False)
+        check_fraction("add_ratio", self.add_ratio, low_open=False)
         row = self.add_bond_attr
         if row is not None:
             row = check_feature_row("add_bond_attr", row, "bond")

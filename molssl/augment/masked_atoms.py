@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor
 
+from molssl.chem.schemes import FeaturizationSpec
 from molssl.ssl.masking import ratio_mask
 
 
-def mask_token(scheme: Mapping[str, Any], what: str, like: Tensor) -> Tensor:
+def mask_row(scheme: FeaturizationSpec, what: str) -> tuple[int, ...]:
+    """The scheme's reserved mask row for ``what`` = ``"atom"`` or ``"bond"`` (one value per feature column)."""
+    token = scheme.atom_mask_token if what == "atom" else scheme.bond_mask_token
+    if token is None:
+        raise ValueError(f"featurization scheme {scheme.label} reserves no {what} mask token ({what}_mask_token)")
+    return token
+
+
+def mask_token(scheme: FeaturizationSpec, what: str, like: Tensor) -> Tensor:
     """The scheme's reserved mask row for atoms or bonds, as a tensor on ``like``'s device and dtype.
 
     Shapes:
         -> [F] (one value per feature column)
     """
-    key = f"{what}_mask_token"
-    token = scheme.get(key)
-    if token is None:
-        raise ValueError(f"featurization scheme {scheme.get('name')!r} reserves no {what} mask token ({key})")
-    return torch.tensor(token, dtype=like.dtype, device=like.device)
+    return torch.tensor(mask_row(scheme, what), dtype=like.dtype, device=like.device)
 
 
 def replace(batch: Any, **attrs: Tensor) -> Any:
@@ -38,16 +43,16 @@ def replace(batch: Any, **attrs: Tensor) -> Any:
     return out
 
 
-def atom_type_classes(scheme: dict) -> int:
+def atom_type_classes(scheme: FeaturizationSpec) -> int:
     """Number of real atom types: the mask token is the last value of the first atom column."""
-    return int(scheme["atom_mask_token"][0])
+    return int(mask_row(scheme, "atom")[0])
 
 
-def bond_type_classes(scheme: dict) -> int:
+def bond_type_classes(scheme: FeaturizationSpec) -> int:
     """Number of real bond types: the first column's values below its reserved tokens."""
-    reserved = [int(scheme["bond_mask_token"][0])]
-    if scheme.get("self_loop_token") is not None:
-        reserved.append(int(scheme["self_loop_token"][0]))
+    reserved = [int(mask_row(scheme, "bond")[0])]
+    if scheme.self_loop_token is not None:
+        reserved.append(int(scheme.self_loop_token[0]))
     return min(reserved)
 
 
@@ -73,7 +78,7 @@ class MaskedBatch:
     bond_target: Tensor
 
 
-def mask_attributes(batch: Any, scheme: dict, rate: float, generator: torch.Generator, mask_edge: bool = False) -> MaskedBatch:
+def mask_attributes(batch: Any, scheme: FeaturizationSpec, rate: float, generator: torch.Generator, mask_edge: bool = False) -> MaskedBatch:
     """Mask ``ceil(rate * n)`` (at least one) random atoms of every molecule, and optionally their bonds.
 
     The batch's bonds must be stored as consecutive edge pairs (bond k = edges 2k and 2k+1), as

@@ -19,12 +19,6 @@ import torch
 from torch import Tensor
 
 
-def check_ratio(name: str, value: float) -> None:
-    """Raise ``ValueError`` unless ``value`` is a number in [0, 1)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-
-
 def segment_sizes(segment: Tensor, num_segments: int) -> Tensor:
     """Number of items in each segment, including trailing empty ones (no ``max() + 1`` on the device).
 
@@ -110,7 +104,6 @@ def choose_fraction(segment: Tensor, num_segments: int, ratio: float, generator:
 
 
 __all__ = [
-    "check_ratio",
     "choose_fraction",
     "choose_per_segment",
     "random_ranks",

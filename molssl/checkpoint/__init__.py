@@ -4,7 +4,7 @@ A checkpoint directory holds::
 
     config.json         {"format": "molssl-checkpoint", "format_version": 2, "molssl_version": ...,
                          "created": ISO-8601 UTC time, "config": component configs (with "scheme", the
-                         featurization scheme's ``describe()``), "extra": plain data (e.g. a target
+                         featurization spec's ``to_dict()``), "extra": plain data (e.g. a target
                          scaler, metrics), "weights": {"file", "sha256", "size"}}
     model.safetensors   the state dict (tensors only; every tensor with its own contiguous storage); its
                         metadata holds the sha256 of ``config`` and ``extra`` (canonical JSON)

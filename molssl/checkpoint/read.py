@@ -114,7 +114,7 @@ def load_checkpoint(
     Args:
         directory: the checkpoint directory.
         expected_scheme: the featurization scheme the caller will feed the model
-            (``molssl.get_scheme(name).describe()``); when given, a checkpoint trained on another
+            (``molssl.get_spec(name).to_dict()``); when given, a checkpoint trained on another
             scheme (name or version) is refused.
 
     Returns:

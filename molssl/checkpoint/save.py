@@ -79,7 +79,7 @@ def save_checkpoint(
     Args:
         directory: the checkpoint directory to create or replace.
         config: component configs as plain data; record the featurization scheme under ``"scheme"``
-            (``molssl.get_scheme(name).describe()``) so that loading can refuse a mismatch.
+            (``molssl.get_spec(name).to_dict()``) so that loading can refuse a mismatch.
         state_dict: tensors by name (``model.state_dict()``); shared or non-contiguous tensors are fine.
         extra: other plain data to keep with the weights (a ``TargetScaler.to_dict()``, metrics).
 
@@ -107,7 +107,7 @@ def save_checkpoint(
     check_plain(extra, "extra")
     scheme = config.get("scheme")
     if scheme is not None and not (isinstance(scheme, Mapping) and "name" in scheme and "version" in scheme):
-        raise TypeError("config['scheme'] must be the scheme's describe() dict, with at least 'name' and 'version'")
+        raise TypeError("config['scheme'] must be a FeaturizationSpec.to_dict() dict, with at least 'name' and 'version'")
     tensors = plain_tensors(state_dict)
 
     directory = Path(os.path.abspath(directory))

@@ -67,7 +67,7 @@ def _describe_scheme(scheme: Mapping[str, Any]) -> str:
 
 def check_scheme(config: Mapping[str, Any], expected: Mapping[str, Any], directory: Path) -> None:
     if not isinstance(expected, Mapping) or "name" not in expected or "version" not in expected:
-        raise TypeError("expected_scheme must be a scheme's describe() dict, with at least 'name' and 'version'")
+        raise TypeError("expected_scheme must be a FeaturizationSpec.to_dict() dict, with at least 'name' and 'version'")
     trained = config.get("scheme")
     if not isinstance(trained, Mapping):
         raise SchemeMismatchError(

@@ -25,7 +25,7 @@ from molssl.chem.mol_pickle import PICKLE_OPTIONS
 from molssl.chem.mol_tables import read_tables, read_tables_for_smiles
 from molssl.chem.parse import ParseOptions, SanitizeMode, parse_plain
 from molssl.chem.record_cache import MoleculeFeatures, RecordFeatureCache
-from molssl.chem.schemes import SCHEMES, Scheme, get_scheme
+from molssl.chem.schemes import SCHEMES, FeaturizationSpec, Scheme, get_scheme
 from molssl.graph.arrays import GraphArrays
 from molssl.graph.data import graph_data
 
@@ -42,8 +42,8 @@ class FeaturizeResult:
     Attributes:
         graphs: the featurized graphs, in input order.
         indices: for each graph, the 0-based position of its SMILES in the input. Shape [M].
+        scheme: what the graphs' feature columns are (the scheme's ``FeaturizationSpec``).
         skipped: one record (index, SMILES, reason) per input left out.
-        scheme: the scheme's description (plain data).
         lenient: one record (index, SMILES, strict sanitization's objection) per graph kept only because
             sanitization was lenient (always empty with ``sanitize="strict"``).
         parse_options: how the SMILES were parsed (``ParseOptions.describe()``: sanitize mode, size
@@ -52,8 +52,8 @@ class FeaturizeResult:
 
     graphs: GraphArrays
     indices: np.ndarray
+    scheme: FeaturizationSpec
     skipped: list[SkippedRow] = field(default_factory=list)
-    scheme: dict = field(default_factory=dict)
     lenient: list[LenientRow] = field(default_factory=list)
     parse_options: dict = field(default_factory=lambda: ParseOptions().describe())
 
@@ -281,7 +281,7 @@ def featurize_many(
         graphs=GraphArrays.concat(parts),
         indices=np.concatenate(kept),
         skipped=skipped,
-        scheme=scheme_obj.describe(),
+        scheme=scheme_obj.spec,
         lenient=kept_leniently,
         parse_options=options.describe(),
     )

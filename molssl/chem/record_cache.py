@@ -83,8 +83,8 @@ class RecordFeatureCache:
         self._atom_context = columns is None or bool(_CONTEXT_COLUMNS & set(columns))
         self._atom_index: dict[object, int] = {}
         self._bond_index: dict[bytes, int] = {}
-        self._atom_rows = np.zeros((0, len(scheme.atom_feature_names)), dtype=np.int64)
-        self._bond_rows = np.zeros((0, 2, len(scheme.bond_feature_names)), dtype=np.int64)  # [K, 2, F]: both edges
+        self._atom_rows = np.zeros((0, len(scheme.spec.atom_features)), dtype=np.int64)
+        self._bond_rows = np.zeros((0, 2, len(scheme.spec.bond_features)), dtype=np.int64)  # [K, 2, F]: both edges
         self._lock = threading.Lock()
 
     def __len__(self) -> int:

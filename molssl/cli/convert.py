@@ -26,15 +26,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_pretrain_gnns(args: argparse.Namespace) -> int:
     from molssl.checkpoint import load_checkpoint
+    from molssl.nn.encoder import EncoderConfig
     from molssl.output_folder import check_output_folder
     from molssl.zoo import convert_pretrain_gnns
 
     check_output_folder(args.out, CONVERT_OUTPUTS, overwrite=args.overwrite)
     out = convert_pretrain_gnns(args.file, args.arch, args.out)  # replaces a checkpoint there in one rename
     config, _, extra = load_checkpoint(out)
-    encoder = config["encoder"]
-    print(f"{args.file} -> {out}: {encoder['conv']}, {encoder['num_layers']} layers x {encoder['emb_dim']}, "
-          f"scheme {encoder['scheme']['name']}" + (f", {encoder['conv_options']}" if encoder["conv_options"] else ""))  # fmt: skip
+    encoder = EncoderConfig.from_dict(config["encoder"])
+    print(f"{args.file} -> {out}: {encoder.conv}, {encoder.num_layers} layers x {encoder.emb_dim}, "
+          f"scheme {encoder.scheme.name}" + (f", {encoder.conv_options}" if encoder.conv_options else ""))  # fmt: skip
     for note in extra["converted_from"]["notes"]:
         print(f"note: {note}")
     print(f"use it with: molssl finetune DATA --pretrained {out} --out DIR")

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {
         "source": str(source),
         "store": str(store.path),
-        "scheme": f"{store.meta['scheme']['name']} v{store.meta['scheme']['version']}",
+        "scheme": f"{store.spec.name} v{store.spec.version}",
         "rows": store.meta["source"].get("rows"),
         "molecules": counts["molecules"],
         "skipped": counts["skipped"],

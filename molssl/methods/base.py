@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Mapping, NamedTuple
 import torch
 from torch import Tensor, nn
 
+from molssl.chem.schemes import FeaturizationSpec
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 from molssl.ssl.checks import check_positive_int
 
@@ -122,8 +123,8 @@ class PretrainMethod(nn.Module, ABC):
         return data, options
 
     @property
-    def scheme(self) -> dict:
-        """The featurization scheme (``describe()``) the batches must use."""
+    def scheme(self) -> FeaturizationSpec:
+        """The featurization spec the batches must use."""
         return self.encoder_config.scheme
 
     @abstractmethod

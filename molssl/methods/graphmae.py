@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from molssl.augment.masked_atoms import MaskedBatch, atom_type_classes, mask_attributes
+from molssl.chem.schemes import FeaturizationSpec
 from molssl.methods.base import (
     MethodConfig,
     MethodOutput,
@@ -86,7 +87,7 @@ class GraphMAEDecoder(nn.Module):
     Args:
         dim: size D of the encoder's node representations.
         num_classes: size C of the reconstruction target.
-        scheme: the featurization scheme (``describe()``), for the GIN layer's bond embeddings.
+        scheme: the featurization spec, for the GIN layer's bond embeddings.
         kind: ``"gin"`` or ``"linear"`` (a single ``Linear(D, C)``, no re-masking).
         remask: ``"zero"`` or ``"token"``.
 
@@ -94,7 +95,7 @@ class GraphMAEDecoder(nn.Module):
         h: [N, D], edge_index: [2, E], edge_attr: [E, F_bond], masked: [N] (bool) -> [N, C]
     """
 
-    def __init__(self, dim: int, num_classes: int, scheme: dict, kind: str = "gin", remask: str = "zero") -> None:
+    def __init__(self, dim: int, num_classes: int, scheme: FeaturizationSpec, kind: str = "gin", remask: str = "zero") -> None:
         super().__init__()
         self.kind = kind
         if kind == "linear":
@@ -103,7 +104,7 @@ class GraphMAEDecoder(nn.Module):
         self.activation = nn.PReLU()
         self.encoder_to_decoder = nn.Linear(dim, dim, bias=False)
         self.token = nn.Parameter(torch.zeros(dim)) if remask == "token" else None
-        self.conv = GINConv(dim, scheme["bond_vocab"], scheme["self_loop_token"])
+        self.conv = GINConv(dim, scheme.bond_vocab, scheme.self_loop_token)
         # the GIN MLP's last layer maps to the C targets instead of back to D (Linear(2D, C))
         self.conv.mlp[-1] = nn.Linear(2 * dim, num_classes)
 

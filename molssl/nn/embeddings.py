@@ -3,8 +3,8 @@
 Hu et al., "Strategies for Pre-training Graph Neural Networks" (ICLR 2020) embed each atom as
 ``x_embedding1(atom_type) + x_embedding2(chirality)`` and each bond likewise; OGB's ``AtomEncoder`` and
 ``BondEncoder`` do the same over their 9 and 3 columns. Both initialize every table Xavier-uniform.
-The table sizes come from a featurization scheme (``scheme.describe()["atom_vocab"]`` /
-``["bond_vocab"]``), reserved tokens (mask, self-loop) included.
+The table sizes come from a featurization spec (``FeaturizationSpec.atom_vocab`` / ``.bond_vocab``),
+reserved tokens (mask, self-loop) included.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ checkpoint can refuse batches of another scheme.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import inspect
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from molssl.chem.schemes import FeaturizationSpec, get_spec
 from molssl.ssl.checks import check_known_keys
 from molssl.nn.activation_checkpointing import checkpoint_layer
 from molssl.nn.conv import get_conv
@@ -30,35 +30,7 @@ from molssl.ops import SegmentOrder, resolve_backend, scatter, segment_order
 #: concatenated, summed or max-pooled feature-wise
 JK_MODES = ("last", "concat", "sum", "max")
 
-_SCHEME_KEYS = ("name", "version", "atom_vocab", "bond_vocab", "self_loop_token")
-
-
-def _check_scheme(scheme: Mapping[str, Any]) -> None:
-    missing = [k for k in _SCHEME_KEYS if k not in scheme]
-    if missing:
-        raise ValueError(
-            f"scheme is missing {missing}; pass a scheme name ('hu', 'ogb') or the dict of "
-            "molssl.get_scheme(name).describe()"
-        )
-    for key in ("atom_vocab", "bond_vocab"):
-        vocab = scheme[key]
-        if not isinstance(vocab, (list, tuple)) or not vocab or any(
-            not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in vocab
-        ):
-            raise ValueError(f"scheme[{key!r}] must be a non-empty list of positive ints, got {vocab!r}")
-    token = scheme["self_loop_token"]
-    if token is not None and (
-        not isinstance(token, (list, tuple))
-        or len(token) != len(scheme["bond_vocab"])
-        or any(not isinstance(t, int) or not 0 <= t < v for t, v in zip(token, scheme["bond_vocab"]))
-    ):
-        raise ValueError(
-            f"scheme['self_loop_token'] must be None or one value per bond column inside bond_vocab "
-            f"{scheme['bond_vocab']}, got {token!r}"
-        )
-
-
-def _check_conv_options(conv: str, options: Any, scheme: Mapping[str, Any]) -> dict[str, Any]:
+def _check_conv_options(conv: str, options: Any, scheme: FeaturizationSpec) -> dict[str, Any]:
     """A copy of ``options`` once every key is a keyword of conv ``conv`` and the conv accepts the values."""
     if not isinstance(options, Mapping):
         raise ValueError(f"conv_options must be a dict of plain data, got {type(options).__name__}")
@@ -72,7 +44,7 @@ def _check_conv_options(conv: str, options: Any, scheme: Mapping[str, Any]) -> d
         if not (value is None or isinstance(value, (bool, int, float, str))):
             raise ValueError(f"conv_options[{key!r}] must be plain data (str, int, float, bool, None), got {type(value).__name__}")
     options = dict(options)
-    conv_cls(1, scheme["bond_vocab"], scheme["self_loop_token"], **options)  # the conv validates the values
+    conv_cls(1, scheme.bond_vocab, scheme.self_loop_token, **options)  # the conv validates the values
     return options
 
 
@@ -81,9 +53,10 @@ class EncoderConfig:
     """Configuration of ``GNNEncoder`` (plain data: ``to_dict`` / ``from_dict`` round-trip through JSON).
 
     Attributes:
-        scheme: the featurization scheme, as ``scheme.describe()`` (a scheme name is accepted and
-            expanded). Sizes the atom and bond embeddings and selects the conv form (Hu et al.
-            self-loop edges when the scheme has a ``self_loop_token``, OGB's forms otherwise).
+        scheme: the featurization spec (``FeaturizationSpec``; a scheme name or a recorded spec dict is
+            accepted and expanded, without RDKit). Sizes the atom and bond embeddings and selects the
+            conv form (Hu et al. self-loop edges when the spec has a ``self_loop_token``, OGB's forms
+            otherwise). ``to_dict`` writes it as ``FeaturizationSpec.to_dict()``.
         conv: message-passing layer, a key of ``CONVS`` ("gin", "gcn", "sage", "gat").
         num_layers: number of conv layers (Hu et al.: 5).
         emb_dim: node embedding size (Hu et al.: 300).
@@ -97,7 +70,7 @@ class EncoderConfig:
             each conv's own defaults.
     """
 
-    scheme: dict[str, Any]
+    scheme: FeaturizationSpec
     conv: str = "gin"
     num_layers: int = 5
     emb_dim: int = 300
@@ -108,17 +81,12 @@ class EncoderConfig:
     conv_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        scheme = self.scheme
-        if isinstance(scheme, str):
-            from molssl.chem.schemes import get_scheme  # RDKit: imported only when a name is given
-
-            scheme = get_scheme(scheme).describe()
-        if not isinstance(scheme, Mapping):
+        if not isinstance(self.scheme, (str, Mapping, FeaturizationSpec)):
             raise ValueError(
-                f"scheme must be a scheme name or the dict of scheme.describe(), got {type(scheme).__name__}"
+                f"scheme must be a scheme name, a FeaturizationSpec or its to_dict(), got {type(self.scheme).__name__}"
             )
-        _check_scheme(scheme)
-        object.__setattr__(self, "scheme", copy.deepcopy(dict(scheme)))
+        scheme = get_spec(self.scheme)
+        object.__setattr__(self, "scheme", scheme)
         get_conv(self.conv)
         if self.jk not in JK_MODES:
             raise ValueError(f"unknown jk mode {self.jk!r}; valid modes: {', '.join(JK_MODES)}")
@@ -140,8 +108,8 @@ class EncoderConfig:
         return (self.num_layers + 1) * self.emb_dim if self.jk == "concat" else self.emb_dim
 
     def to_dict(self) -> dict[str, Any]:
-        """The config as plain, JSON-serializable data."""
-        return dataclasses.asdict(self)
+        """The config as plain, JSON-serializable data (the spec as ``FeaturizationSpec.to_dict()``)."""
+        return {**dataclasses.asdict(self), "scheme": self.scheme.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EncoderConfig:
@@ -243,10 +211,10 @@ class GNNEncoder(nn.Module):
         super().__init__()
         self.config = config
         dim, scheme = config.emb_dim, config.scheme
-        self.atom_embedding = AtomEmbedding(scheme["atom_vocab"], dim)
+        self.atom_embedding = AtomEmbedding(scheme.atom_vocab, dim)
         conv_cls = get_conv(config.conv)
         self.convs = nn.ModuleList(
-            conv_cls(dim, scheme["bond_vocab"], scheme["self_loop_token"], **config.conv_options)
+            conv_cls(dim, scheme.bond_vocab, scheme.self_loop_token, **config.conv_options)
             for _ in range(config.num_layers)
         )
         self.batch_norms = nn.ModuleList(nn.BatchNorm1d(dim) for _ in range(config.num_layers))
@@ -261,8 +229,8 @@ class GNNEncoder(nn.Module):
         return self.config.out_dim
 
     @property
-    def scheme(self) -> dict:
-        """The featurization scheme (``describe()``) this encoder was built for."""
+    def scheme(self) -> FeaturizationSpec:
+        """The featurization spec this encoder was built for."""
         return self.config.scheme
 
     def forward(self, batch: Any) -> Tensor:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from molssl.chem.schemes import SCHEMES, FeaturizationSpec, get_spec
 from molssl.graph.arrays import GraphArrays, offsets
 from molssl.ogb.layout import OgbDataset
 
@@ -29,36 +30,35 @@ RAW_FEATURE_SCHEMES = {FULL: "ogb", SIMPLE: "ogb-simple"}
 UNFEATURIZABLE = ("empty", "raise")
 
 
-def simple_scheme() -> dict[str, Any]:
-    """The ``ogb-simple`` v1 scheme: the first 2 atom and bond columns of the ``ogb`` scheme (plain data)."""
-    from molssl.chem.schemes import get_scheme
+def simple_scheme() -> FeaturizationSpec:
+    """The ``ogb-simple`` v1 spec: the first 2 atom and bond columns of the ``ogb`` scheme."""
+    full = get_spec("ogb")
+    return FeaturizationSpec(
+        name="ogb-simple",
+        version=1,
+        atom_features=full.atom_features[:2],
+        bond_features=full.bond_features[:2],
+        atom_vocab=full.atom_vocab[:2],
+        bond_vocab=full.bond_vocab[:2],
+        atom_mask_token=full.atom_mask_token[:2],
+        bond_mask_token=full.bond_mask_token[:2],
+    )
 
-    full = get_scheme("ogb").describe()
-    out: dict[str, Any] = {"name": "ogb-simple", "version": 1}
-    for key in ("atom_features", "bond_features", "atom_vocab", "bond_vocab", "atom_mask_token", "bond_mask_token"):
-        out[key] = list(full[key][:2])
-    out["self_loop_token"] = None
-    return out
 
-
-def scheme_for(features: str) -> dict[str, Any]:
-    """The scheme description (``describe()``) of a feature set or molssl scheme name."""
-    from molssl.chem.schemes import SCHEMES, get_scheme
-
+def scheme_for(features: str) -> FeaturizationSpec:
+    """The featurization spec of a feature set or molssl scheme name."""
     if features == SIMPLE:
         return simple_scheme()
     if features == FULL:
-        return get_scheme("ogb").describe()
+        return get_spec("ogb")
     if features not in SCHEMES:
         raise ValueError(f"unknown features {features!r}; valid: {FULL}, {SIMPLE}, or a molssl scheme ({', '.join(sorted(SCHEMES))})")
-    return get_scheme(features).describe()
+    return get_spec(features)
 
 
-def features_of_scheme(scheme: dict[str, Any]) -> str:
+def features_of_scheme(scheme: FeaturizationSpec) -> str:
     """The feature set that feeds an encoder built for ``scheme`` (e.g. a pretrained checkpoint's)."""
-    from molssl.chem.schemes import SCHEMES
-
-    name = scheme.get("name")
+    name = scheme.name
     for features, scheme_name in RAW_FEATURE_SCHEMES.items():
         if name == scheme_name:
             return features
@@ -94,7 +94,7 @@ def build_graphs(data: OgbDataset, features: str, workers: int = 1, on_unfeaturi
         raise ValueError(f"on_unfeaturizable must be one of {', '.join(UNFEATURIZABLE)}, got {on_unfeaturizable!r}")
     features = normalize_features(features)
     scheme = scheme_for(features)
-    info: dict[str, Any] = {"features": features, "scheme": scheme, "unfeaturizable": [], "atom_count_mismatches": 0}
+    info: dict[str, Any] = {"features": features, "scheme": scheme.to_dict(), "unfeaturizable": [], "atom_count_mismatches": 0}
     graphs = data.graphs
     if features == FULL:
         info["source"] = "raw/ files of the OGB layout (OGB's 9 atom / 3 bond features)"
@@ -108,7 +108,7 @@ def build_graphs(data: OgbDataset, features: str, workers: int = 1, on_unfeaturi
     smiles = data.smiles()
     source = str(data.directory / "mapping/mol.csv.gz")
     result = featurize_many(smiles, scheme=features, on_error="skip" if on_unfeaturizable == "empty" else "raise", workers=workers, source=source)
-    info["source"] = f"SMILES of mapping/mol.csv.gz featurized by molssl (scheme {scheme['name']} v{scheme['version']})"
+    info["source"] = f"SMILES of mapping/mol.csv.gz featurized by molssl (scheme {scheme.name} v{scheme.version})"
     info["unfeaturizable"] = [s.to_dict() for s in result.skipped]
     if result.skipped:
         logger.warning("%d molecule(s) of %s cannot be featurized with scheme %s; they are scored as graphs without atoms:\n%s",

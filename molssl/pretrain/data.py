@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from molssl.chem.schemes import FeaturizationSpec
 from molssl.data.store import MoleculeStore, build_store
 from molssl.graph.arrays import GraphArrays
 
@@ -27,7 +28,7 @@ class PretrainData:
 
     Attributes:
         graphs: the featurized molecules.
-        scheme: the featurization scheme (``describe()``).
+        scheme: the featurization spec of the graphs.
         description: plain data about the source (path, digest or store, counts, skipped rows).
         targets: [M, T] float labels (NaN = missing) for supervised pretraining, else ``None``.
         task_names, task_type: of the labels.
@@ -36,7 +37,7 @@ class PretrainData:
     """
 
     graphs: GraphArrays
-    scheme: dict
+    scheme: FeaturizationSpec
     description: dict[str, Any]
     targets: np.ndarray | None = None
     task_names: tuple[str, ...] = ()
@@ -66,7 +67,7 @@ def _from_store(store: MoleculeStore) -> PretrainData:
     _report_skipped(str((store.meta.get("source") or {}).get("path", store.path)), skipped, str(store.path / "skipped.jsonl"))
     return PretrainData(
         graphs=store.graphs,
-        scheme=store.meta["scheme"],
+        scheme=store.spec,
         description={"kind": "store", "store": str(store.path), "source": store.meta.get("source"),
                      "molecules": len(store), "skipped": len(skipped)},  # fmt: skip
         skipped=skipped,
@@ -95,9 +96,9 @@ def unlabeled_data(
     if isinstance(source, MoleculeStore):
         return _from_store(source)
     if isinstance(source, GraphArrays):
-        from molssl.chem.schemes import get_scheme
+        from molssl.chem.schemes import get_spec
 
-        return PretrainData(source, get_scheme(scheme).describe(), {"kind": "arrays", "molecules": len(source)})
+        return PretrainData(source, get_spec(scheme), {"kind": "arrays", "molecules": len(source)})
     if source is None or str(source) == "embedded":
         from molssl.data.embedded import default_corpus
 
@@ -105,8 +106,8 @@ def unlabeled_data(
     path = Path(source)
     if path.is_dir():
         store = MoleculeStore(path)
-        if store.scheme_name != scheme:
-            raise ValueError(f"{path}: the store was featurized with scheme {store.scheme_name!r}, not {scheme!r}; pass scheme={store.scheme_name!r}")
+        if store.spec.name != scheme:
+            raise ValueError(f"{path}: the store was featurized with scheme {store.spec.name!r}, not {scheme!r}; pass scheme={store.spec.name!r}")
         return _from_store(store)
     if not path.is_file():
         raise FileNotFoundError(f"pretraining data {str(source)!r}: no such file or store directory")

@@ -24,6 +24,7 @@ import torch
 
 from molssl import __version__
 from molssl.checkpoint import CheckpointError, load_weights, remove_staged_copies, staged_copies
+from molssl.chem.schemes import FeaturizationSpec
 from molssl.data.loader import StoreLoader
 from molssl.data.size_curriculum import SizeCurriculumLoader
 from molssl.methods import get_method
@@ -72,12 +73,11 @@ def step_seed(seed: int, rank: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, rank, step]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-def _encoder_config(scheme: dict, encoder: EncoderConfig | Mapping[str, Any] | None) -> EncoderConfig:
+def _encoder_config(scheme: FeaturizationSpec, encoder: EncoderConfig | Mapping[str, Any] | None) -> EncoderConfig:
     if isinstance(encoder, EncoderConfig):
         if encoder.scheme != scheme:
             raise ValueError(
-                f"the encoder config is for scheme {encoder.scheme['name']!r} v{encoder.scheme['version']} but the "
-                f"data is featurized with {scheme['name']!r} v{scheme['version']}"
+                f"the encoder config is for scheme {encoder.scheme.label} but the data is featurized with {scheme.label}"
             )
         return encoder
     options = {**DEFAULT_ENCODER, **dict(encoder or {})}

@@ -34,6 +34,14 @@ def check_unit_interval(name: str, value: object) -> float:
     return float(value)
 
 
+def check_fraction(name: str, value: object, low_open: bool = True) -> float:
+    """``value`` as a float, if it lies in (0, 1) (``low_open=False``: in [0, 1)): a rate, ratio or share."""
+    low_ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value > 0 if low_open else value >= 0)
+    if not low_ok or not value < 1:
+        raise ValueError(f"{name} must be a number in {'(0' if low_open else '[0'}, 1), got {value!r}")
+    return float(value)
+
+
 def check_positive_int(name: str, value: object) -> int:
     """``value``, if it is an int >= 1."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

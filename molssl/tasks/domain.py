@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from molssl.chem.schemes import FeaturizationSpec
 from molssl.graph.arrays import GraphArrays
 
 #: atom feature 0 is the atomic number minus 1 in both registered schemes (``hu``: atom_type, ``ogb``: atomic_num)
@@ -30,10 +31,10 @@ def _symbol(atomic_number: int) -> str:
     return _SYMBOLS.get(atomic_number, "*")
 
 
-def atomic_numbers(graphs: GraphArrays, scheme: Mapping[str, Any]) -> np.ndarray:
+def atomic_numbers(graphs: GraphArrays, scheme: FeaturizationSpec) -> np.ndarray:
     """The atomic number of every atom (0 for the wildcard / unknown). Shape [A]."""
-    if scheme.get("atom_features", [None])[0] not in _ATOMIC_NUMBER_FEATURES:
-        raise ValueError(f"scheme {scheme.get('name')!r} has no atomic-number feature first; the domain check needs one")
+    if scheme.atom_features[0] not in _ATOMIC_NUMBER_FEATURES:
+        raise ValueError(f"scheme {scheme.name!r} has no atomic-number feature first; the domain check needs one")
     z = graphs.x[:, 0].astype(np.int64) + 1
     return np.where(z > 118, 0, z)
 
@@ -52,7 +53,7 @@ class TrainingDomain:
     max_atoms: int
 
     @classmethod
-    def from_graphs(cls, graphs: GraphArrays, scheme: Mapping[str, Any], indices: np.ndarray | None = None) -> "TrainingDomain":
+    def from_graphs(cls, graphs: GraphArrays, scheme: FeaturizationSpec, indices: np.ndarray | None = None) -> "TrainingDomain":
         """The domain of the graphs at ``indices`` (all when None)."""
         idx = np.arange(len(graphs)) if indices is None else np.asarray(indices, dtype=np.int64)
         if idx.size == 0:
@@ -65,7 +66,7 @@ class TrainingDomain:
         elements = np.unique(z[in_training[graph_of_atom]])
         return cls(tuple(int(e) for e in elements), int(counts.min()), int(counts.max()))
 
-    def check(self, graphs: GraphArrays, scheme: Mapping[str, Any]) -> list[str]:
+    def check(self, graphs: GraphArrays, scheme: FeaturizationSpec) -> list[str]:
         """Per graph, why it is outside the domain ("" when inside): unseen elements and/or atom count.
 
         Vectorized over atoms; strings are built only for the flagged graphs.

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from torch import Tensor
 
 from molssl.checkpoint import Checkpoint, CheckpointError, reading_checkpoint, save_checkpoint
+from molssl.chem.schemes import FeaturizationSpec
 from molssl.nn.pretrained import load_encoder_state
 from molssl.peft import apply_delta, base_record, check_base, state_delta
 from molssl.tasks.model import PropertyModel
@@ -33,8 +34,8 @@ def base_name(pretrained: str | os.PathLike) -> str:
     return text if text in ZOO and not os.path.exists(text) else os.path.abspath(text)
 
 
-def _base_state(name: str | os.PathLike, scheme: Mapping[str, Any]) -> dict[str, Tensor]:
-    _, state = load_encoder_state(resolve_pretrained(name), expected_scheme=dict(scheme))
+def _base_state(name: str | os.PathLike, scheme: FeaturizationSpec | Mapping[str, Any]) -> dict[str, Tensor]:
+    _, state = load_encoder_state(resolve_pretrained(name), expected_scheme=scheme)
     return state
 
 
@@ -61,7 +62,7 @@ def save_delta(model: PropertyModel, directory: str | os.PathLike, base: str | o
     missing = [name for name in base_state if ENCODER_PREFIX + name not in own]
     if missing:
         raise CheckpointError(f"{base}: the base encoder has tensors the model lacks ({', '.join(missing[:5])}); it is not this model's base")
-    config = {"kind": DELTA_KIND, "scheme": scheme, "predictor": model.config.to_dict(),
+    config = {"kind": DELTA_KIND, "scheme": scheme.to_dict(), "predictor": model.config.to_dict(),
               "base": base_record(base_name(base), base_state)}  # fmt: skip
     return save_checkpoint(directory, config, state_delta(own, base_state, ENCODER_PREFIX), extra=dict(extra))
 

@@ -19,7 +19,6 @@ import torch
 
 from molssl.checkpoint import CheckpointError, load_weights, read_checkpoint, reading_checkpoint, save_checkpoint
 from molssl.chem.featurize import featurize_many
-from molssl.chem.schemes import get_scheme
 from molssl.chem.standardize import check_standardizer, standardize_smiles
 from molssl.data.labeled import featurize_table, load_labeled_table
 from molssl.tasks.ensemble import pack_members, pop_members
@@ -67,7 +66,7 @@ class PropertyPredictor:
             self.encoder_config = encoder
         else:
             encoder_options.setdefault("dropout", 0.5)
-            self.encoder_config = EncoderConfig(scheme=get_scheme(scheme).describe(), conv=encoder, **encoder_options)
+            self.encoder_config = EncoderConfig(scheme=scheme, conv=encoder, **encoder_options)
         self.readout = readout
         self.device = resolve_device(device)
         self.model_: PropertyModel | None = None
@@ -146,7 +145,7 @@ class PropertyPredictor:
             enc_config, pretrained_state = load_encoder_state(resolve_pretrained(pretrained), expected_scheme=self.encoder_config.scheme)
             self.encoder_config = EncoderConfig.from_dict({**enc_config.to_dict(), "dropout": self.encoder_config.dropout})
         scheme = self.encoder_config.scheme
-        result = featurize_table(table, scheme["name"], sanitize=sanitize, on_error="skip")
+        result = featurize_table(table, scheme.name, sanitize=sanitize, on_error="skip")
         if result.skipped:
             logger.warning("%s (all in info_['skipped']; molssl finetune writes them to skipped.csv)",
                            format_skipped(result.skipped, len(table.smiles)))
@@ -242,7 +241,7 @@ class PropertyPredictor:
                 raise ValueError("a delta checkpoint needs the pretrained encoder the model was fitted from; this one was "
                                  "trained from scratch: save(delta=False)")  # fmt: skip
             return save_delta(model, directory, base, extra, expected_sha256=self.info_.get("pretrained_sha256"))
-        config = {"kind": PREDICTOR_KIND, "scheme": model.config.encoder.scheme, "predictor": model.config.to_dict()}
+        config = {"kind": PREDICTOR_KIND, "scheme": model.config.encoder.scheme.to_dict(), "predictor": model.config.to_dict()}
         if self.members_:  # the other seeds' models ride along under ensemble.<seed>.
             best = self.info_.get("best_seed")
             others = {s: m.state_dict() for s, m in zip(self.info_["ensemble"]["seeds"], self.members_) if s != best}
@@ -327,7 +326,7 @@ class PropertyPredictor:
         model = self._require_model()
         smiles = list(smiles)
         parents = standardize_smiles(smiles, self.info_.get("standardize")).smiles
-        result = featurize_many(parents, scheme=model.config.encoder.scheme["name"], on_error="skip", workers=workers, sanitize=sanitize)
+        result = featurize_many(parents, scheme=model.config.encoder.scheme.name, on_error="skip", workers=workers, sanitize=sanitize)
         members = self.members_ or [model]
         outputs = np.zeros((len(members), 0, model.config.num_tasks, *((model.config.num_classes,) if model.config.num_classes else ())))
         if len(result):

@@ -170,11 +170,10 @@ class TransferConfig:
         self.finetune_config(self.seeds[0])
 
     def _encoder_config(self, dropout: float):
-        from molssl.chem.schemes import get_scheme
         from molssl.nn.encoder import EncoderConfig
         from molssl.pretrain.trainer import DEFAULT_ENCODER
 
-        return EncoderConfig(**{**DEFAULT_ENCODER, **self.encoder, "dropout": dropout, "scheme": get_scheme(SCHEME).describe()})
+        return EncoderConfig(**{**DEFAULT_ENCODER, **self.encoder, "dropout": dropout, "scheme": SCHEME})
 
     def scratch_encoder(self):
         """The ``EncoderConfig`` that ``none`` fine-tunes from scratch: the pretrained architecture, fine-tuning dropout."""

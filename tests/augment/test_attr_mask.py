@@ -14,7 +14,7 @@ from tests.augment.conftest import (
     generator,
 )
 
-HU_TOKEN = tuple(molssl.get_scheme("hu").describe()["atom_mask_token"])
+HU_TOKEN = tuple(molssl.get_spec("hu").atom_mask_token)
 
 
 def masked_rows(out, batch, token):
@@ -49,8 +49,8 @@ def test_mask_method_is_what_the_call_masks(hand_built):
 def test_ogb_scheme_token(hand_built):
     mols = Molecules(hand_built.smiles, scheme="ogb")
     batch = mols.batch()
-    token = tuple(molssl.get_scheme("ogb").describe()["atom_mask_token"])
-    out = AttrMask.from_scheme(molssl.get_scheme("ogb").describe(), 0.5)(batch, generator(1))
+    token = tuple(molssl.get_spec("ogb").atom_mask_token)
+    out = AttrMask.from_scheme(molssl.get_spec("ogb"), 0.5)(batch, generator(1))
     changed = masked_rows(out, batch, token)
     assert int(changed.sum()) == int(expected_count(mols.atoms, 0.5).sum())
 

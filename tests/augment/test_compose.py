@@ -23,7 +23,7 @@ from tests.augment.conftest import (
     snapshot,
 )
 
-HU = molssl.get_scheme("hu").describe()
+HU = molssl.get_spec("hu")
 
 
 def test_registry_names_and_classes():
@@ -86,7 +86,7 @@ def test_ratio_applies_to_named_augmentations_and_instances_pass_through(hand_bu
     assert view1.num_nodes == sum(n - int(n * 0.5) for n in hand_built.atoms)
     assert view2.num_nodes == batch.num_nodes
     masked, _ = augment_pair(batch, ("attr_mask", "identity"), generator(0), ratio=0.5, scheme="hu")
-    assert int((masked.x[:, 0] == HU["atom_mask_token"][0]).sum()) == sum(int(n * 0.5) for n in hand_built.atoms)
+    assert int((masked.x[:, 0] == HU.atom_mask_token[0]).sum()) == sum(int(n * 0.5) for n in hand_built.atoms)
 
 
 def test_identity_copies_without_drawing(hand_built):

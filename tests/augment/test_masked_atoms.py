@@ -8,10 +8,10 @@ import torch
 
 from molssl.augment.masked_atoms import mask_attributes
 from molssl.chem.featurize import featurize, featurize_many
-from molssl.chem.schemes import get_scheme
+from molssl.chem.schemes import get_spec
 from molssl.graph.batch import to_batch
 
-HU = get_scheme("hu").describe()
+HU = get_spec("hu")
 
 
 def generator(seed: int = 0) -> torch.Generator:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from molssl.augment import AttrMask, EdgePerturb, NodeDrop
 from molssl.augment.sampling import (
-    check_ratio,
     choose_fraction,
     choose_per_segment,
     random_ranks,
@@ -77,6 +77,8 @@ def test_same_seed_same_choice_other_seed_other_choice():
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, True, "0.2", None])
-def test_check_ratio_rejects(bad):
-    with pytest.raises(ValueError, match="ratio must be a number in"):
-        check_ratio("ratio", bad)
+def test_every_ratio_outside_0_1_is_rejected(bad):
+    for build in (lambda: NodeDrop(ratio=bad), lambda: AttrMask(mask_token=(1, 0), ratio=bad),
+                  lambda: EdgePerturb(ratio=bad), lambda: EdgePerturb(add_ratio=bad)):  # fmt: skip
+        with pytest.raises(ValueError, match=r"ratio must be a number in \[0, 1\)"):
+            build()

@@ -91,7 +91,7 @@ def test_hu_scheme_matches_reference_on_real_and_awkward(real_smiles):
 
 
 def test_hu_scheme_conventions():
-    scheme = molssl.get_scheme("hu")
+    scheme = molssl.get_scheme("hu").spec
     assert scheme.atom_vocab == (120, 3) and scheme.bond_vocab == (6, 3)
     assert scheme.atom_mask_token == (119, 0) and scheme.bond_mask_token == (5, 0)
     assert scheme.self_loop_token == (4, 0)

@@ -72,7 +72,7 @@ def test_raise_mode_names_file_and_row(corpus_file, tmp_path):
 
 def test_incomplete_directory_never_loads(tmp_path):
     graphs = molssl.featurize_many(["CCO", "c1ccccc1"], scheme="hu").graphs
-    store = write_store(tmp_path / "s", graphs, ["CCO", "c1ccccc1"], np.array([0, 1]), [], molssl.get_scheme("hu").describe())
+    store = write_store(tmp_path / "s", graphs, ["CCO", "c1ccccc1"], np.array([0, 1]), [], molssl.get_spec("hu"))
     assert len(store) == 2 and store.batch([1, 0]).num_graphs == 2
     # a killed build leaves a temporary directory without meta.json: not a store
     partial = tmp_path / "partial"
@@ -86,7 +86,7 @@ def test_incomplete_directory_never_loads(tmp_path):
 
 def test_truncated_array_is_reported(tmp_path):
     graphs = molssl.featurize_many(["CCO", "c1ccccc1"], scheme="hu").graphs
-    store = write_store(tmp_path / "s", graphs, ["CCO", "c1ccccc1"], np.array([0, 1]), [], molssl.get_scheme("hu").describe())
+    store = write_store(tmp_path / "s", graphs, ["CCO", "c1ccccc1"], np.array([0, 1]), [], molssl.get_spec("hu"))
     x_file = store.path / "x.npy"
     x_file.write_bytes(x_file.read_bytes()[:-3])
     with pytest.raises(StoreError, match="x.npy"):
@@ -95,7 +95,7 @@ def test_truncated_array_is_reported(tmp_path):
 
 def test_wrong_format_version_is_reported(tmp_path):
     graphs = molssl.featurize_many(["CCO"], scheme="hu").graphs
-    store = write_store(tmp_path / "s", graphs, ["CCO"], np.array([0]), [], molssl.get_scheme("hu").describe())
+    store = write_store(tmp_path / "s", graphs, ["CCO"], np.array([0]), [], molssl.get_spec("hu"))
     meta = json.loads((store.path / "meta.json").read_text())
     meta["format"] = 999
     (store.path / "meta.json").write_text(json.dumps(meta))
@@ -111,12 +111,12 @@ def test_killed_build_leaves_no_store(tmp_path, monkeypatch):
 
     monkeypatch.setattr(json, "dump", boom)  # die just before meta.json is written
     with pytest.raises(KeyboardInterrupt):
-        write_store(tmp_path / "s", graphs, ["CCO"], np.array([0]), [], molssl.get_scheme("hu").describe())
+        write_store(tmp_path / "s", graphs, ["CCO"], np.array([0]), [], molssl.get_spec("hu"))
     assert not (tmp_path / "s").exists() and list(tmp_path.iterdir()) == []
 
 
 def test_store_key_depends_on_content_and_scheme():
-    hu, ogb = molssl.get_scheme("hu").describe(), molssl.get_scheme("ogb").describe()
+    hu, ogb = molssl.get_spec("hu"), molssl.get_spec("ogb")
     assert store_key("a" * 64, hu, "x") != store_key("b" * 64, hu, "x")
     assert store_key("a" * 64, hu, "x") != store_key("a" * 64, ogb, "x")
 
@@ -271,7 +271,7 @@ def die(*args, **kwargs):
 
 graphs = molssl.featurize_many(["CCO", "c1ccccc1O"], scheme="hu").graphs
 store_module.json.dump = die
-store_module.write_store(sys.argv[1], graphs, ["CCO", "c1ccccc1O"], np.array([0, 1]), [], molssl.get_scheme("hu").describe())
+store_module.write_store(sys.argv[1], graphs, ["CCO", "c1ccccc1O"], np.array([0, 1]), [], molssl.get_spec("hu"))
 """
 
 

@@ -7,11 +7,11 @@ import torch
 import torch.nn.functional as F
 
 from molssl.augment.masked_atoms import mask_attributes
-from molssl.chem.schemes import get_scheme
+from molssl.chem.schemes import get_spec
 from molssl.methods.attribute_masking import AttributeMasking, AttributeMaskingConfig
 from tests.methods.conftest import generator
 
-HU = get_scheme("hu").describe()
+HU = get_spec("hu")
 
 
 def test_loss_scores_the_masked_atoms(real_batch, small_encoder):

@@ -14,10 +14,10 @@ from molssl.ops import segment_order
 
 @pytest.mark.parametrize("scheme", ["hu", "ogb"])
 def test_embedding_is_the_sum_of_one_table_per_column(scheme, graphs_by_scheme):
-    desc = molssl.get_scheme(scheme).describe()
+    desc = molssl.get_spec(scheme)
     graphs = graphs_by_scheme[scheme]
     x, edge_attr = torch.from_numpy(graphs.x.astype("int64")), torch.from_numpy(graphs.edge_attr.astype("int64"))
-    cases = ((AtomEmbedding, desc["atom_vocab"], x), (BondEmbedding, desc["bond_vocab"], edge_attr))
+    cases = ((AtomEmbedding, desc.atom_vocab, x), (BondEmbedding, desc.bond_vocab, edge_attr))
     for cls, vocab, features in cases:
         emb = cls(vocab, 8)
         assert [e.num_embeddings for e in emb.embeddings] == list(vocab)
@@ -27,8 +27,8 @@ def test_embedding_is_the_sum_of_one_table_per_column(scheme, graphs_by_scheme):
 
 
 def test_hu_tables_have_the_reference_sizes_and_xavier_init():
-    atom = AtomEmbedding(molssl.get_scheme("hu").describe()["atom_vocab"], 300)
-    bond = BondEmbedding(molssl.get_scheme("hu").describe()["bond_vocab"], 300)
+    atom = AtomEmbedding(molssl.get_spec("hu").atom_vocab, 300)
+    bond = BondEmbedding(molssl.get_spec("hu").bond_vocab, 300)
     assert [tuple(e.weight.shape) for e in atom.embeddings] == [(120, 300), (3, 300)]
     assert [tuple(e.weight.shape) for e in bond.embeddings] == [(6, 300), (3, 300)]
     for e in [*atom.embeddings, *bond.embeddings]:
@@ -37,12 +37,12 @@ def test_hu_tables_have_the_reference_sizes_and_xavier_init():
 
 
 def test_self_loop_and_mask_tokens_have_rows():
-    desc = molssl.get_scheme("hu").describe()
-    bond = BondEmbedding(desc["bond_vocab"], 4)
-    tokens = torch.tensor([desc["self_loop_token"], desc["bond_mask_token"]])
+    desc = molssl.get_spec("hu")
+    bond = BondEmbedding(desc.bond_vocab, 4)
+    tokens = torch.tensor([desc.self_loop_token, desc.bond_mask_token])
     assert bond(tokens).shape == (2, 4)
-    atom = AtomEmbedding(desc["atom_vocab"], 4)
-    assert atom(torch.tensor([desc["atom_mask_token"]])).shape == (1, 4)
+    atom = AtomEmbedding(desc.atom_vocab, 4)
+    assert atom(torch.tensor([desc.atom_mask_token])).shape == (1, 4)
 
 
 def test_out_of_range_feature_names_column_and_value():

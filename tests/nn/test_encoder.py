@@ -126,10 +126,10 @@ def test_jk_modes(hu_graphs):
 
 def test_config_round_trips_through_json_and_records_the_scheme():
     config = EncoderConfig(scheme="ogb", conv="gat", num_layers=2, emb_dim=8, jk="max", dropout=0.5, virtual_node=True)
-    assert config.scheme == molssl.get_scheme("ogb").describe()
+    assert config.scheme == molssl.get_spec("ogb")
     data = json.loads(json.dumps(config.to_dict()))
     assert EncoderConfig.from_dict(data) == config
-    assert GNNEncoder(config).scheme["name"] == "ogb"
+    assert GNNEncoder(config).scheme.name == "ogb"
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.conv = "gin"
 

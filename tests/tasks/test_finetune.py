@@ -9,7 +9,7 @@ import torch
 from torch_geometric.data.data import BaseData
 
 from molssl.chem.featurize import featurize_many
-from molssl.chem.schemes import get_scheme
+from molssl.chem.schemes import get_spec
 from molssl.data.splits_registry import get_splitter
 from molssl.eval.metrics import get_metric
 from molssl.nn.encoder import EncoderConfig
@@ -26,7 +26,7 @@ def bbbp():
     labels = frame["p_np"].to_numpy(dtype=np.float32)[result.indices][:, None]
     smiles = [frame["smiles"].iloc[i] for i in result.indices.tolist()]
     split = tuple(get_splitter("scaffold")(smiles, frac_train=0.8, frac_valid=0.1, frac_test=0.1))
-    config = PredictorConfig(encoder=EncoderConfig(scheme=get_scheme("hu").describe(), num_layers=2, emb_dim=16, dropout=0.5),
+    config = PredictorConfig(encoder=EncoderConfig(scheme=get_spec("hu"), num_layers=2, emb_dim=16, dropout=0.5),
                              task_type="classification", task_names=("p_np",))  # fmt: skip
     return result.graphs, labels, split, ModelFactory(config)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar, Sequence
 
 import numpy as np
 
-from molssl.chem.mol_tables import MolTables
+from molssl.chem.schemes.spec import FeaturizationSpec
 from molssl.graph.arrays import GraphArrays
+
+if TYPE_CHECKING:  # MolTables imports RDKit; a scheme's spec must be readable without it
+    from molssl.chem.mol_tables import MolTables
 
 
 def categorical(values: np.ndarray, allowed: Sequence[int], other: int) -> np.ndarray:
@@ -39,23 +42,16 @@ def enum_values(enum_type: type, names: Sequence[str]) -> list[int]:
 class Scheme(ABC):
     """A named, versioned mapping from molecules to integer atom and bond features.
 
-    Subclasses declare their feature columns and value counts and implement ``atom_features`` and
-    ``bond_features`` as vectorized functions of ``MolTables``. Edges are both directions of every
-    bond, in RDKit bond order: bond k gives edges 2k (begin -> end) and 2k + 1 (end -> begin).
+    Subclasses declare what they produce once, as ``spec`` (a ``FeaturizationSpec``: feature columns,
+    vocabularies, reserved tokens), and implement ``atom_features`` and ``bond_features`` as vectorized
+    functions of ``MolTables``. Edges are both directions of every bond, in RDKit bond order: bond k
+    gives edges 2k (begin -> end) and 2k + 1 (end -> begin).
+
+    Scheme modules import RDKit only inside the feature functions, so reading a scheme's ``spec``
+    (e.g. ``EncoderConfig(scheme="hu")``) needs no RDKit.
     """
 
-    name: ClassVar[str]
-    version: ClassVar[int]
-    atom_feature_names: ClassVar[tuple[str, ...]]
-    bond_feature_names: ClassVar[tuple[str, ...]]
-    #: number of values each feature column takes, reserved tokens included (embedding sizes)
-    atom_vocab: ClassVar[tuple[int, ...]]
-    bond_vocab: ClassVar[tuple[int, ...]]
-    #: the row written into a masked atom / bond by attribute masking
-    atom_mask_token: ClassVar[tuple[int, ...]]
-    bond_mask_token: ClassVar[tuple[int, ...]]
-    #: bond features of the self-loop edges that GIN-style layers add, if the scheme reserves them
-    self_loop_token: ClassVar[tuple[int, ...] | None] = None
+    spec: ClassVar[FeaturizationSpec]
     #: the ``MolTables`` atom columns ``atom_features`` reads (None: any of them). A scheme that reads
     #: neither ``total_degree`` nor ``is_in_ring`` lets the one-molecule path (``record_cache``) key an
     #: atom's features on its pickle record alone.
@@ -63,34 +59,25 @@ class Scheme(ABC):
 
     @abstractmethod
     def atom_features(self, tables: MolTables) -> np.ndarray:
-        """Integer atom features, shape [A, len(atom_feature_names)]."""
+        """Integer atom features, shape [A, len(spec.atom_features)]."""
 
     @abstractmethod
     def bond_features(self, tables: MolTables) -> np.ndarray:
-        """Integer bond features (one row per bond, not per edge), shape [B, len(bond_feature_names)]."""
+        """Integer bond features (one row per bond, not per edge), shape [B, len(spec.bond_features)]."""
 
     def unsupported(self, tables: MolTables) -> list[tuple[int, str]]:
         """Molecules of the chunk this scheme cannot represent, as ``(molecule index, reason)``."""
         return []
 
     @property
+    def name(self) -> str:
+        """The scheme's registry name (``spec.name``)."""
+        return self.spec.name
+
+    @property
     def dtype(self) -> np.dtype:
         """Smallest integer dtype that holds every feature value (used on disk)."""
-        return np.dtype(np.uint8 if max(self.atom_vocab + self.bond_vocab) <= 256 else np.int16)
-
-    def describe(self) -> dict:
-        """The scheme as plain data, for configs, stores and checkpoints."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "atom_features": list(self.atom_feature_names),
-            "bond_features": list(self.bond_feature_names),
-            "atom_vocab": list(self.atom_vocab),
-            "bond_vocab": list(self.bond_vocab),
-            "atom_mask_token": list(self.atom_mask_token),
-            "bond_mask_token": list(self.bond_mask_token),
-            "self_loop_token": None if self.self_loop_token is None else list(self.self_loop_token),
-        }
+        return np.dtype(np.uint8 if max(self.spec.atom_vocab + self.spec.bond_vocab) <= 256 else np.int16)
 
     def encode(self, tables: MolTables) -> GraphArrays:
         """Featurize a whole chunk of molecules into flat graph arrays (vectorized)."""
@@ -104,9 +91,9 @@ class Scheme(ABC):
         edge_index[1, 0::2] = end
         edge_index[1, 1::2] = begin
         return GraphArrays(
-            x=x.reshape(-1, len(self.atom_feature_names)),
+            x=x.reshape(-1, len(self.spec.atom_features)),
             edge_index=edge_index,
-            edge_attr=np.repeat(bond_attr.reshape(-1, len(self.bond_feature_names)), 2, axis=0),
+            edge_attr=np.repeat(bond_attr.reshape(-1, len(self.spec.bond_features)), 2, axis=0),
             atom_ptr=tables.atom_ptr,
             edge_ptr=2 * tables.bond_ptr,
         )

@@ -20,61 +20,85 @@ Bonds, 2 columns, vocab (6, 3), both directions of every bond:
 
 from __future__ import annotations
 
-import numpy as np
-from rdkit import Chem
+import functools
+from typing import TYPE_CHECKING, NamedTuple
 
-from molssl.chem.mol_tables import MolTables
+import numpy as np
+
 from molssl.chem.schemes.base import Scheme, categorical, enum_values
+from molssl.chem.schemes.spec import FeaturizationSpec
+
+if TYPE_CHECKING:
+    from molssl.chem.mol_tables import MolTables
 
 UNKNOWN_ATOM = 118
 MASK_ATOM = 119
 SELF_LOOP_BOND = 4
 MASK_BOND = 5
 
-_CHIRAL = enum_values(Chem.ChiralType, ["CHI_UNSPECIFIED", "CHI_TETRAHEDRAL_CW", "CHI_TETRAHEDRAL_CCW"])
-_BOND_TYPE = enum_values(Chem.BondType, ["SINGLE", "DOUBLE", "TRIPLE", "AROMATIC"])
-_DATIVE = enum_values(Chem.BondType, ["DATIVE"])[0]
-_BOND_DIR = enum_values(Chem.BondDir, ["NONE", "ENDUPRIGHT", "ENDDOWNRIGHT"])
-_BOND_TYPE_NAMES = {int(v): str(m).split(".")[-1] for v, m in Chem.BondType.values.items()}
+
+class _Codes(NamedTuple):
+    """RDKit enum values the scheme maps (read from RDKit on first featurization)."""
+
+    chiral: list[int]
+    bond_type: list[int]
+    dative: int
+    bond_dir: list[int]
+    bond_type_names: dict[int, str]
+
+
+@functools.cache
+def _codes() -> _Codes:
+    from rdkit import Chem
+
+    return _Codes(
+        chiral=enum_values(Chem.ChiralType, ["CHI_UNSPECIFIED", "CHI_TETRAHEDRAL_CW", "CHI_TETRAHEDRAL_CCW"]),
+        bond_type=enum_values(Chem.BondType, ["SINGLE", "DOUBLE", "TRIPLE", "AROMATIC"]),
+        dative=enum_values(Chem.BondType, ["DATIVE"])[0],
+        bond_dir=enum_values(Chem.BondDir, ["NONE", "ENDUPRIGHT", "ENDDOWNRIGHT"]),
+        bond_type_names={int(v): str(m).split(".")[-1] for v, m in Chem.BondType.values.items()},
+    )
 
 
 class HuScheme(Scheme):
     """Hu et al. (2020) atom type + chirality, bond type + direction."""
 
-    name = "hu"
-    version = 1
-    atom_feature_names = ("atom_type", "chirality")
-    bond_feature_names = ("bond_type", "bond_dir")
-    atom_vocab = (120, 3)
-    bond_vocab = (6, 3)
-    atom_mask_token = (MASK_ATOM, 0)
-    bond_mask_token = (MASK_BOND, 0)
-    self_loop_token = (SELF_LOOP_BOND, 0)
+    spec = FeaturizationSpec(
+        name="hu",
+        version=1,
+        atom_features=("atom_type", "chirality"),
+        bond_features=("bond_type", "bond_dir"),
+        atom_vocab=(120, 3),
+        bond_vocab=(6, 3),
+        atom_mask_token=(MASK_ATOM, 0),
+        bond_mask_token=(MASK_BOND, 0),
+        self_loop_token=(SELF_LOOP_BOND, 0),
+    )
     atom_columns = ("atomic_num", "chiral_tag")
 
     def atom_features(self, tables: MolTables) -> np.ndarray:
         a = tables.atoms
         return np.stack(
-            [categorical(a["atomic_num"], range(1, 119), UNKNOWN_ATOM), categorical(a["chiral_tag"], _CHIRAL, 0)],
+            [categorical(a["atomic_num"], range(1, 119), UNKNOWN_ATOM), categorical(a["chiral_tag"], _codes().chiral, 0)],
             axis=1,
         )
 
     def bond_features(self, tables: MolTables) -> np.ndarray:
-        b = tables.bonds
-        bond_type = np.where(b["bond_type"] == _DATIVE, _BOND_TYPE[0], b["bond_type"])
+        b, codes = tables.bonds, _codes()
+        bond_type = np.where(b["bond_type"] == codes.dative, codes.bond_type[0], b["bond_type"])
         # unsupported bond types get 0 here; ``unsupported`` reports their molecules, which are dropped
-        return np.stack([categorical(bond_type, _BOND_TYPE, 0), categorical(b["bond_dir"], _BOND_DIR, 0)], axis=1)
+        return np.stack([categorical(bond_type, codes.bond_type, 0), categorical(b["bond_dir"], codes.bond_dir, 0)], axis=1)
 
     def unsupported(self, tables: MolTables) -> list[tuple[int, str]]:
-        bond_type = tables.bonds["bond_type"]
-        bad = ~np.isin(bond_type, _BOND_TYPE + [_DATIVE])
+        bond_type, codes = tables.bonds["bond_type"], _codes()
+        bad = ~np.isin(bond_type, codes.bond_type + [codes.dative])
         if not bad.any():
             return []
         mol_of_bond = np.searchsorted(tables.bond_ptr, np.flatnonzero(bad), side="right") - 1
         out: dict[int, str] = {}
         for mol, bond in zip(mol_of_bond.tolist(), np.flatnonzero(bad).tolist()):
             if mol not in out:
-                kind = _BOND_TYPE_NAMES.get(int(bond_type[bond]), str(bond_type[bond]))
+                kind = codes.bond_type_names.get(int(bond_type[bond]), str(bond_type[bond]))
                 local = bond - int(tables.bond_ptr[mol])
                 out[mol] = f"bond {local} has type {kind}, which scheme 'hu' cannot represent (use scheme 'ogb')"
         return sorted(out.items())

@@ -13,47 +13,62 @@ embeddings for this scheme have ``atom_vocab`` = OGB dims + 1 rows.
 
 from __future__ import annotations
 
-import numpy as np
-from rdkit import Chem
+import functools
+from typing import TYPE_CHECKING
 
-from molssl.chem.mol_tables import MolTables
+import numpy as np
+
 from molssl.chem.schemes.base import Scheme, categorical, enum_values
+from molssl.chem.schemes.spec import FeaturizationSpec
+
+if TYPE_CHECKING:
+    from molssl.chem.mol_tables import MolTables
 
 OGB_ATOM_DIMS = (119, 5, 12, 12, 10, 6, 6, 2, 2)
 OGB_BOND_DIMS = (5, 6, 2)
 
-_CHIRAL = enum_values(Chem.ChiralType, ["CHI_UNSPECIFIED", "CHI_TETRAHEDRAL_CW", "CHI_TETRAHEDRAL_CCW", "CHI_OTHER"])
-_HYBRID = enum_values(Chem.HybridizationType, ["SP", "SP2", "SP3", "SP3D", "SP3D2"])
-_BOND_TYPE = enum_values(Chem.BondType, ["SINGLE", "DOUBLE", "TRIPLE", "AROMATIC"])
-_STEREO = enum_values(Chem.BondStereo, ["STEREONONE", "STEREOZ", "STEREOE", "STEREOCIS", "STEREOTRANS", "STEREOANY"])
+
+@functools.cache
+def _codes() -> dict[str, list[int]]:
+    """RDKit enum values the scheme maps (read from RDKit on first featurization)."""
+    from rdkit import Chem
+
+    return {
+        "chiral": enum_values(Chem.ChiralType, ["CHI_UNSPECIFIED", "CHI_TETRAHEDRAL_CW", "CHI_TETRAHEDRAL_CCW", "CHI_OTHER"]),
+        "hybrid": enum_values(Chem.HybridizationType, ["SP", "SP2", "SP3", "SP3D", "SP3D2"]),
+        "bond_type": enum_values(Chem.BondType, ["SINGLE", "DOUBLE", "TRIPLE", "AROMATIC"]),
+        "stereo": enum_values(Chem.BondStereo, ["STEREONONE", "STEREOZ", "STEREOE", "STEREOCIS", "STEREOTRANS", "STEREOANY"]),
+    }
 
 
 class OgbScheme(Scheme):
     """OGB's molecular featurization (``ogb.utils.features``), bit for bit."""
 
-    name = "ogb"
-    version = 1
-    atom_feature_names = (
-        "atomic_num", "chirality", "degree", "formal_charge", "num_hs",
-        "num_radical_electrons", "hybridization", "is_aromatic", "is_in_ring",
-    )  # fmt: skip
-    bond_feature_names = ("bond_type", "bond_stereo", "is_conjugated")
-    atom_vocab = tuple(d + 1 for d in OGB_ATOM_DIMS)
-    bond_vocab = tuple(d + 1 for d in OGB_BOND_DIMS)
-    atom_mask_token = OGB_ATOM_DIMS
-    bond_mask_token = OGB_BOND_DIMS
+    spec = FeaturizationSpec(
+        name="ogb",
+        version=1,
+        atom_features=(
+            "atomic_num", "chirality", "degree", "formal_charge", "num_hs",
+            "num_radical_electrons", "hybridization", "is_aromatic", "is_in_ring",
+        ),  # fmt: skip
+        bond_features=("bond_type", "bond_stereo", "is_conjugated"),
+        atom_vocab=tuple(d + 1 for d in OGB_ATOM_DIMS),
+        bond_vocab=tuple(d + 1 for d in OGB_BOND_DIMS),
+        atom_mask_token=OGB_ATOM_DIMS,
+        bond_mask_token=OGB_BOND_DIMS,
+    )
 
     def atom_features(self, tables: MolTables) -> np.ndarray:
-        a = tables.atoms
+        a, codes = tables.atoms, _codes()
         return np.stack(
             [
                 categorical(a["atomic_num"], range(1, 119), 118),
-                categorical(a["chiral_tag"], _CHIRAL, 4),
+                categorical(a["chiral_tag"], codes["chiral"], 4),
                 categorical(a["total_degree"], range(0, 11), 11),
                 categorical(a["formal_charge"], range(-5, 6), 11),
                 categorical(a["total_num_hs"], range(0, 9), 9),
                 categorical(a["num_radical_electrons"], range(0, 5), 5),
-                categorical(a["hybridization"], _HYBRID, 5),
+                categorical(a["hybridization"], codes["hybrid"], 5),
                 a["is_aromatic"],
                 a["is_in_ring"],
             ],
@@ -61,11 +76,11 @@ class OgbScheme(Scheme):
         )
 
     def bond_features(self, tables: MolTables) -> np.ndarray:
-        b = tables.bonds
+        b, codes = tables.bonds, _codes()
         return np.stack(
             [
-                categorical(b["bond_type"], _BOND_TYPE, 4),
-                categorical(b["bond_stereo"], _STEREO, 5),
+                categorical(b["bond_type"], codes["bond_type"], 4),
+                categorical(b["bond_stereo"], codes["stereo"], 5),
                 b["is_conjugated"],
             ],
             axis=1,

@@ -3,7 +3,7 @@
 Every conv has the same interface, so encoders can swap them by name:
 
 * ``Conv(dim, bond_vocab, self_loop_token=None)``: built from a featurization scheme's ``bond_vocab``
-  and ``self_loop_token`` (``scheme.describe()``); the conv owns its bond embedding, as in Hu et al.
+  and ``self_loop_token`` (``FeaturizationSpec``); the conv owns its bond embedding, as in Hu et al.
   (2020) and OGB.
 * ``conv(x, edge_index, edge_attr, order=None) -> [N, D]``: ``x`` [N, D] node states, ``edge_index``
   [2, E], ``edge_attr`` [E, F_bond] raw (long) bond features. Messages flow from ``edge_index[0]`` to

@@ -19,13 +19,13 @@ def conv_inputs(request):
     graphs = molecules(scheme, count=3)
     batch = to_batch(graphs)
     x = torch.randn(batch.num_nodes, DIM, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    return molssl.get_scheme(scheme).describe(), x, batch.edge_index, batch.edge_attr
+    return molssl.get_spec(scheme), x, batch.edge_index, batch.edge_attr
 
 
 def build(conv_cls, scheme: dict, **kwargs):
     """A float64 conv for ``scheme`` with non-trivial weights everywhere (biases, eps, BatchNorm stats)."""
     torch.manual_seed(0)
-    conv = conv_cls(DIM, scheme["bond_vocab"], scheme["self_loop_token"], **kwargs).double()
+    conv = conv_cls(DIM, scheme.bond_vocab, scheme.self_loop_token, **kwargs).double()
     with torch.no_grad():
         for p in conv.parameters():
             p.add_(0.1 * torch.randn_like(p))

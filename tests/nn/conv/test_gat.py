@@ -19,8 +19,8 @@ def per_node_loop(conv: GATConv, scheme: dict, x, edge_index, edge_attr, normali
     normalize = normalize or (lambda scores: torch.softmax(scores, dim=0))
     h = conv.linear(x).view(-1, heads, DIM)
     e = conv.bond_embedding(edge_attr).view(-1, heads, DIM)
-    if scheme["self_loop_token"] is not None:
-        loop = conv.bond_embedding(torch.tensor([scheme["self_loop_token"]])).view(heads, DIM)
+    if scheme.self_loop_token is not None:
+        loop = conv.bond_embedding(torch.tensor([scheme.self_loop_token])).view(heads, DIM)
     else:
         loop = conv.self_loop.root.weight.view(heads, DIM)
     rows, maxima = [], []

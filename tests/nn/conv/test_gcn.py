@@ -13,10 +13,10 @@ from tests.nn.conv.conftest import build, incoming
 def test_gcn_matches_per_node_loop(conv_inputs):
     scheme, x, edge_index, edge_attr = conv_inputs
     conv = build(GCNConv, scheme)
-    hu = scheme["self_loop_token"] is not None
+    hu = scheme.self_loop_token is not None
     h = conv.linear(x)
     e = conv.bond_embedding(edge_attr)
-    loop = conv.bond_embedding(torch.tensor([scheme["self_loop_token"]]))[0] if hu else conv.self_loop.root.weight[0]
+    loop = conv.bond_embedding(torch.tensor([scheme.self_loop_token]))[0] if hu else conv.self_loop.root.weight[0]
     act = (lambda t: t) if hu else torch.relu
     degree = [1 + len(incoming(edge_index, i)) for i in range(x.size(0))]
     rows = []

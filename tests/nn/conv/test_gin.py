@@ -17,8 +17,8 @@ def test_gin_matches_per_node_loop(conv_inputs):
     rows = []
     for i in range(x.size(0)):
         total = torch.zeros_like(x[i])
-        if scheme["self_loop_token"] is not None:
-            loop = conv.bond_embedding(torch.tensor([scheme["self_loop_token"]]))[0]
+        if scheme.self_loop_token is not None:
+            loop = conv.bond_embedding(torch.tensor([scheme.self_loop_token]))[0]
             total = total + x[i] + loop
             for k in incoming(edge_index, i):
                 total = total + x[edge_index[0, k]] + e[k]
@@ -33,8 +33,8 @@ def test_gin_matches_per_node_loop(conv_inputs):
 
 def test_gin_form_follows_the_scheme(conv_inputs):
     scheme, *_ = conv_inputs
-    conv = GINConv(8, scheme["bond_vocab"], scheme["self_loop_token"])
-    if scheme["self_loop_token"] is not None:  # Hu et al.: Linear-ReLU-Linear, no eps
+    conv = GINConv(8, scheme.bond_vocab, scheme.self_loop_token)
+    if scheme.self_loop_token is not None:  # Hu et al.: Linear-ReLU-Linear, no eps
         assert conv.variant == "hu" and conv.eps is None
         assert [type(m).__name__ for m in conv.mlp] == ["Linear", "ReLU", "Linear"]
     else:  # OGB: Linear-BN-ReLU-Linear, eps initially 0
@@ -45,7 +45,7 @@ def test_gin_form_follows_the_scheme(conv_inputs):
 
 def test_ogb_form_equals_pyg_gineconv(conv_inputs):
     scheme, x, edge_index, edge_attr = conv_inputs
-    if scheme["self_loop_token"] is not None:
+    if scheme.self_loop_token is not None:
         pytest.skip("the hu form (self-loop edges, no eps) has no PyG counterpart")
     conv = build(GINConv, scheme)
     reference = GINEConv(conv.mlp, train_eps=True).double().eval()

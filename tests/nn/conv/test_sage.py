@@ -13,8 +13,8 @@ def test_sage_matches_per_node_loop(conv_inputs):
     conv = build(SAGEConv, scheme)
     h = conv.linear(x)
     e = conv.bond_embedding(edge_attr)
-    if scheme["self_loop_token"] is not None:
-        loop = conv.bond_embedding(torch.tensor([scheme["self_loop_token"]]))[0]
+    if scheme.self_loop_token is not None:
+        loop = conv.bond_embedding(torch.tensor([scheme.self_loop_token]))[0]
     else:
         loop = conv.self_loop.root.weight[0]
     rows = []
