@@ -3,21 +3,22 @@
 You et al., "Graph Contrastive Learning with Augmentations" (NeurIPS 2020), ``mask_nodes``. The
 reference overwrites ``int(n * aug_ratio)`` atoms of each graph with the mean feature vector, which
 for integer (categorical) molecular features is not a valid atom; here they get the featurization
-scheme's reserved mask row (``scheme.describe()["atom_mask_token"]``) instead, never a random value.
+scheme's reserved mask row (``FeaturizationSpec.atom_mask_token``) instead, never a random value.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch_geometric.data import Batch
 
 from molssl.augment.base import Augmentation, check_feature_row
+from molssl.augment.masked_atoms import mask_row
 from molssl.augment.sampling import choose_fraction
+from molssl.chem.schemes import FeaturizationSpec, get_spec
 from molssl.ssl.checks import check_fraction
 
 
@@ -30,7 +31,7 @@ class AttrMask(Augmentation):
 
     Attributes:
         mask_token: the row written into a masked atom, one value per atom feature column
-            (``scheme.describe()["atom_mask_token"]``; ``(119, 0)`` for ``hu``).
+            (``FeaturizationSpec.atom_mask_token``; ``(119, 0)`` for ``hu``).
         ratio: fraction of each graph's atoms masked, in [0, 1) (GraphCL's ``aug_ratio``: 0.2).
 
     Shapes:
@@ -43,21 +44,13 @@ class AttrMask(Augmentation):
 
     def __post_init__(self) -> None:
         check_fraction("ratio", self.ratio, low_open=False)
-        token = check_feature_row("mask_token", self.mask_token, "atom", " (scheme['atom_mask_token'])")
+        token = check_feature_row("mask_token", self.mask_token, "atom", " (the spec's atom_mask_token)")
         object.__setattr__(self, "mask_token", token)
 
     @classmethod
-    def from_scheme(cls, scheme: str | Mapping[str, Any], ratio: float = 0.2) -> AttrMask:
-        """Attribute masking with the atom mask token of ``scheme`` (a name or ``scheme.describe()``)."""
-        if isinstance(scheme, str):
-            # RDKit: imported only when a name is given
-            from molssl.chem.schemes import get_scheme
-
-            scheme = get_scheme(scheme).describe()
-        token = scheme.get("atom_mask_token")
-        if token is None:
-            raise ValueError(f"featurization scheme {scheme.get('name')!r} reserves no atom mask token")
-        return cls(mask_token=tuple(int(v) for v in token), ratio=ratio)
+    def from_scheme(cls, scheme: str | FeaturizationSpec, ratio: float = 0.2) -> AttrMask:
+        """Attribute masking with the atom mask token of ``scheme`` (a name or a ``FeaturizationSpec``)."""
+        return cls(mask_token=mask_row(get_spec(scheme), "atom"), ratio=ratio)
 
     def mask(self, batch: Batch, generator: torch.Generator) -> torch.Tensor:
         """Which atoms this call masks: exactly ``floor(n * ratio)`` of each graph, uniformly.
