@@ -49,6 +49,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from molssl.chem.errors import SkippedRow
+from molssl.chem.schemes.spec import FeaturizationSpec
 from molssl.graph.arrays import GraphArrays
 from molssl.process_owner import STALE_AFTER_S, owner_tag, process_alive, publish_permissions, this_host
 
@@ -117,10 +118,11 @@ def _read_meta(path: Path) -> dict[str, Any]:
         raise bad(f"holds a JSON {type(meta).__name__}, not an object")
     if meta.get("format") != STORE_FORMAT:
         raise bad(f"store format {meta.get('format')!r}, this molssl reads format {STORE_FORMAT}")
-    scheme, counts, files = meta.get("scheme"), meta.get("counts"), meta.get("files")
-    if not (isinstance(scheme, dict) and isinstance(scheme.get("name"), str)
-            and all(isinstance(scheme.get(k), list) for k in ("atom_features", "bond_features"))):  # fmt: skip
-        raise bad("no valid 'scheme' (name, atom_features, bond_features)")
+    counts, files = meta.get("counts"), meta.get("files")
+    try:
+        FeaturizationSpec.from_dict(meta.get("scheme"))
+    except ValueError as exc:
+        raise bad(f"no valid 'scheme' ({exc})") from exc
     if not (isinstance(counts, dict) and all(_is_count(counts.get(k)) for k in ("molecules", "atoms", "edges", "skipped"))):
         raise bad(f"'counts' must hold non-negative integers molecules, atoms, edges, skipped; found {counts!r}")
     if not isinstance(files, dict) or set(files) != set(DATA_FILES):
@@ -137,12 +139,12 @@ def _read_meta(path: Path) -> dict[str, Any]:
 
 def _shapes(meta: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     """The shape of every array, from the counts and the scheme's feature widths."""
-    counts, scheme = meta["counts"], meta["scheme"]
+    counts, spec = meta["counts"], FeaturizationSpec.from_dict(meta["scheme"])
     m = counts["molecules"]
     return {
-        "x": (counts["atoms"], len(scheme["atom_features"])),
+        "x": (counts["atoms"], len(spec.atom_features)),
         "edge_index": (2, counts["edges"]),
-        "edge_attr": (counts["edges"], len(scheme["bond_features"])),
+        "edge_attr": (counts["edges"], len(spec.bond_features)),
         "atom_ptr": (m + 1,), "edge_ptr": (m + 1,), "rows": (m,), "smiles_ptr": (m + 1,),
     }  # fmt: skip
 
@@ -217,12 +219,13 @@ class MoleculeStore:
 
     def __repr__(self) -> str:
         c = self.meta["counts"]
-        return (f"MoleculeStore({str(self.path)!r}, scheme={self.scheme_name!r}, molecules={c['molecules']}, "
+        return (f"MoleculeStore({str(self.path)!r}, scheme={self.spec.name!r}, molecules={c['molecules']}, "
                 f"atoms={c['atoms']}, edges={c['edges']}, skipped={c['skipped']})")  # fmt: skip
 
     @property
-    def scheme_name(self) -> str:
-        return self.meta["scheme"]["name"]
+    def spec(self) -> FeaturizationSpec:
+        """The featurization spec of the stored graphs (``meta.json``'s ``"scheme"``)."""
+        return FeaturizationSpec.from_dict(self.meta["scheme"])
 
     def verify(self) -> dict[str, Any]:
         """Compare the sha256 of every file with the one recorded when the store was written.
@@ -366,7 +369,7 @@ def write_store(
     smiles: Sequence[str],
     rows: np.ndarray,
     skipped: Sequence[SkippedRow],
-    scheme: dict,
+    scheme: FeaturizationSpec,
     source: dict | None = None,
 ) -> MoleculeStore:
     """Write a store directory atomically (temporary sibling + rename) and open it.
@@ -415,7 +418,7 @@ def write_store(
             "format": STORE_FORMAT,
             "molssl_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "scheme": scheme,
+            "scheme": scheme.to_dict(),
             "source": source or {},
             "counts": {
                 "molecules": len(graphs),
@@ -443,14 +446,14 @@ def write_store(
     return MoleculeStore(path)
 
 
-def store_key(source_digest: str, scheme: dict, stem: str, parse: dict | None = None) -> str:
+def store_key(source_digest: str, scheme: FeaturizationSpec, stem: str, parse: dict | None = None) -> str:
     """Directory name of the store of a source file (by content digest) under a scheme and parse options.
 
     ``parse`` is ``molssl.chem.parse.ParseOptions.describe()`` (sanitize mode, size limits): stores of the
     same file parsed differently hold different molecules, so they never share a directory.
     """
-    scheme_id = hashlib.sha256(json.dumps([scheme, parse], sort_keys=True).encode()).hexdigest()[:8]
-    return f"{stem}-{scheme['name']}-v{scheme['version']}-f{STORE_FORMAT}-{source_digest[:16]}-{scheme_id}"
+    scheme_id = hashlib.sha256(json.dumps([scheme.to_dict(), parse], sort_keys=True).encode()).hexdigest()[:8]
+    return f"{stem}-{scheme.name}-v{scheme.version}-f{STORE_FORMAT}-{source_digest[:16]}-{scheme_id}"
 
 
 def build_store(
@@ -487,17 +490,17 @@ def build_store(
     """
     from molssl.chem.featurize import featurize_many
     from molssl.chem.parse import ParseOptions
-    from molssl.chem.schemes import get_scheme
+    from molssl.chem.schemes import get_spec
     from molssl.data.corpus import file_digest, read_smiles_file
 
     source = Path(source)
-    scheme_desc = get_scheme(scheme).describe()
+    spec = get_spec(scheme)
     parse = ParseOptions(sanitize=sanitize).describe()
     digest = file_digest(source)
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     remove_stale_builds(root)
     stem = source.name.split(".")[0] or "corpus"
-    path = root / store_key(digest, scheme_desc, stem, parse)
+    path = root / store_key(digest, spec, stem, parse)
     if os.path.lexists(path):
         if not rebuild:
             try:
@@ -524,6 +527,6 @@ def build_store(
     if provenance is not None:
         source_meta["provenance"] = provenance
     try:
-        return write_store(path, result.graphs, kept_smiles, np.asarray(corpus.rows)[result.indices], result.skipped, scheme_desc, source_meta)
+        return write_store(path, result.graphs, kept_smiles, np.asarray(corpus.rows)[result.indices], result.skipped, spec, source_meta)
     except FileExistsError:  # another process finished the same build first
         return MoleculeStore(path)
