@@ -1,0 +1,97 @@
+"""Stress tests: each rewrite keeps the compound (checked with RDKit directly), and the report counts real moves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rdkit import Chem
+from rdkit.Chem.MolStandardize import rdMolStandardize
+
+from molssl.eval.stress import PERTURBATIONS, stress_table, stress_test
+
+MOLECULES = [
+    "CC(=O)Oc1ccccc1C(=O)O",  # aspirin: tautomers (enol forms)
+    "Oc1ccccn1",  # 2-hydroxypyridine <-> 2-pyridone
+    "C[NH3+]",  # a cation to neutralize
+    "CC(=O)[O-].[Na+]",  # a salt to strip
+    "[H]OC([H])([H])C",  # explicit hydrogens
+    "F[C@H](Cl)Br",  # stereo
+    "c1ccc2ccccc2c1",
+]
+
+
+def canonical(smiles: str) -> str:
+    return Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
+
+
+def parent(smiles: str) -> str:
+    mol = Chem.MolFromSmiles(smiles)
+    return Chem.MolToSmiles(rdMolStandardize.LargestFragmentChooser(preferOrganic=True).choose(mol))
+
+
+@pytest.mark.parametrize("smiles", MOLECULES)
+def test_rewrites_keep_the_compound(smiles) -> None:
+    for name in ("randomized_smiles", "toggle_hydrogens"):  # the very same molecule
+        out = PERTURBATIONS[name](smiles, 3)
+        assert out != smiles and canonical(out) == canonical(smiles)
+    for name in ("add_salt", "add_water"):  # same parent, one more fragment
+        out = PERTURBATIONS[name](smiles, 0)
+        assert parent(out) == parent(smiles) and out.count(".") > smiles.count(".")
+    stripped = PERTURBATIONS["strip_fragments"](smiles, 0)
+    assert (stripped is None) == ("." not in smiles) and (stripped is None or canonical(stripped) == parent(smiles))
+    taut = PERTURBATIONS["tautomer"](smiles, 0)
+    if taut is not None:  # another tautomer: same formula, different structure, in RDKit's enumeration
+        from rdkit.Chem.rdMolDescriptors import CalcMolFormula
+
+        assert canonical(taut) != canonical(smiles) and CalcMolFormula(Chem.MolFromSmiles(taut)) == CalcMolFormula(Chem.MolFromSmiles(smiles))
+    neutral = PERTURBATIONS["neutralize"](smiles, 0)
+    if neutral is not None:
+        assert Chem.GetFormalCharge(Chem.MolFromSmiles(neutral)) == 0 != Chem.GetFormalCharge(Chem.MolFromSmiles(smiles))
+
+
+def test_applicability_on_known_cases() -> None:
+    assert PERTURBATIONS["tautomer"]("Oc1ccccn1", 0) is not None and PERTURBATIONS["tautomer"]("C[NH3+]", 0) is None
+    assert PERTURBATIONS["neutralize"]("C[NH3+]", 0) == "CN" and PERTURBATIONS["neutralize"]("CCO", 0) is None
+    assert PERTURBATIONS["toggle_hydrogens"]("[H]OC([H])([H])C", 0) == "CCO"
+    assert PERTURBATIONS["randomized_smiles"]("C1CC", 0) is None  # unparsable: not applicable
+
+
+def test_report_counts_moves_against_a_hand_computed_reference() -> None:
+    """A string-length 'model' moves under every rewrite that changes the length; counted by hand here."""
+
+    def length_model(smiles):
+        return np.array([len(s) if Chem.MolFromSmiles(s) is not None else np.nan for s in smiles], dtype=float)
+
+    results = {r.perturbation: r for r in stress_test(length_model, MOLECULES + ["C1CC"], seed=3)}
+    for name, rewrite in PERTURBATIONS.items():
+        pairs = [(s, rewrite(s, 3)) for s in MOLECULES]
+        pairs = [(s, t) for s, t in pairs if t is not None]
+        changes = np.array([abs(len(t) - len(s)) for s, t in pairs], dtype=float)
+        r = results[name]
+        assert (r.applicable, r.predicted, r.failed) == (len(pairs), len(pairs), 0)
+        assert r.moved == int((changes > 0).sum())
+        assert r.max_abs_change == (changes.max() if changes.size else 0.0)
+        assert r.mean_abs_change == pytest.approx(changes.mean() if changes.size else 0.0)
+    table = stress_table(list(results.values()))
+    assert table.count("\n") == len(PERTURBATIONS) + 2 and "| add_salt | 7 | 7 | 0 | 7 |" in table
+
+
+def test_unknown_perturbation_and_bad_shapes() -> None:
+    with pytest.raises(ValueError, match="unknown perturbation 'salt'; valid perturbations: add_salt"):
+        stress_test(lambda s: np.zeros(len(s)), ["CCO"], perturbations=["salt"])
+    with pytest.raises(ValueError, match=r"returned shape \(2,\) for 1 molecules"):
+        stress_test(lambda s: np.zeros(2), ["CCO"])
+
+
+@pytest.mark.slow
+def test_graph_model_does_not_move_under_randomized_smiles(tmp_path) -> None:
+    """A GIN fitted on BBBP: atom order must not matter; a salt fragment may (it is part of the graph)."""
+    from molssl.data.catalog import load_moleculenet
+    from molssl.tasks.predictor import PropertyPredictor
+
+    table = load_moleculenet("bbbp")
+    model = PropertyPredictor(encoder="gin", num_layers=2, emb_dim=32).fit(table, epochs=1, seeds=(0,))
+    results = {r.perturbation: r for r in stress_test(model, table.smiles[:60], threshold=0.5)}
+    assert results["randomized_smiles"].applicable >= 55 and results["randomized_smiles"].moved == 0
+    assert results["toggle_hydrogens"].moved == 0  # explicit [H] atoms are removed on parsing
+    assert results["add_salt"].moved > 0
