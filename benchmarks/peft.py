@@ -108,7 +108,8 @@ def time_epochs(variants: list[str], dataset: str, repeats: int, encoder_dir: st
     import torch
 
     torch.set_num_threads(1)
-    from molssl.data.labeled import featurize_table, load_labeled_table
+    from molssl.data.labeled import featurize_table
+    from molssl.data.labeled_source import load_labeled_table
     from molssl.data.splits_registry import get_splitter
     from molssl.nn.pretrained import load_encoder_state
     from molssl.tasks.finetune import FinetuneConfig, finetune

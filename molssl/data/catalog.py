@@ -21,14 +21,13 @@ from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 from molssl.data.corpus import PathLike, read_table_header
-from molssl.data.embedded import DATA_ENV_VAR, REPO_DATASETS
-from molssl.data.labeled import TASK_TYPES, LabeledTable, read_labeled_csv
+from molssl.data.embedded import DATA_ENV_VAR, shipped_dirs
+from molssl.data.labeled import LabeledTable, read_labeled_csv
+from molssl.data.task_type import TASK_TYPES
 
 METRICS: tuple[str, ...] = ("rocauc", "rmse")
 SPLITS: tuple[str, ...] = ("scaffold", "random", "stratified")
 
-# datasets/moleculenet/ of a source checkout or an editable install (absent for an installed wheel)
-_REPO_MOLECULENET_DIR = REPO_DATASETS / "moleculenet"
 _DEEPCHEM_URL = "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/"
 _SUFFIXES = (".csv", ".csv.gz")
 
@@ -282,18 +281,14 @@ def get_dataset_info(name: str) -> DatasetInfo:
 def _search_dirs(root: PathLike | None) -> list[Path]:
     if root is not None:
         return [Path(root)]
-    dirs = []
     env = os.environ.get(DATA_ENV_VAR)
-    if env:  # an explicit setting comes first, as in molssl.data.embedded
-        dirs += [Path(env) / "moleculenet", Path(env)]
-    if _REPO_MOLECULENET_DIR.is_dir():
-        dirs.append(_REPO_MOLECULENET_DIR)
-    return dirs
+    explicit = [Path(env) / "moleculenet", Path(env)] if env else []  # first, as in molssl.data.embedded
+    return explicit + shipped_dirs("moleculenet")
 
 
 def local_file_origin(path: PathLike) -> str:
-    """``"embedded"`` for a file of the repository's ``datasets/moleculenet/`` (shipped with molssl), else ``"local"``."""
-    return "embedded" if Path(path).resolve().parent == _REPO_MOLECULENET_DIR.resolve() else "local"
+    """``"embedded"`` for a file of the MoleculeNet copies shipped with molssl (``datasets/moleculenet/``), else ``"local"``."""
+    return "embedded" if Path(path).resolve().parent in {d.resolve() for d in shipped_dirs("moleculenet")} else "local"
 
 
 def find_dataset_file(name: str, root: PathLike | None = None) -> Path:
@@ -301,7 +296,7 @@ def find_dataset_file(name: str, root: PathLike | None = None) -> Path:
 
     Looks in ``root`` if given, else in ``$MOLSSL_DATA/moleculenet/`` and ``$MOLSSL_DATA`` when that variable
     is set (a copy of the repository's ``datasets/``, as for :mod:`molssl.data.embedded`), then in the
-    repository's ``datasets/moleculenet/`` (present in a source checkout or an editable install). In each
+    embedded copies (an installed wheel's, or ``datasets/moleculenet/`` of a source checkout). In each
     directory the names of
     :meth:`DatasetInfo.file_names` (canonical name, trimmed name, lower-case key; ``.csv`` or ``.csv.gz``)
     are matched case-insensitively, canonical name first.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -252,26 +252,6 @@ def read_labeled_sdf(path: PathLike, target_columns: Sequence[str] | str | None 
         rows=np.arange(len(records.smiles), dtype=np.int64), extra={c: v for c, v in records.columns.items() if c not in targets},
         task_type_reason=decision.explanation, num_classes=decision.num_classes, read_errors=records.read_errors,
     )  # fmt: skip
-
-
-def load_labeled_table(data: Any, smiles_column: str | None, target_columns: Sequence[str] | None, task_type: str | None) -> LabeledTable:
-    """A ``LabeledTable`` from a table, a CSV/TSV path, an SD file, or a MoleculeNet dataset name."""
-    if isinstance(data, LabeledTable):
-        return data
-    path = Path(data)
-    if path.is_file():
-        from molssl.data.sdf import is_sdf
-
-        if is_sdf(path):
-            if smiles_column is not None:
-                raise ValueError(f"{path}: smiles_column applies to CSV/TSV files; an SD file holds structures")
-            return read_labeled_sdf(path, target_columns=target_columns, task_type=task_type)
-        return read_labeled_csv(path, smiles_column=smiles_column, target_columns=target_columns, task_type=task_type)
-    from molssl.data.catalog import MOLECULENET, load_moleculenet
-
-    if str(data).lower() in MOLECULENET or any(str(data).lower() in (i.aliases or ()) for i in MOLECULENET.values()):
-        return load_moleculenet(str(data))
-    raise FileNotFoundError(f"{data!r} is neither a file nor a MoleculeNet dataset name ({', '.join(MOLECULENET)})")
 
 
 def featurize_table(

@@ -128,7 +128,7 @@ def labeled_data(
     the description).
     """
     from molssl.chem.featurize import featurize_many
-    from molssl.data.labeled import load_labeled_table
+    from molssl.data.labeled_source import load_labeled_table
 
     table = load_labeled_table(source, smiles_column, target_columns, task_type)
     result = featurize_many(table.smiles, scheme=scheme, on_error="skip", workers=workers, rows=table.rows, source=table.source)

@@ -20,7 +20,8 @@ import torch
 from molssl.checkpoint import CheckpointError, load_weights, read_checkpoint, reading_checkpoint, save_checkpoint
 from molssl.chem.featurize import featurize_many
 from molssl.chem.standardize import check_standardizer, standardize_smiles
-from molssl.data.labeled import featurize_table, load_labeled_table
+from molssl.data.labeled import featurize_table
+from molssl.data.labeled_source import load_labeled_table
 from molssl.tasks.ensemble import pack_members, pop_members
 from molssl.tasks.fit_outputs import assess_fit, build_member, format_skipped
 from molssl.tasks.prediction_columns import prediction_frame

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from molssl.data import catalog
+from molssl.data import catalog, embedded
 from molssl.data.catalog import MOLECULENET, DatasetInfo, get_dataset_info, load_moleculenet
 from molssl.data.corpus import file_digest
 
@@ -190,7 +190,8 @@ def test_missing_file_says_where_it_looked_and_how_to_get_it(tmp_path):
 
 
 def test_installed_package_falls_back_to_env_var(tmp_path, monkeypatch):
-    monkeypatch.setattr(catalog, "_REPO_MOLECULENET_DIR", tmp_path / "not-a-checkout")
+    monkeypatch.setattr(embedded, "PACKAGE_DATASETS", tmp_path / "no-package-data")  # an install without data
+    monkeypatch.setattr(embedded, "REPO_DATASETS", tmp_path / "not-a-checkout")
     with pytest.raises(FileNotFoundError, match="MOLSSL_DATA is not set"):
         load_moleculenet("freesolv")
     (tmp_path / "data" / "moleculenet").mkdir(parents=True)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from molssl.data.labeled import featurize_table, load_labeled_table
+from molssl.data.labeled import featurize_table
+from molssl.data.labeled_source import load_labeled_table
 from molssl.data.molecule_table import read_molecule_table
 from molssl.data.sdf import is_sdf, read_sdf
 from tests.conftest import MOLECULENET
