@@ -9,12 +9,13 @@ from typing import Any, Sequence
 from molssl.nn.encoder import EncoderConfig
 from molssl.ogb.catalog import get_ogb_dataset
 from molssl.ogb.features import normalize_features
+from molssl.registry import Registry
 from molssl.tasks.finetune import FinetuneConfig
 
 #: the encoders of OGB's examples (``--gnn``) and their sage/gat siblings: name -> (conv, virtual node)
-OGB_ENCODERS: dict[str, tuple[str, bool]] = {
+OGB_ENCODERS: Registry[tuple[str, bool]] = Registry("encoder", {
     f"{conv}{suffix}": (conv, suffix == "-virtual") for conv in ("gin", "gcn", "sage", "gat") for suffix in ("", "-virtual")
-}
+})  # fmt: skip
 DEFAULT_ENCODER = "gin-virtual"  # the default of OGB's example script
 
 
@@ -71,8 +72,8 @@ class OgbRunConfig:
         if not seeds or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be non-empty and distinct, got {seeds}")
         object.__setattr__(self, "seeds", seeds)
-        if self.encoder is not None and self.encoder not in OGB_ENCODERS:
-            raise ValueError(f"unknown encoder {self.encoder!r}; valid encoders: {', '.join(OGB_ENCODERS)}")
+        if self.encoder is not None:
+            OGB_ENCODERS[self.encoder]  # an unknown name raises, listing the valid ones
         if self.features is not None:
             object.__setattr__(self, "features", normalize_features(self.features))
         if self.init is not None:
