@@ -4,7 +4,9 @@ The result is what ``Batch.from_data_list`` would build from the same graphs: gl
 ``batch`` and ``ptr`` vectors, ``num_graphs``, and the bookkeeping that makes ``to_data_list()`` and
 ``batch[i]`` work, at a small fraction of its cost.
 
-With ``edge_order=True`` the batch also carries the ``molssl.ops.SegmentOrder`` of its messages by
+With ``edge_order=True`` (off by default, and switched on by no loader of molssl: an opt-in kept until
+a GPU run of ``benchmarks/scatter_kernels.py``, contender ``triton, order at collate``, shows whether it
+beats the encoder's own sort once per forward; remove it if it does not) the batch also carries the ``molssl.ops.SegmentOrder`` of its messages by
 target atom (the stable argsort of ``edge_index[1]`` and the offsets of each atom's incoming edges),
 computed here in numpy, off the GPU's critical path. The encoder hands it to every layer when the Triton
 kernels run (otherwise it sorts ``edge_index[1]`` once per forward itself; on CPU it needs no order).

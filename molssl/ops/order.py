@@ -7,8 +7,10 @@ sort done once: ``scatter(src, index, dim_size, order=segment_order(index, dim_s
 CSR segment kernel, reading ``src`` through ``perm`` (no atomics, no sort, deterministic by
 construction). The torch backend ignores it.
 
-Compute it once per batch: the encoder does so once per forward (only when the kernels will run), and
-``molssl.graph.batch.to_batch(..., edge_order=True)`` at collate time, on the CPU.
+Compute it once per batch: the encoder does so once per forward (only when the kernels will run). No
+loader computes it at collate time: ``molssl.graph.batch.to_batch(..., edge_order=True)`` can (on the
+CPU), but that path is an opt-in kept only until a GPU run of ``benchmarks/scatter_kernels.py``
+(contender ``triton, order at collate``) says whether it beats the per-forward sort.
 """
 
 from __future__ import annotations
