@@ -485,7 +485,7 @@ def finetune(
     if jobs > 1 and len(config.seeds) > 1:
         from molssl.tasks.seed_pool import run_seeds_in_processes
 
-        outcomes = run_seeds_in_processes(task, config.seeds, jobs, threads, progress)
+        outcomes = run_seeds_in_processes(run_seed, task, config.seeds, jobs, threads, progress)
     else:
         outcomes = [run_seed(task, seed, progress, on_epoch) for seed in config.seeds]
 

@@ -1,8 +1,10 @@
 """Seeds of the fine-tuning protocol in parallel processes (``finetune(..., jobs=N)``, ``molssl finetune --jobs``).
 
-Each seed runs ``molssl.tasks.finetune.run_seed`` in a worker process (``worker_context``) with its own number of torch
-threads; per-epoch records travel back through a queue so the caller's ``progress`` sees every epoch as it
-ends. A seed seeds everything itself, so the results equal the sequential run's with the same threads.
+Each seed runs the caller's ``run_seed`` (``molssl.tasks.finetune.run_seed``) in a worker process
+(``worker_context``) with its own number of torch threads; per-epoch records travel back through a queue so
+the caller's ``progress`` sees every epoch as it ends. A seed seeds everything itself, so the results equal
+the sequential run's with the same threads. The pool knows nothing of fine-tuning: ``finetune`` hands it the
+function and the task, so imports flow one way (``finetune`` -> ``seed_pool``).
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ import multiprocessing
 import os
 import queue
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
-if TYPE_CHECKING:
-    from molssl.tasks.finetune import SeedResult, SeedTask
+#: ``run_seed(task, seed, progress=...) -> (result, best state)``: one seed, as ``molssl.tasks.finetune.run_seed``
+RunSeed = Callable[..., tuple[Any, dict[str, torch.Tensor]]]
 
 #: seconds between checks of the workers while no epoch record arrives
 _POLL_S = 0.2
@@ -38,9 +40,7 @@ def _init_worker(threads: int, records) -> None:
     _records = records
 
 
-def _seed_in_worker(task: "SeedTask", seed: int) -> tuple["SeedResult", dict[str, torch.Tensor]]:
-    from molssl.tasks.finetune import run_seed
-
+def _seed_in_worker(run_seed: RunSeed, task: Any, seed: int) -> tuple[Any, dict[str, torch.Tensor]]:
     return run_seed(task, seed, progress=_records.put if _records is not None else None)
 
 
@@ -58,16 +58,19 @@ def worker_context() -> multiprocessing.context.BaseContext:
 
 
 def run_seeds_in_processes(
-    task: "SeedTask",
+    run_seed: RunSeed,
+    task: Any,
     seeds: Sequence[int],
     jobs: int,
     threads: int | None = None,
     progress: Callable[[dict], None] | None = None,
-) -> list[tuple["SeedResult", dict[str, torch.Tensor]]]:
-    """Run every seed of ``task`` in up to ``jobs`` worker processes; results in the order of ``seeds``.
+) -> list[tuple[Any, dict[str, torch.Tensor]]]:
+    """Run ``run_seed(task, seed)`` for every seed in up to ``jobs`` worker processes; results in the order of ``seeds``.
 
     Args:
-        task: the protocol's data and options (picklable: its ``make_model`` must not be a closure).
+        run_seed: one seed of the protocol, a module-level function (``molssl.tasks.finetune.run_seed``).
+        task: the protocol's data and options (a ``molssl.tasks.finetune.SeedTask``; picklable: its
+            ``make_model`` must not be a closure).
         seeds: the seeds to run.
         jobs: processes at once.
         threads: torch threads per process (default ``default_threads(jobs)``).
@@ -91,7 +94,7 @@ def run_seeds_in_processes(
     records = context.Queue() if progress is not None else None
     with ProcessPoolExecutor(min(jobs, len(seeds)), mp_context=context, initializer=_init_worker,
                              initargs=(threads, records)) as pool:  # fmt: skip
-        futures = [pool.submit(_seed_in_worker, task, seed) for seed in seeds]
+        futures = [pool.submit(_seed_in_worker, run_seed, task, seed) for seed in seeds]
         pending = set(futures)
         try:
             while pending:
