@@ -41,6 +41,9 @@ _LAZY = {
     "FinetuneConfig": "molssl.tasks.finetune",
     "run_ogb": "molssl.ogb.harness",
     "load_pretrained": "molssl.zoo",
+    "audit": "molssl.audit",
+    "decontaminate": "molssl.audit",
+    "stress_test": "molssl.eval.stress",
 }
 
 __all__ = ["__version__", *_LAZY]

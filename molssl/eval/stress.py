@@ -128,6 +128,7 @@ class StressResult:
         moved: predicted molecules whose prediction changed by more than ``tolerance`` in any task.
         mean_abs_change, median_abs_change, max_abs_change: over predicted molecules and tasks.
         flipped: classification decisions (at ``threshold``) that changed; None without a threshold.
+        moved_rows: input positions of the molecules that moved.
     """
 
     perturbation: str
@@ -139,6 +140,7 @@ class StressResult:
     median_abs_change: float
     max_abs_change: float
     flipped: int | None
+    moved_rows: tuple[int, ...] = ()
 
     @property
     def moved_fraction(self) -> float:
@@ -194,12 +196,13 @@ def stress_test(
         known = ~np.isnan(before).any(axis=1)
         both = known & ~np.isnan(after).any(axis=1)
         change = np.abs(after[both] - before[both])
+        moved = (change > tolerance).any(axis=1)
         flipped = None
         if threshold is not None:
             flipped = int(((after[both] >= threshold) != (before[both] >= threshold)).any(axis=1).sum())
         results.append(StressResult(
             perturbation=name, applicable=int(rows.size), predicted=int(both.sum()), failed=int((known & ~both).sum()),
-            moved=int((change > tolerance).any(axis=1).sum()),
+            moved=int(moved.sum()), moved_rows=tuple(rows[both][moved].tolist()),
             mean_abs_change=float(change.mean()) if change.size else 0.0,
             median_abs_change=float(np.median(change)) if change.size else 0.0,
             max_abs_change=float(change.max()) if change.size else 0.0, flipped=flipped,

@@ -83,15 +83,40 @@ def test_unknown_perturbation_and_bad_shapes() -> None:
         stress_test(lambda s: np.zeros(2), ["CCO"])
 
 
+def has_stereo(smiles: str) -> bool:
+    mol = Chem.MolFromSmiles(smiles)
+    return any(a.GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED for a in mol.GetAtoms()) or any(
+        b.GetStereo() != Chem.BondStereo.STEREONONE for b in mol.GetBonds())
+
+
 @pytest.mark.slow
-def test_graph_model_does_not_move_under_randomized_smiles(tmp_path) -> None:
-    """A GIN fitted on BBBP: atom order must not matter; a salt fragment may (it is part of the graph)."""
+def test_graph_model_moves_under_randomized_smiles_only_for_stereo_molecules(tmp_path, capsys) -> None:
+    """A GIN fitted on BBBP, then the stress CLI on its saved model.
+
+    Atom order moves no prediction of a molecule without stereo. With stereo it can: the ``hu`` (and OGB)
+    chirality feature is RDKit's CW/CCW tag, which is relative to the order of the atom's neighbours, and
+    ``hu``'s bond direction is relative to the writing direction, so another spelling can give another graph.
+    """
+    from molssl.cli.main import main
     from molssl.data.catalog import load_moleculenet
     from molssl.tasks.predictor import PropertyPredictor
 
     table = load_moleculenet("bbbp")
     model = PropertyPredictor(encoder="gin", num_layers=2, emb_dim=32).fit(table, epochs=1, seeds=(0,))
-    results = {r.perturbation: r for r in stress_test(model, table.smiles[:60], threshold=0.5)}
-    assert results["randomized_smiles"].applicable >= 55 and results["randomized_smiles"].moved == 0
-    assert results["toggle_hydrogens"].moved == 0  # explicit [H] atoms are removed on parsing
-    assert results["add_salt"].moved > 0
+    smiles = table.smiles[:60]
+    results = {r.perturbation: r for r in stress_test(model, smiles, threshold=0.5)}
+    randomized = results["randomized_smiles"]
+    assert randomized.applicable >= 55
+    assert all(has_stereo(smiles[i]) for i in randomized.moved_rows)
+    assert results["toggle_hydrogens"].moved <= sum(has_stereo(s) for s in smiles)
+    assert results["add_salt"].moved > 0  # the salt's atoms are part of the graph
+    model.save(tmp_path / "model")
+    data = tmp_path / "mols.smi"
+    data.write_text("\n".join(s for s in smiles if not has_stereo(s)) + "\n")
+    assert main(["stress", str(tmp_path / "model"), "--input", str(data), "--perturbations", "randomized_smiles",
+                 "--threshold", "0.5", "--out", str(tmp_path / "stress.json")]) == 0  # fmt: skip
+    assert "| randomized_smiles |" in capsys.readouterr().out
+    import json
+
+    (row,) = json.loads((tmp_path / "stress.json").read_text())["results"]
+    assert row["applicable"] > 20 and row["moved"] == 0
