@@ -91,7 +91,7 @@ from benchmarks.record import append_rows  # noqa: E402
 from molssl.chem.schemes import FeaturizationSpec  # noqa: E402
 from molssl.data.embedded import default_corpus, embedded_file  # noqa: E402
 from molssl.data.loader import StoreLoader  # noqa: E402
-from molssl.data.store import build_store  # noqa: E402
+from molssl.data.store_build import build_store  # noqa: E402
 from molssl.methods import METHODS, get_method  # noqa: E402
 from molssl.nn.encoder import EncoderConfig  # noqa: E402
 from molssl.pretrain import TrainConfig, pretrain  # noqa: E402

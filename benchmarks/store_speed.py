@@ -30,7 +30,8 @@ from torch_geometric.data import Batch  # noqa: E402
 
 from benchmarks.record import append_rows  # noqa: E402
 from molssl.data.loader import StoreLoader  # noqa: E402
-from molssl.data.store import MoleculeStore, build_store  # noqa: E402
+from molssl.data.store import MoleculeStore  # noqa: E402
+from molssl.data.store_build import build_store  # noqa: E402
 
 CORPUS = ROOT / "datasets" / "moses" / "moses_50k.smi.gz"
 

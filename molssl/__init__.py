@@ -25,7 +25,7 @@ _LAZY = {
     "FeaturizationSpec": "molssl.chem.schemes",
     "SCHEMES": "molssl.chem.schemes",
     "MoleculeStore": "molssl.data.store",
-    "build_store": "molssl.data.store",
+    "build_store": "molssl.data.store_build",
     "StoreLoader": "molssl.data.loader",
     "scaffold_split": "molssl.data.splits",
     "random_scaffold_split": "molssl.data.splits",

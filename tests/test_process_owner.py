@@ -6,7 +6,7 @@ import os
 import stat
 
 from molssl.chem.schemes import get_spec
-from molssl.data.store import build_store
+from molssl.data.store_build import build_store
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 from molssl.nn.pretrained import save_encoder
 from molssl.process_owner import current_umask, owner_tag, process_alive, publish_permissions

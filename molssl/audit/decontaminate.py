@@ -2,7 +2,7 @@
 
 Writes three files: the corpus (``OUT``), every removed row with its reasons (``OUT`` + ``.removed.csv``)
 and the provenance record (``OUT`` + ``.provenance.json``: the source and downstream files with their sha256,
-the match level, counts, and the output's own sha256). ``molssl.data.store.build_store`` copies a corpus's
+the match level, counts, and the output's own sha256). ``molssl.data.store_build.build_store`` copies a corpus's
 provenance record into the store's ``meta.json`` (``source.provenance``), so a store built from a
 decontaminated corpus says so.
 """

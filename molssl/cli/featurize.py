@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from molssl.data.embedded import default_corpus
-    from molssl.data.store import build_store
+    from molssl.data.store_build import build_store
 
     source = args.input or default_corpus()
     bar = None if args.no_progress else tqdm(desc=f"featurize {source.name}", unit="mol", unit_scale=True)

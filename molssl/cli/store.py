@@ -38,7 +38,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_clean(args: argparse.Namespace) -> int:
-    from molssl.data.store import default_cache_dir, remove_stale_builds
+    from molssl.data.store_build import default_cache_dir, remove_stale_builds
 
     cache = args.cache_dir or default_cache_dir()
     with warnings.catch_warnings(record=True) as caught:  # printed below, once

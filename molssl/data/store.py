@@ -15,12 +15,10 @@ A store is one directory::
     smiles_ptr.npy    [M + 1]      byte offsets into smiles.bin
     skipped.jsonl     every source row that was not stored: {"index", "smiles", "reason"}
 
-Stores built from a file live under a cache directory in ``<stem>-<scheme>-v<version>-<digest>``, keyed
-by the file's content and the scheme, so rebuilding the same file with the same scheme reuses the
-store and a changed file or scheme builds a new one. A build writes into a temporary sibling directory
-named after its process (``.<store>.tmp-<pid>@<host>-*``) and renames it into place: a killed build
-never leaves a directory that loads as a store, and ``remove_stale_builds`` deletes what it left once
-its process is gone.
+This module is the file format: ``write_store`` writes a directory atomically (a temporary sibling named
+after its process, ``.<store>.tmp-<pid>@<host>-*``, renamed into place, so a killed write never leaves a
+directory that loads as a store) and ``MoleculeStore`` opens one. Featurizing a SMILES file into a store,
+cached by content, is ``molssl.data.store_build``.
 
 Integrity. Opening a store checks, without reading the data, everything that costs next to nothing:
 ``meta.json`` is well formed, every file exists with the size it was written with, arrays have the
@@ -28,38 +26,31 @@ recorded dtype and the shapes the counts imply, and the offsets start at 0, neve
 the totals. ``MoleculeStore.verify()`` (``molssl store verify DIR``, and ``build_store`` before it
 reuses a store) also compares the sha256 of every file with the one recorded at build time, which
 finds a flipped byte anywhere. Every problem raises ``StoreCorruptError`` naming the store, the file
-and the reason; ``build_store`` then rebuilds the store from its source, with a ``StoreRebuildWarning``.
+and the reason (``build_store`` then rebuilds the store from its source).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import os
 import re
 import shutil
 import tempfile
 import time
-import uuid
-import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from molssl.chem.errors import SkippedRow
 from molssl.chem.schemes.spec import FeaturizationSpec
 from molssl.graph.arrays import GraphArrays
-from molssl.process_owner import STALE_AFTER_S, owner_tag, process_alive, publish_permissions, this_host
-
-logger = logging.getLogger(__name__)
+from molssl.process_owner import owner_tag, publish_permissions
 
 STORE_FORMAT = 2
 _ARRAYS = ("x", "edge_index", "edge_attr", "atom_ptr", "edge_ptr", "rows", "smiles_ptr")
 #: every file of a store but meta.json, which records their sizes and checksums
 DATA_FILES = (*(f"{name}.npy" for name in _ARRAYS), "smiles.bin", "skipped.jsonl")
-#: a leftover of an interrupted build could be this old before it is removed when its owner is unknown
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -85,16 +76,6 @@ class StoreCorruptError(StoreError):
         """``"molecule store DIR: FILE: REASON"``."""
         where = "" if self.file == "." else f" {self.file}:"
         return f"molecule store {self.store}:{where} {self.reason}"
-
-
-class StoreRebuildWarning(UserWarning):
-    """``build_store`` found the cached store damaged and builds it again from its source."""
-
-
-def default_cache_dir() -> Path:
-    """``$MOLSSL_CACHE`` if set, else ``~/.cache/molssl``."""
-    env = os.environ.get("MOLSSL_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "molssl"
 
 
 def _is_count(value: Any) -> bool:
@@ -299,70 +280,6 @@ def _atomic_save(arr: np.ndarray, path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-# .<store name>.tmp-[<pid>@<host>-]<anything>; store names end in -f<format>-<16 hex>-<8 hex> (store_key)
-_LEFTOVER = re.compile(r"\.(?P<store>.+-f\d+-[0-9a-f]{16}-[0-9a-f]{8})\.tmp-(?:(?P<pid>\d+)@(?P<host>[A-Za-z0-9_.]+)-)?.*", re.S)
-
-
-def remove_stale_builds(cache_dir: str | os.PathLike, max_age_s: float = STALE_AFTER_S) -> list[Path]:
-    """Delete the temporary directories that killed store builds left in ``cache_dir``.
-
-    A build's temporary directory carries the id and host of its process: it is removed when that
-    process, on this host, no longer exists. One whose owner cannot be checked (another host, or named
-    by molssl 0.1, which recorded no owner) is removed once it is older than ``max_age_s``. A live
-    build's directory is never touched, nor anything that is not a store build's. Each removal is
-    reported with a warning.
-
-    Returns:
-        the removed directories.
-    """
-    root = Path(cache_dir)
-    try:
-        entries = sorted(root.iterdir())
-    except OSError:
-        return []
-    here = this_host()
-    removed = []
-    for entry in entries:
-        match = _LEFTOVER.fullmatch(entry.name)
-        if match is None:
-            continue
-        if match["pid"] is not None and match["host"] == here and os.name == "posix":
-            if process_alive(int(match["pid"])):
-                continue
-            why = f"its build process {match['pid']} is gone"
-        else:
-            try:
-                age = time.time() - entry.lstat().st_mtime
-            except OSError:
-                continue
-            if age < max_age_s:
-                continue
-            why = f"older than {max_age_s / 3600:g} h, and its build process cannot be checked"
-        try:
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-        except FileNotFoundError:  # finished or removed meanwhile
-            continue
-        except OSError as exc:
-            logger.warning("could not remove the leftover of an interrupted store build %s (%s)", entry, exc)
-            continue
-        warnings.warn(f"removed {entry}, the leftover of an interrupted molecule store build: {why.replace('its build process', 'process')}", stacklevel=2)
-        removed.append(entry)
-    return removed
-
-
-def _discard(path: Path) -> None:
-    """Remove a (damaged) store or whatever stands at its path: renamed aside first, so nobody opens it half-deleted."""
-    aside = path.with_name(f".{path.name}.tmp-{owner_tag()}-discard-{uuid.uuid4().hex[:8]}")
-    os.replace(path, aside)
-    if aside.is_dir() and not aside.is_symlink():
-        shutil.rmtree(aside)
-    else:
-        aside.unlink()
-
-
 def write_store(
     path: str | os.PathLike,
     graphs: GraphArrays,
@@ -444,89 +361,3 @@ def write_store(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return MoleculeStore(path)
-
-
-def store_key(source_digest: str, scheme: FeaturizationSpec, stem: str, parse: dict | None = None) -> str:
-    """Directory name of the store of a source file (by content digest) under a scheme and parse options.
-
-    ``parse`` is ``molssl.chem.parse.ParseOptions.describe()`` (sanitize mode, size limits): stores of the
-    same file parsed differently hold different molecules, so they never share a directory.
-    """
-    scheme_id = hashlib.sha256(json.dumps([scheme.to_dict(), parse], sort_keys=True).encode()).hexdigest()[:8]
-    return f"{stem}-{scheme.name}-v{scheme.version}-f{STORE_FORMAT}-{source_digest[:16]}-{scheme_id}"
-
-
-def build_store(
-    source: str | os.PathLike,
-    scheme: str = "hu",
-    cache_dir: str | os.PathLike | None = None,
-    smiles_column: str | None = None,
-    workers: int = 1,
-    on_error: str = "skip",
-    rebuild: bool = False,
-    progress: Callable[[int], None] | None = None,
-    verify: bool = True,
-    sanitize: str = "strict",
-) -> MoleculeStore:
-    """Featurize a SMILES file into a store, or open the store already built from the same content.
-
-    A store found in the cache is checked before it is reused (``verify=True``: every file's sha256,
-    about 1 GB/s); a damaged one is built again from ``source``, with a ``StoreRebuildWarning`` saying
-    why. Leftovers of interrupted builds in the cache are removed first (``remove_stale_builds``).
-
-    Args:
-        source: a SMILES, CSV or TSV file, optionally gzipped (see ``molssl.data.corpus``).
-        scheme: featurization scheme name.
-        cache_dir: where stores live (default: ``default_cache_dir()``).
-        smiles_column: the SMILES column of a CSV/TSV (detected when omitted).
-        workers: featurization processes.
-        on_error: ``"skip"`` stores the good molecules and records every bad row in ``skipped.jsonl``;
-            ``"raise"`` stops at the first bad row with an error naming the file, row and reason.
-        rebuild: build again even if a store for this content and scheme exists.
-        progress: called with the number of molecules done after each chunk.
-        verify: check the checksums of a reused store (``False``: only the cheap checks of opening).
-        sanitize: ``"strict"`` or ``"lenient"`` (also keep molecules that fail only RDKit's valence check;
-            they are listed in ``meta.json``'s ``source.lenient``); see ``molssl.featurize_many``.
-    """
-    from molssl.chem.featurize import featurize_many
-    from molssl.chem.parse import ParseOptions
-    from molssl.chem.schemes import get_spec
-    from molssl.data.corpus import file_digest, read_smiles_file
-
-    source = Path(source)
-    spec = get_spec(scheme)
-    parse = ParseOptions(sanitize=sanitize).describe()
-    digest = file_digest(source)
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    remove_stale_builds(root)
-    stem = source.name.split(".")[0] or "corpus"
-    path = root / store_key(digest, spec, stem, parse)
-    if os.path.lexists(path):
-        if not rebuild:
-            try:
-                store = MoleculeStore(path, verify=verify)
-                logger.info("reusing molecule store %s", path)
-                return store
-            except StoreCorruptError as exc:
-                warnings.warn(f"{exc.problem}; rebuilding it from {source}", StoreRebuildWarning, stacklevel=2)
-            except StoreError:  # removed meanwhile: build it
-                pass
-        if os.path.lexists(path):
-            _discard(path)
-    from molssl.data.provenance import read_provenance
-
-    corpus = read_smiles_file(source, smiles_column=smiles_column)
-    result = featurize_many(
-        corpus.smiles, scheme=scheme, on_error=on_error, workers=workers, rows=corpus.rows, source=str(source), progress=progress,
-        sanitize=sanitize,  # type: ignore[arg-type]
-    )
-    kept_smiles = [corpus.smiles[i] for i in result.indices.tolist()]
-    source_meta = {"path": str(source.resolve()), "sha256": digest, "rows": len(corpus.smiles), "parse": parse,
-                   "lenient": [r.to_dict() for r in result.lenient]}  # fmt: skip
-    provenance = read_provenance(source, digest)  # e.g. a decontaminated corpus (molssl audit --decontaminate)
-    if provenance is not None:
-        source_meta["provenance"] = provenance
-    try:
-        return write_store(path, result.graphs, kept_smiles, np.asarray(corpus.rows)[result.indices], result.skipped, spec, source_meta)
-    except FileExistsError:  # another process finished the same build first
-        return MoleculeStore(path)

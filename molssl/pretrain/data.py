@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from molssl.chem.schemes import FeaturizationSpec
-from molssl.data.store import MoleculeStore, build_store
+from molssl.data.store import MoleculeStore
+from molssl.data.store_build import build_store
 from molssl.graph.arrays import GraphArrays
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def unlabeled_data(
             (then ``scheme`` must name the scheme they were featurized with).
         scheme: featurization scheme for files.
         workers: featurization processes when a store is built.
-        cache_dir: where stores are cached (default ``molssl.data.store.default_cache_dir()``).
+        cache_dir: where stores are cached (default ``molssl.data.store_build.default_cache_dir()``).
         smiles_column: SMILES column of a CSV/TSV.
     """
     if isinstance(source, MoleculeStore):

@@ -87,6 +87,6 @@ def depict(smiles: Sequence[str], size: int = 64, color: bool = False, *, cache:
 
 
 def _default_cache() -> Path:
-    from molssl.data.store import default_cache_dir
+    from molssl.data.store_build import default_cache_dir
 
     return default_cache_dir() / "depictions"

@@ -6,7 +6,7 @@ import os
 import time
 
 from molssl.cli.main import main
-from molssl.data.store import build_store
+from molssl.data.store_build import build_store
 from tests.conftest import MOLECULENET
 
 

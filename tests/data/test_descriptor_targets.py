@@ -10,7 +10,7 @@ import pytest
 from molssl.chem import descriptors as chem_descriptors
 from molssl.chem.descriptors import compute_descriptors
 from molssl.data.descriptor_targets import RobustScaler, descriptor_cache_dir, descriptor_targets, raw_descriptors
-from molssl.data.store import build_store
+from molssl.data.store_build import build_store
 from tests.conftest import moleculenet_smiles
 
 NAMES = ("MolWt", "MolLogP", "TPSA", "NumHDonors", "Ipc", "NumRadicalElectrons")

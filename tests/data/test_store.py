@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import molssl
-from molssl.data.store import MoleculeStore, StoreError, build_store, store_key, write_store
+from molssl.data.store import MoleculeStore, StoreError, write_store
+from molssl.data.store_build import build_store, store_key
 from tests.conftest import moleculenet_smiles
 
 
@@ -205,7 +206,8 @@ def _same_store(a, b):
 
 @pytest.mark.parametrize("damage", list(_DAMAGE))
 def test_damaged_store_raises_the_stores_error_and_build_store_rebuilds(damage, built, damaged_cache):
-    from molssl.data.store import StoreCorruptError, StoreRebuildWarning
+    from molssl.data.store import StoreCorruptError
+    from molssl.data.store_build import StoreRebuildWarning
 
     source, cache, path = damaged_cache
     file, hurt, seen_at_open = _DAMAGE[damage]
@@ -229,7 +231,8 @@ def test_damaged_store_raises_the_stores_error_and_build_store_rebuilds(damage, 
 
 
 def test_store_path_that_is_a_file_is_rebuilt(damaged_cache):
-    from molssl.data.store import StoreCorruptError, StoreRebuildWarning
+    from molssl.data.store import StoreCorruptError
+    from molssl.data.store_build import StoreRebuildWarning
 
     source, cache, path = damaged_cache
     shutil.rmtree(path)
@@ -279,7 +282,7 @@ def test_killed_build_leftovers_are_removed_and_live_ones_kept(built, tmp_path):
     import subprocess
     import sys
 
-    from molssl.data.store import remove_stale_builds
+    from molssl.data.store_build import remove_stale_builds
 
     source, _, name = built
     cache = tmp_path / "cache"
@@ -311,7 +314,7 @@ def test_killed_build_leftovers_are_removed_and_live_ones_kept(built, tmp_path):
 
 
 def test_leftover_without_owner_is_removed_only_when_old(built, tmp_path):
-    from molssl.data.store import remove_stale_builds
+    from molssl.data.store_build import remove_stale_builds
 
     _, _, name = built
     legacy = tmp_path / f".{name}.tmp-k3j4h5g6"  # named as molssl <= 0.1 named them, no owner recorded

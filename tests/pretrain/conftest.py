@@ -6,7 +6,7 @@ import pytest
 
 from molssl.data.corpus import read_smiles_file
 from molssl.data.embedded import default_corpus
-from molssl.data.store import build_store
+from molssl.data.store_build import build_store
 from molssl.pretrain import TrainConfig
 
 #: a 2 x 32 GIN keeps each step a few milliseconds

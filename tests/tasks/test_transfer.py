@@ -12,7 +12,7 @@ import torch
 import molssl.tasks.transfer as transfer
 from molssl.data.corpus import read_smiles_file
 from molssl.data.embedded import default_corpus
-from molssl.data.store import build_store
+from molssl.data.store_build import build_store
 from molssl.nn.pretrained import load_encoder
 from molssl.pretrain import pretrain
 from molssl.pretrain.run_dir import RunDirectoryError

@@ -12,7 +12,7 @@ import pytest
 import molssl
 from molssl.chem.parse import ParseOptions
 from molssl.chem.schemes import SCHEMES, FeaturizationSpec, get_scheme, get_spec
-from molssl.data.store import store_key
+from molssl.data.store_build import store_key
 from molssl.nn.encoder import EncoderConfig
 
 #: the "scheme" dict that checkpoints and stores recorded before the spec existed (Scheme.describe())
