@@ -44,6 +44,16 @@ _LAZY = {
     "audit": "molssl.audit",
     "decontaminate": "molssl.audit",
     "stress_test": "molssl.eval.stress",
+    "pretrain": "molssl.pretrain",
+    "RunConfig": "molssl.pretrain.config",
+    "DataConfig": "molssl.pretrain.config",
+    "TrainConfig": "molssl.pretrain.config",
+    "DataSource": "molssl.pretrain.source",
+    "METHODS": "molssl.methods",
+    "get_method": "molssl.methods",
+    "PretrainMethod": "molssl.methods.base",
+    "build_encoder": "molssl.nn.encoders",
+    "load_encoder": "molssl.nn.pretrained",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -53,7 +63,9 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'molssl' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    # molssl.pretrain is the subpackage, callable as its pretrain function (molssl.pretrain(...))
+    value = imported if module == f"molssl.{name}" else getattr(imported, name)
     globals()[name] = value
     return value
 

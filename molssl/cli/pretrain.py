@@ -1,93 +1,82 @@
-"""``molssl pretrain``: pretrain a GNN encoder with one of the registered methods."""
+"""``molssl pretrain``: pretrain an encoder with one of the registered methods, on its modality's data.
+
+The training options are generated from ``TrainConfig``'s fields (``molssl.cli.config_options``); the
+command builds a ``molssl.pretrain.RunConfig`` (the run's config.json) and calls ``molssl.pretrain``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from molssl.cli.config_options import add_config_options, config_from_args
+from molssl.cli.config_options import key_value as _option  # noqa: F401  (molssl transfer's -o parser)
 
-def _option(text: str) -> tuple[str, object]:
-    """``key=value`` with a JSON value (``mask_rate=0.25``, ``mask_edge=true``); a bare word stays a string."""
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"method options are key=value, got {text!r}")
-    key, raw = text.split("=", 1)
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key.strip(), value
+#: the GNN encoder's options that have their own flags (graph methods; others take --encoder-option)
+_GNN_FLAGS = ("conv", "num_layers", "emb_dim", "jk", "dropout", "virtual_node")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from molssl.methods import METHODS
+    from molssl.pretrain import TrainConfig
 
-    p = sub.add_parser("pretrain", help="pretrain a GNN encoder on unlabeled (or labeled) molecules",
-                       description="Pretrain an encoder; the run directory's encoder/ is what `molssl finetune --pretrained` takes.")  # fmt: skip
+    p = sub.add_parser("pretrain", help="pretrain an encoder (graphs, images, ...) with a registered method",
+                       description="Pretrain an encoder on the data of the method's modality; the run directory's "
+                                   "encoder/ is what `molssl finetune --pretrained` (graphs) and `molssl probe` take.")  # fmt: skip
     p.add_argument("--method", required=True, choices=sorted(METHODS), help="pretraining method")
-    p.add_argument("--data", default="embedded",
-                   help="SMILES/CSV file, store directory, or 'embedded' (the 50,000-molecule MOSES sample; default); "
-                        "for --method supervised a labeled CSV or MoleculeNet name")  # fmt: skip
+    p.add_argument("--data", default="embedded", metavar="DIR_OR_FILE",
+                   help="the data, a file or directory of the method's modality, or 'embedded' (the modality's embedded "
+                        "set: for graphs the 50,000-molecule MOSES sample; default); for --method supervised a "
+                        "labeled CSV or MoleculeNet name")  # fmt: skip
+    p.add_argument("--modality", help="the data's modality, for a method of several (default: the method's first)")
     p.add_argument("--out", type=Path, required=True, help="run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run --out holds (its files only), once the data and options were checked")
-    p.add_argument("--scheme", default="hu", help="featurization scheme for files (default hu)")
     p.add_argument("--option", "-o", type=_option, action="append", default=[], metavar="KEY=VALUE",
                    help="method option, e.g. -o mask_rate=0.25 -o mask_edge=true (repeatable)")  # fmt: skip
-    g = p.add_argument_group("encoder (default: GIN 5x300, JK last, no dropout, as Hu et al.)")
-    g.add_argument("--encoder", default="gin", help="conv: gin, gcn, sage, gat")
-    g.add_argument("--num-layers", type=int, default=5)
-    g.add_argument("--emb-dim", type=int, default=300)
-    g.add_argument("--jk", default="last")
-    g.add_argument("--dropout", type=float, default=0.0)
-    g.add_argument("--virtual-node", action="store_true")
+    d = p.add_argument_group("data")
+    d.add_argument("--data-option", type=_option, action="append", default=[], metavar="KEY=VALUE",
+                   help="option of the modality's data, e.g. --data-option smiles_column=smiles (repeatable)")
+    d.add_argument("--workers", type=int, default=1, help="processes that prepare the data (graphs: featurization)")
+    d.add_argument("--scheme", help="graphs: featurization scheme for files (default hu; a store brings its own)")
+    d.add_argument("--targets", nargs="+", help="graphs: label columns of a CSV (supervised)")
+    g = p.add_argument_group("encoder (default: the method's; graphs: GIN 5x300, JK last, no dropout, as Hu et al.)")
+    g.add_argument("--encoder-kind", help="a registered encoder kind (gnn, resnet, vit, ...; default the method's)")
+    g.add_argument("--encoder-option", type=_option, action="append", default=[], metavar="KEY=VALUE",
+                   help="encoder option, e.g. --encoder-option width=32 (repeatable)")
+    g.add_argument("--encoder", dest="conv", help="GNN conv: gin, gcn, sage, gat (default gin)")
+    g.add_argument("--num-layers", type=int, help="GNN layers (default 5)")
+    g.add_argument("--emb-dim", type=int, help="GNN width (default 300)")
+    g.add_argument("--jk", help="GNN jumping knowledge (default last)")
+    g.add_argument("--dropout", type=float, help="GNN dropout (default 0)")
+    g.add_argument("--virtual-node", action="store_true", default=None, help="GNN virtual node")
     g.add_argument("--init", type=Path, help="start the encoder from this checkpoint or run directory")
     t = p.add_argument_group("training (defaults: Hu et al.: Adam 1e-3, batch 256, 100 epochs)")
-    t.add_argument("--epochs", type=int, default=100)
-    t.add_argument("--steps", type=int, help="total optimizer steps (overrides --epochs)")
-    t.add_argument("--batch-size", type=int, default=256, help="molecules per step, over all processes")
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
-    t.add_argument("--warmup-steps", type=int, default=0)
-    t.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
-    t.add_argument("--grad-clip", type=float, default=0.0)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--log-every", type=int, default=10)
-    t.add_argument("--checkpoint-every", type=int, default=500)
-    t.add_argument("--device", default="auto")
-    t.add_argument("--activation-checkpointing", action="store_true",
-                   help="recompute each encoder layer in backward instead of keeping its activations (less memory, "
-                        "about a third more time; same results)")  # fmt: skip
-    t.add_argument("--size-curriculum", type=float, default=0.0, metavar="FRACTION",
-                   help="draw batches from the smallest molecules first over this fraction of the steps, then "
-                        "uniformly (0 = off; default)")  # fmt: skip
-    t.add_argument("--curriculum-start", type=float, default=0.2, metavar="SHARE",
-                   help="share of the molecules, smallest first, the first curriculum step draws from (default 0.2)")
-    t.add_argument("--workers", type=int, default=1, help="featurization processes when a store is built")
-    t.add_argument("--targets", nargs="+", help="label columns of a CSV (supervised)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_config_options(t, TrainConfig)
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from molssl.pretrain import TrainConfig, pretrain
+def run_config(args: argparse.Namespace):
+    """The ``RunConfig`` the parsed arguments describe."""
+    from molssl.pretrain import DataConfig, RunConfig, TrainConfig
 
-    train = TrainConfig(
-        epochs=args.epochs, steps=args.steps, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-        schedule=args.schedule, warmup_steps=args.warmup_steps, precision=args.precision, grad_clip=args.grad_clip,
-        seed=args.seed, log_every=args.log_every, checkpoint_every=args.checkpoint_every, device=args.device,
-        progress=not args.no_progress, activation_checkpointing=args.activation_checkpointing,
-        size_curriculum=args.size_curriculum, curriculum_start=args.curriculum_start,
-    )  # fmt: skip
-    encoder = {"conv": args.encoder, "num_layers": args.num_layers, "emb_dim": args.emb_dim, "jk": args.jk,
-               "dropout": args.dropout, "virtual_node": args.virtual_node}  # fmt: skip
-    result = pretrain(
-        args.method, None if args.data == "embedded" else args.data, args.out, train=train,
-        method_options=dict(args.option), encoder=encoder, scheme=args.scheme, init=args.init, resume=args.resume,
-        workers=args.workers, target_columns=args.targets, overwrite=args.overwrite,
-    )  # fmt: skip
+    encoder = {name: getattr(args, name) for name in _GNN_FLAGS if getattr(args, name) is not None}
+    if args.encoder_kind is not None:
+        encoder["kind"] = args.encoder_kind
+    encoder.update(dict(args.encoder_option))
+    options = {"scheme": args.scheme, "target_columns": args.targets}
+    options = {k: v for k, v in options.items() if v is not None} | dict(args.data_option)
+    data = DataConfig(path=None if args.data == "embedded" else args.data, modality=args.modality, options=options,
+                      workers=args.workers)  # fmt: skip
+    return RunConfig(method=args.method, method_config=dict(args.option), encoder=encoder, data=data,
+                     train=config_from_args(args, TrainConfig), init=None if args.init is None else str(args.init))  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    from molssl.pretrain import pretrain
+
+    result = pretrain(run_config(args), out=args.out, resume=args.resume, overwrite=args.overwrite)
     import torch.distributed as dist
 
     if not dist.is_initialized() or dist.get_rank() == 0:

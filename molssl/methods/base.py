@@ -2,9 +2,16 @@
 
 A method owns the encoder it pretrains plus whatever heads, second networks or teachers its loss
 needs, and defines what a batch becomes (masks, substructures, negatives, augmented views). Everything
-else (optimizer, schedule, precision, clipping, seeding, logging, checkpoints, distributed training)
-is the loop's (``molssl.pretrain.trainer``). Randomness comes only from the ``generator`` the loop
-passes, seeded per step, so a resumed run repeats exactly what an uninterrupted one would have done.
+else (data order, optimizer, schedule, precision, clipping, seeding, logging, checkpoints, distributed
+training) is the loop's (``molssl.pretrain``), for every modality. Randomness comes only from the
+``generator`` the loop passes, seeded per step, so a resumed run repeats exactly what an uninterrupted
+one would have done.
+
+A method declares the data it trains on (``modality``: ``"graph"``, ``"image"``, ..., or a tuple for a
+method of several modalities, such as SimCLR on images and audio) and its encoder (``default_encoder``:
+a kind of ``molssl.nn.encoders`` with its options); the loop opens the data of that modality
+(``molssl.pretrain.source``) and builds the encoder from the default, the user's overrides and what the
+data decides (``DataSource.encoder_options``).
 """
 
 from __future__ import annotations
@@ -18,8 +25,8 @@ import torch
 from torch import Tensor, nn
 
 from molssl.chem.schemes import FeaturizationSpec
-from molssl.nn.encoder import EncoderConfig, GNNEncoder
-from molssl.ssl.checks import check_positive_int
+from molssl.nn.encoders import build_encoder, config_from_dict
+from molssl.ssl.checks import check_known_keys, check_positive_int
 
 
 class MethodOutput(NamedTuple):
@@ -51,10 +58,7 @@ class MethodConfig:
     def from_dict(cls, data: Mapping[str, Any] | None) -> "MethodConfig":
         """Build from plain data; unknown keys are an error that lists the valid ones."""
         data = dict(data or {})
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} options {unknown}; valid options: {', '.join(valid) or '(none)'}")
+        check_known_keys(cls, data)
         return cls(**data)
 
 
@@ -69,16 +73,26 @@ def check_fraction(name: str, value: float, low_open: bool = True) -> None:
 class PretrainMethod(nn.Module, ABC):
     """Base class of pretraining methods (one subclass per file in ``molssl.methods``).
 
-    Subclasses set ``name``, ``config_class``, ``needs_labels`` and ``collapse_advice``, build their
-    heads in ``__init__`` and implement ``forward``. ``self.encoder`` is the network handed to fine-tuning.
+    Subclasses set ``name``, ``config_class``, ``modality``, ``default_encoder``, ``needs_labels`` and
+    ``collapse_advice``, build their heads in ``__init__`` and implement ``forward``. ``self.encoder`` is
+    the network handed to fine-tuning, built from ``encoder_config`` by its registered kind.
 
     Args:
-        encoder_config: the encoder to pretrain (records the featurization scheme).
+        encoder_config: the encoder to pretrain: a registered encoder config (``EncoderConfig`` records
+            the featurization scheme) or its ``molssl.nn.encoders.config_to_dict`` form.
         config: the method's own options (an instance of ``config_class``).
     """
 
     name: ClassVar[str]
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
+    #: the data the method trains on: a modality of ``molssl.pretrain.source`` or a tuple of them (the first
+    #: is the default when the data does not say)
+    modality: ClassVar[str | tuple[str, ...]] = "graph"
+    #: the encoder the method pretrains unless told otherwise: ``{"kind": ..., **options}``; options the data
+    #: decides (the featurization scheme, image channels) are filled in by the loop. Graphs: Hu et al. (2020)'s
+    #: 5 GIN layers of 300, JK last, no dropout
+    default_encoder: ClassVar[Mapping[str, Any]] = {"kind": "gnn", "conv": "gin", "num_layers": 5, "emb_dim": 300, "jk": "last",
+                                                   "dropout": 0.0}  # fmt: skip
     #: the method trains on per-molecule labels (``batch.y``)
     needs_labels: ClassVar[bool] = False
     #: some parameters may receive no gradient in a step (tells DDP to look for them)
@@ -87,14 +101,27 @@ class PretrainMethod(nn.Module, ABC):
     #: options (and the loop's ``lr``); the loop ends the collapse warning with it
     collapse_advice: ClassVar[str] = "lower the learning rate (lr)"
 
-    def __init__(self, encoder_config: EncoderConfig, config: MethodConfig | None = None) -> None:
+    def __init__(self, encoder_config: Any, config: MethodConfig | None = None) -> None:
         super().__init__()
         config = self.config_class() if config is None else config
         if not isinstance(config, self.config_class):
             raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(config).__name__}")
+        if isinstance(encoder_config, Mapping):
+            encoder_config = config_from_dict(encoder_config)
         self.config = config
         self.encoder_config = encoder_config
-        self.encoder = GNNEncoder(encoder_config)
+        self.encoder = build_encoder(encoder_config)
+
+    def set_total_steps(self, total_steps: int) -> None:
+        """Told by the loop, before training, how many optimizer steps the run takes (for schedules over the run).
+
+        The default ignores it; a method whose schedule spans the run (BYOL's momentum) keeps it.
+        """
+
+    @classmethod
+    def modalities(cls) -> tuple[str, ...]:
+        """The modalities the method trains on, the default first."""
+        return (cls.modality,) if isinstance(cls.modality, str) else tuple(cls.modality)
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any] | None) -> None:
@@ -113,9 +140,9 @@ class PretrainMethod(nn.Module, ABC):
         """Attach what the method trains on to the loaded data and fill the options the data decides.
 
         Called by the loop once per run (on rank 0 first, so anything computed is cached for the other
-        ranks) with the ``molssl.pretrain.data.PretrainData`` and the user's options. The default
-        changes nothing; supervised pretraining sets its task count, descriptor prediction computes
-        its targets.
+        ranks) with the ``molssl.pretrain.source.DataSource`` (for graphs a ``GraphSource``) and the
+        user's options. The default changes nothing; supervised pretraining sets its task count,
+        descriptor prediction computes its targets.
 
         Returns:
             (data, options): possibly with ``data.targets`` set and options filled in.

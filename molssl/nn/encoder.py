@@ -23,6 +23,7 @@ from molssl.ssl.checks import check_known_keys
 from molssl.nn.activation_checkpointing import checkpoint_layer
 from molssl.nn.conv import get_conv
 from molssl.nn.embeddings import AtomEmbedding
+from molssl.nn.encoders import register_encoder
 from molssl.ops import SegmentOrder, resolve_backend, scatter, segment_order
 
 #: how the per-layer node states are combined (Xu et al., "Representation Learning on Graphs with
@@ -322,15 +323,6 @@ def set_activation_checkpointing(model: nn.Module, enabled: bool) -> int:
     return len(encoders)
 
 
-ENCODERS: dict[str, type[nn.Module]] = {"gnn": GNNEncoder}
+register_encoder("gnn", EncoderConfig, GNNEncoder)
 
-
-def get_encoder(name: str) -> type[nn.Module]:
-    """The encoder class registered under ``name``; build it with ``get_encoder(name)(config)``."""
-    try:
-        return ENCODERS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown encoder {name!r}; valid encoders: {', '.join(sorted(ENCODERS))}") from None
-
-
-__all__ = ["ENCODERS", "JK_MODES", "EncoderConfig", "GNNEncoder", "VirtualNode", "get_encoder", "set_activation_checkpointing"]
+__all__ = ["JK_MODES", "EncoderConfig", "GNNEncoder", "VirtualNode", "set_activation_checkpointing"]

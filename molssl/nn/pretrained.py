@@ -1,9 +1,16 @@
-"""Save and load a (pretrained) encoder as a plain-data checkpoint that fine-tuning loads.
+"""Save and load a (pretrained) encoder of any registered kind as a plain-data checkpoint that fine-tuning loads.
 
-The checkpoint is a ``molssl.checkpoint`` directory whose ``config.json`` holds
-``{"kind": "encoder", "scheme": FeaturizationSpec.to_dict(), "encoder": EncoderConfig.to_dict()}`` and whose weights are the
-encoder's ``state_dict``. Pretraining methods write it; ``PropertyPredictor.fit(pretrained=...)``
-reads it and refuses a checkpoint built for another featurization scheme. Wherever a checkpoint is
+The checkpoint is a ``molssl.checkpoint`` directory whose ``config.json`` holds::
+
+    {"kind": "encoder", "encoder_kind": "gnn" | "resnet" | ..., "encoder": config.to_dict(),
+     "scheme": the featurization scheme (graph encoders; else null),
+     "source": the pretraining data's describe(), "preprocessing": its preprocessing()}
+
+and whose weights are the encoder's ``state_dict`` (``molssl.nn.encoders`` rebuilds the module from
+the kind and config). Pretraining writes it; ``PropertyPredictor.fit(pretrained=...)`` and the probes
+read it and refuse a checkpoint built for another featurization scheme or other preprocessing (image
+size, normalization, tokenizer: ``expected_preprocessing``). Checkpoints written before the kind was
+recorded are graph encoders and load as such. Wherever a checkpoint is
 asked for, the output folder of the command that wrote it works too (``checkpoint_in``): a pretraining
 run folder stands for its ``encoder/``, a ``molssl finetune`` folder for its ``model/``.
 """
@@ -18,7 +25,8 @@ from typing import Any
 
 from molssl.checkpoint import CheckpointError, load_weights, read_checkpoint, reading_checkpoint, save_checkpoint
 from molssl.chem.schemes import FeaturizationSpec, get_spec
-from molssl.nn.encoder import EncoderConfig, GNNEncoder
+from molssl.nn.encoder import EncoderConfig
+from molssl.nn.encoders import build_encoder, config_from_dict, kind_of
 
 ENCODER_KIND = "encoder"
 
@@ -47,32 +55,71 @@ def checkpoint_in(path: str | os.PathLike) -> Path:
     return path
 
 
-def save_encoder(encoder: GNNEncoder, directory: str | os.PathLike, extra: dict[str, Any] | None = None) -> None:
-    """Write ``encoder`` (config + weights) to ``directory``; ``extra`` is plain data (e.g. the method)."""
-    config = {"kind": ENCODER_KIND, "scheme": encoder.config.scheme.to_dict(), "encoder": encoder.config.to_dict()}
+class PreprocessingMismatchError(CheckpointError):
+    """An encoder checkpoint was pretrained with other preprocessing than the data it is asked to encode."""
+
+
+def save_encoder(encoder: Any, directory: str | os.PathLike, extra: dict[str, Any] | None = None, *, source: Any = None) -> None:
+    """Write ``encoder`` (its kind, config and weights) to ``directory``.
+
+    Args:
+        encoder: a module of a registered encoder kind, holding its config as ``encoder.config``.
+        directory: the checkpoint directory.
+        extra: plain data kept with it (e.g. the method).
+        source: the ``molssl.pretrain.source.DataSource`` it was pretrained on: its ``describe()`` and
+            ``preprocessing()`` are recorded.
+    """
+    options = encoder.config.to_dict()
+    config = {"kind": ENCODER_KIND, "scheme": options.get("scheme"), "encoder_kind": kind_of(encoder.config), "encoder": options}
+    if source is not None:
+        config["source"] = source.describe()
+        config["preprocessing"] = source.preprocessing()
     save_checkpoint(directory, config, encoder.state_dict(), extra=extra)
 
 
+def recorded_preprocessing(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The preprocessing an encoder checkpoint's config records (older graph checkpoints: their scheme)."""
+    if config.get("preprocessing") is not None:
+        return dict(config["preprocessing"])
+    return {} if config.get("scheme") is None else {"scheme": config["scheme"]}
+
+
+def _check_preprocessing(path: Path, recorded: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
+    """Refuse ``expected`` preprocessing that differs from ``recorded`` (the scheme is checked on reading)."""
+    differing = sorted(k for k in set(recorded) | set(expected) if k != "scheme" and recorded.get(k) != expected.get(k))
+    if differing:
+        details = "; ".join(f"{k}: pretrained with {recorded.get(k)!r}, asked for {expected.get(k)!r}" for k in differing)
+        raise PreprocessingMismatchError(f"{path}: the encoder was pretrained with other preprocessing ({details}); "
+                                         "prepare the data as it was prepared for pretraining")  # fmt: skip
+
+
 def load_encoder_state(
-    directory: str | os.PathLike, expected_scheme: FeaturizationSpec | str | Mapping[str, Any] | None = None
-) -> tuple[EncoderConfig, dict]:
-    """The encoder config and weights stored in ``directory``.
+    directory: str | os.PathLike, expected_scheme: FeaturizationSpec | str | Mapping[str, Any] | None = None,
+    *, expected_preprocessing: Mapping[str, Any] | None = None,
+) -> tuple[Any, dict]:  # fmt: skip
+    """The encoder config (of its registered kind) and weights stored in ``directory``.
 
     Accepts an encoder checkpoint or a property-predictor checkpoint (its encoder part), or the run folder
     holding one (``checkpoint_in``). ``expected_scheme`` is a ``FeaturizationSpec`` (or a scheme name,
-    or a recorded spec dict).
+    or a recorded spec dict). ``expected_preprocessing`` is a ``DataSource.preprocessing()``: a
+    checkpoint that records other preprocessing is refused (its ``"scheme"`` as ``expected_scheme``).
 
     Raises:
         CheckpointError: unreadable, corrupt, or holding no encoder.
         SchemeMismatchError: the checkpoint was built for another scheme than ``expected_scheme``.
+        PreprocessingMismatchError: the checkpoint records other preprocessing than ``expected_preprocessing``.
     """
+    if expected_scheme is None and expected_preprocessing is not None:
+        expected_scheme = expected_preprocessing.get("scheme")
     expected = None if expected_scheme is None else get_spec(expected_scheme).to_dict()
     found = read_checkpoint(checkpoint_in(directory), expected_scheme=expected)
     config, state = found.config, found.state_dict
     kind = config.get("kind")
     with reading_checkpoint(found.path, f"the {kind} checkpoint's config"):
         if kind == ENCODER_KIND:
-            return EncoderConfig.from_dict(config["encoder"]), state
+            if expected_preprocessing is not None:
+                _check_preprocessing(found.path, recorded_preprocessing(config), expected_preprocessing)
+            return config_from_dict(config["encoder"], kind=config.get("encoder_kind", "gnn")), state
         if kind == "property_predictor":
             enc = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
             return EncoderConfig.from_dict(config["predictor"]["encoder"]), enc
@@ -80,14 +127,15 @@ def load_encoder_state(
 
 
 def load_encoder(
-    directory: str | os.PathLike, expected_scheme: FeaturizationSpec | str | Mapping[str, Any] | None = None
-) -> GNNEncoder:
-    """Rebuild the encoder stored in ``directory`` with its weights.
+    directory: str | os.PathLike, expected_scheme: FeaturizationSpec | str | Mapping[str, Any] | None = None,
+    *, expected_preprocessing: Mapping[str, Any] | None = None,
+) -> Any:  # fmt: skip
+    """Rebuild the encoder stored in ``directory`` (a ``GNNEncoder`` or another registered kind) with its weights.
 
     Raises:
         CheckpointError: as ``load_encoder_state``, or weights that do not fit the encoder its config describes.
     """
-    config, state = load_encoder_state(directory, expected_scheme)
-    encoder = GNNEncoder(config)
+    config, state = load_encoder_state(directory, expected_scheme, expected_preprocessing=expected_preprocessing)
+    encoder = build_encoder(config)
     load_weights(encoder, state, directory)
     return encoder

@@ -1,10 +1,18 @@
-"""The training loop's configuration: plain data, validated on construction."""
+"""A pretraining run's configuration, plain data validated on construction: ``RunConfig`` *is* the run's config.json.
+
+``RunConfig`` (method and its options, encoder, data, training options, init) round-trips through
+``to_dict``/``from_dict``; the run directory's ``config.json`` is its ``to_dict()`` with the method
+options and the encoder filled in completely, plus what the run found (``RECORDED``: format, molssl
+version, world size and the data source's ``describe()``). ``RunConfig.from_dict`` of a run's
+config.json therefore repeats that run. ``molssl pretrain``'s options are generated from these fields
+(``molssl.cli.config_options``), so an option is declared once, here.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from molssl.ssl.checks import check_known_keys
@@ -14,7 +22,8 @@ SCHEDULES = ("constant", "cosine")
 OPTIMIZERS = ("adam", "adamw")
 #: fields that may differ when a run is resumed (the run gets longer or quieter, nothing else changes)
 #: (activation checkpointing recomputes the same values: it trades memory for time, nothing else)
-RESUMABLE_CHANGES = ("epochs", "steps", "progress", "checkpoint_every", "log_every", "device", "activation_checkpointing")
+RESUMABLE_CHANGES = ("epochs", "steps", "progress", "checkpoint_every", "log_every", "device", "activation_checkpointing",
+                     "min_effective_rank")  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,7 +33,8 @@ class TrainConfig:
     Attributes:
         epochs: passes over the data (Hu et al.: 100); ignored when ``steps`` is set.
         steps: total optimizer steps; overrides ``epochs``.
-        batch_size: molecules per step across all processes (each of W ranks takes batch_size / W).
+        batch_size: items (molecules, images, ...) per step across all processes (each of W ranks takes
+            batch_size / W).
         lr: peak learning rate.
         weight_decay: decoupled (adamw) or L2 (adam) weight decay.
         optimizer: ``"adam"`` or ``"adamw"``.
@@ -42,11 +52,12 @@ class TrainConfig:
             rest (``molssl.nn.activation_checkpointing``): same losses and gradients, less memory, about
             a third more time per step.
         size_curriculum: fraction of the run's steps over which batches come from the smallest
-            molecules first (``molssl.data.size_curriculum``); 0 = uniform sampling throughout. The
-            curriculum's length is this fraction of the total steps, so extending a run on resume
-            lengthens it.
-        curriculum_start: share of the molecules, smallest first, that the first curriculum step
+            items first (molecules: fewest atoms; ``molssl.data.size_curriculum``); 0 = uniform
+            sampling throughout. The curriculum's length is this fraction of the total steps, so
+            extending a run on resume lengthens it. Needs data whose items have sizes.
+        curriculum_start: share of the items, smallest first, that the first curriculum step
             samples from.
+        min_effective_rank: warn when the embeddings' effective rank falls below this (collapse).
     """
 
     epochs: int = 100
@@ -54,10 +65,10 @@ class TrainConfig:
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
-    optimizer: str = "adam"
-    schedule: str = "constant"
+    optimizer: str = field(default="adam", metadata={"choices": OPTIMIZERS})
+    schedule: str = field(default="constant", metadata={"choices": SCHEDULES})
     warmup_steps: int = 0
-    precision: str = "fp32"
+    precision: str = field(default="fp32", metadata={"choices": PRECISIONS})
     grad_clip: float = 0.0
     seed: int = 0
     log_every: int = 10
@@ -67,6 +78,7 @@ class TrainConfig:
     activation_checkpointing: bool = False
     size_curriculum: float = 0.0
     curriculum_start: float = 0.2
+    min_effective_rank: float = 2.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "log_every", "checkpoint_every"):
@@ -88,9 +100,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        for name, valid in (("precision", PRECISIONS), ("schedule", SCHEDULES), ("optimizer", OPTIMIZERS)):
-            if getattr(self, name) not in valid:
-                raise ValueError(f"unknown {name} {getattr(self, name)!r}; valid: {', '.join(valid)}")
+        for f in dataclasses.fields(self):
+            valid = f.metadata.get("choices")
+            if valid is not None and getattr(self, f.name) not in valid:
+                raise ValueError(f"unknown {f.name} {getattr(self, f.name)!r}; valid: {', '.join(valid)}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
         if not isinstance(self.activation_checkpointing, bool):
@@ -98,6 +111,9 @@ class TrainConfig:
         from molssl.data.size_curriculum import check_curriculum
 
         check_curriculum(self.size_curriculum, self.curriculum_start)
+        value = self.min_effective_rank
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"min_effective_rank must be a finite number >= 0, got {value!r}")
 
     def total_steps(self, batches_per_epoch: int) -> int:
         """Optimizer steps of the whole run."""
@@ -118,5 +134,98 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+        check_known_keys(cls, data)
+        return cls(**data)
+
+
+#: what config.json records beside the ``RunConfig``: facts the run found, not options
+RECORDED = ("format", "format_version", "molssl_version", "world_size", "source")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataConfig:
+    """What a run trains on.
+
+    Attributes:
+        path: a file or directory of the modality's data (``None`` or ``"embedded"``: its embedded default).
+        modality: the data's modality (``None``: the method's; for a method of several modalities, its first).
+        options: the modality opener's options (graphs: ``scheme``, ``smiles_column``, ``target_columns``,
+            ``task_type``; see ``molssl.pretrain.graph_source.GraphDataOptions``).
+        workers: processes that prepare the data (featurize, decode) when it is first read.
+    """
+
+    path: str | None = None
+    modality: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.path is not None:
+            object.__setattr__(self, "path", str(self.path))
+        if not isinstance(self.options, Mapping):
+            raise ValueError(f"data options must be a dict, got {type(self.options).__name__}")
+        object.__setattr__(self, "options", dict(self.options))
+        if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1:
+            raise ValueError(f"workers must be a positive int, got {self.workers!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "DataConfig":
+        check_known_keys(cls, data)
+        return cls(**data)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """One pretraining run as plain data (module docstring): what ``molssl.pretrain`` takes and config.json holds.
+
+    Attributes:
+        method: a registered method (``molssl.methods.METHODS``).
+        method_config: the method's options (fields of its config class); config.json holds all of them.
+        encoder: the encoder: ``{"kind": ..., **options}``, or overrides of the method's
+            ``default_encoder`` (without ``kind``); options the data decides (the featurization scheme,
+            image channels) are filled in from the data. config.json holds the complete config.
+        data: what to train on.
+        train: how the loop trains.
+        init: start the encoder from this checkpoint or run directory.
+    """
+
+    method: str = "attr_masking"
+    method_config: dict[str, Any] = field(default_factory=dict)
+    encoder: dict[str, Any] = field(default_factory=dict)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    init: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.method, str) or not self.method:
+            raise ValueError(f"method must be a method name, got {self.method!r}")
+        for name in ("method_config", "encoder"):
+            value = getattr(self, name)
+            if not isinstance(value, Mapping):
+                raise ValueError(f"{name} must be a dict of plain data, got {type(value).__name__}")
+            object.__setattr__(self, name, dict(value))
+        if isinstance(self.data, Mapping):
+            object.__setattr__(self, "data", DataConfig.from_dict(self.data))
+        if isinstance(self.train, Mapping):
+            object.__setattr__(self, "train", TrainConfig.from_dict(self.train))
+        if self.init is not None:
+            object.__setattr__(self, "init", str(self.init))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as JSON-ready data (the ``RunConfig`` keys of config.json)."""
+        return {"method": self.method, "method_config": dict(self.method_config), "encoder": dict(self.encoder),
+                "data": self.data.to_dict(), "train": self.train.to_dict(), "init": self.init}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RunConfig":
+        """From ``to_dict`` output or a run's config.json (its ``RECORDED`` facts are set aside).
+
+        Raises:
+            ValueError: unknown keys (the valid ones listed) or invalid values.
+        """
+        data = {k: v for k, v in data.items() if k not in RECORDED}
         check_known_keys(cls, data)
         return cls(**data)

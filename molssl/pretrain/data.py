@@ -1,4 +1,4 @@
-"""What a pretraining run reads: a corpus file, a molecule store, the embedded corpus, or labeled data.
+"""What a graph pretraining run reads: a corpus file, a molecule store, the embedded corpus, or labeled data.
 
 Unlabeled data becomes a molecule store (cached on disk by file content and scheme); labeled data
 (for supervised pretraining) is featurized in memory with its label matrix, regression targets
@@ -9,50 +9,17 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from molssl.chem.schemes import FeaturizationSpec
 from molssl.data.store import MoleculeStore
 from molssl.data.store_build import build_store
 from molssl.graph.arrays import GraphArrays
+from molssl.pretrain.graph_source import GraphSource
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class PretrainData:
-    """Molecules ready for the loader.
-
-    Attributes:
-        graphs: the featurized molecules.
-        scheme: the featurization spec of the graphs.
-        description: plain data about the source (path, digest or store, counts, skipped rows).
-        targets: [M, T] float labels (NaN = missing) for supervised pretraining, else ``None``.
-        task_names, task_type: of the labels.
-        store: the molecule store the graphs come from (``None`` for in-memory data); methods whose
-            targets are computed from the molecules (descriptor prediction) read its SMILES.
-    """
-
-    graphs: GraphArrays
-    scheme: FeaturizationSpec
-    description: dict[str, Any]
-    targets: np.ndarray | None = None
-    task_names: tuple[str, ...] = ()
-    task_type: str | None = None
-    skipped: list = field(default_factory=list)
-    store: MoleculeStore | None = None
-
-    @property
-    def origin(self) -> str:
-        """The file (or store) the molecules came from, for messages."""
-        source = self.description.get("source")
-        if isinstance(source, dict):
-            source = source.get("path")
-        return str(source or self.description.get("store") or f"the {self.description.get('kind', 'given')} data")
 
 
 def _report_skipped(source: str, skipped: list, where: str) -> None:
@@ -63,10 +30,10 @@ def _report_skipped(source: str, skipped: list, where: str) -> None:
                        source, len(skipped), where, first.index, first.smiles, first.reason)  # fmt: skip
 
 
-def _from_store(store: MoleculeStore) -> PretrainData:
+def _from_store(store: MoleculeStore) -> GraphSource:
     skipped = store.skipped()
     _report_skipped(str((store.meta.get("source") or {}).get("path", store.path)), skipped, str(store.path / "skipped.jsonl"))
-    return PretrainData(
+    return GraphSource(
         graphs=store.graphs,
         scheme=store.spec,
         description={"kind": "store", "store": str(store.path), "source": store.meta.get("source"),
@@ -82,7 +49,7 @@ def unlabeled_data(
     workers: int = 1,
     cache_dir: str | os.PathLike | None = None,
     smiles_column: str | None = None,
-) -> PretrainData:
+) -> GraphSource:
     """Open or build the molecule store of ``source``.
 
     Args:
@@ -99,7 +66,7 @@ def unlabeled_data(
     if isinstance(source, GraphArrays):
         from molssl.chem.schemes import get_spec
 
-        return PretrainData(source, get_spec(scheme), {"kind": "arrays", "molecules": len(source)})
+        return GraphSource(source, get_spec(scheme), {"kind": "arrays", "molecules": len(source)})
     if source is None or str(source) == "embedded":
         from molssl.data.embedded import default_corpus
 
@@ -122,7 +89,7 @@ def labeled_data(
     smiles_column: str | None = None,
     task_type: str | None = None,
     workers: int = 1,
-) -> PretrainData:
+) -> GraphSource:
     """Featurize a labeled table (CSV path, ``LabeledTable`` or MoleculeNet name) for supervised pretraining.
 
     Regression targets are standardized per task over the observed labels (mean and std recorded in
@@ -144,6 +111,6 @@ def labeled_data(
         scaler = TargetScaler.fit(targets)
         targets = scaler.transform(targets)
         description["standardized"] = scaler.to_dict()
-    return PretrainData(result.graphs, result.scheme, description, targets, tuple(table.task_names), table.task_type, list(result.skipped))
+    return GraphSource(result.graphs, result.scheme, description, targets, tuple(table.task_names), table.task_type, list(result.skipped))
 
 

@@ -8,8 +8,10 @@ from typing import Sequence
 
 #: monitor columns drawn under the loss when present in the rows
 MONITOR_KEYS = ("effective_rank", "emb_std", "uniformity", "alignment")
-#: columns of every row that are bookkeeping, not something the method learns
-LOOP_KEYS = ("step", "epoch", "loss", "lr", "graphs_per_s", "graphs_seen", "collapse_warning")
+#: columns of every row that are bookkeeping, not something the method learns (and the loop's throughput
+#: columns ``<unit>_per_s``, ``<unit>_seen``: ``graphs_per_s``, ``images_seen``, ...)
+LOOP_KEYS = ("step", "epoch", "loss", "lr", "collapse_warning")
+LOOP_SUFFIXES = ("_per_s", "_seen")
 
 
 def method_metric_keys(rows: Sequence[dict]) -> list[str]:
@@ -17,7 +19,9 @@ def method_metric_keys(rows: Sequence[dict]) -> list[str]:
     keys: dict[str, None] = {}
     for row in rows:
         for key, value in row.items():
-            if key not in LOOP_KEYS and key not in MONITOR_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if key in LOOP_KEYS or key in MONITOR_KEYS or key.endswith(LOOP_SUFFIXES):
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
                 keys.setdefault(key)
     return list(keys)
 

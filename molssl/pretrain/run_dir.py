@@ -2,9 +2,11 @@
 
 ::
 
-    RUN/config.json     the run as plain data: method and its options, encoder (with the featurization
-                        scheme), training options, data, world size, molssl version
-    RUN/scheme.json     the featurization scheme the run used (also inside every checkpoint)
+    RUN/config.json     the run as plain data (``molssl.pretrain.config.RunConfig``): method and its
+                        options, encoder (its kind and options; for graphs with the featurization scheme),
+                        data, training options, init; and what the run found: the data source's
+                        ``describe()`` ("source"), world size, molssl version
+    RUN/scheme.json     graph runs: the featurization scheme the run used (also inside every checkpoint)
     RUN/metrics.jsonl   one JSON row per logged step
     RUN/loss.png        the loss curve (and collapse monitors)
     RUN/state/          the resumable training state (``molssl.pretrain.train_state``)
@@ -124,7 +126,8 @@ class RunDirectory:
                 shutil.rmtree(copy, ignore_errors=True)  # only with overwrite: without it, has_progress kept them
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.path / CONFIG, config)
-        write_json_atomic(self.path / SCHEME, config["encoder"]["scheme"])
+        if config["encoder"].get("scheme") is not None:  # graph runs: the featurization scheme on its own
+            write_json_atomic(self.path / SCHEME, config["encoder"]["scheme"])
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """The logged rows; a half-written last line (a kill mid-write) is ignored."""

@@ -24,13 +24,24 @@ STATE_KIND = "pretrain_state"
 
 @dataclass
 class Progress:
-    """Where a run is: ``step`` optimizer steps done, in ``epoch``, at batch ``batch_in_epoch`` of it."""
+    """Where a run is: ``step`` optimizer steps done, in ``epoch``, at batch ``batch_in_epoch`` of it.
+
+    ``items_seen`` counts the items (molecules, images, ...) of all ranks trained on so far.
+    """
 
     step: int = 0
     epoch: int = 0
     batch_in_epoch: int = 0
-    graphs_seen: int = 0
+    items_seen: int = 0
     train_seconds: float = 0.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Progress":
+        """From ``asdict`` output, also of states written when the count was ``graphs_seen``."""
+        data = dict(data)
+        if "graphs_seen" in data:
+            data["items_seen"] = data.pop("graphs_seen")
+        return cls(**data)
 
 
 def _plain(value: Any) -> Any:
@@ -80,7 +91,7 @@ def save_state(
     opt_tensors, opt_plain = optimizer_to_plain(optimizer)
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     tensors.update(opt_tensors)
-    config = {"kind": STATE_KIND, "scheme": run_config["encoder"]["scheme"], "run": run_config}
+    config = {"kind": STATE_KIND, "scheme": run_config["encoder"].get("scheme"), "run": run_config}
     extra = {
         "progress": asdict(progress),
         "optimizer": opt_plain,
@@ -123,6 +134,6 @@ def load_state(
         optimizer.load_state_dict(optimizer_from_plain(opt_tensors, extra["optimizer"]))
         if scaler is not None and extra.get("scaler"):
             scaler.load_state_dict(extra["scaler"])
-        progress = Progress(**extra["progress"])
+        progress = Progress.from_dict(extra["progress"])
         run_config = config["run"]
     return progress, run_config, found.path

@@ -46,7 +46,7 @@ def test_unknown_method_option_is_a_clear_error(tmp_path, capsys, monkeypatch):
     code = main(["pretrain", "--method", "attr_masking", "--data", str(_corpus(tmp_path, 50)), "--out", str(tmp_path / "r"),
                  "-o", "mask_ratio=0.2", "--steps", "1", *SMALL])  # fmt: skip
     err = capsys.readouterr().err
-    assert code == 2 and "unknown AttributeMaskingConfig options ['mask_ratio']" in err and "mask_rate" in err
+    assert code == 2 and "unknown AttributeMaskingConfig keys ['mask_ratio']" in err and "mask_rate" in err
 
 
 # 200 molecules / 32 = 6 batches per epoch; with the curriculum over the first 20 of 40 steps the kill

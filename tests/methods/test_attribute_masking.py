@@ -29,7 +29,7 @@ def test_loss_scores_the_masked_atoms(real_batch, small_encoder):
 def test_config_is_validated():
     with pytest.raises(ValueError, match="mask_rate"):
         AttributeMaskingConfig(mask_rate=0.0)
-    with pytest.raises(ValueError, match="unknown AttributeMaskingConfig options"):
+    with pytest.raises(ValueError, match="unknown AttributeMaskingConfig keys"):
         AttributeMaskingConfig.from_dict({"mask_ratio": 0.2})
 
 

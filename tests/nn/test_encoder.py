@@ -11,7 +11,8 @@ import torch
 
 import molssl
 from molssl.graph.batch import to_batch
-from molssl.nn import CONVS, JK_MODES, READOUTS, EncoderConfig, GNNEncoder, get_encoder, get_readout
+from molssl.nn import CONVS, JK_MODES, READOUTS, EncoderConfig, GNNEncoder, get_readout
+from molssl.nn.encoders import encoder_kind
 from tests.nn.conftest import permute_nodes
 
 SMALL = {"num_layers": 3, "emb_dim": 16}
@@ -178,9 +179,9 @@ def test_cpu_encoder_computes_no_edge_order(hu_graphs, monkeypatch):
 
 
 def test_unknown_encoder_lists_valid_ones():
-    assert get_encoder("gnn") is GNNEncoder
-    with pytest.raises(ValueError, match="valid encoders: gnn"):
-        get_encoder("transformer")
+    assert encoder_kind("gnn").module_class is GNNEncoder and encoder_kind("gnn").config_class is EncoderConfig
+    with pytest.raises(ValueError, match="unknown encoder kind .transformer.; valid encoder kinds: .*gnn"):
+        encoder_kind("transformer")
 
 
 def test_per_layer_dropout_draws_as_one_functional_dropout_per_layer(hu_graphs):

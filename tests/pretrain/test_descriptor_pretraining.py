@@ -24,7 +24,7 @@ def test_descriptors_learn_and_record_their_statistics(store, tmp_path):
     assert _mean_loss(rows[-3:]) < 0.6 * _mean_loss(rows[:2]), [round(r["loss"], 3) for r in rows]
     config = json.loads((result.run_dir / "config.json").read_text())
     assert config["method_config"]["descriptors"] == NAMES and config["method_config"]["num_targets"] == len(NAMES)
-    recorded = config["data"]["descriptor_targets"]
+    recorded = config["source"]["descriptor_targets"]
     raw = compute_descriptors(store.all_smiles(), NAMES).values.astype(np.float64)
     assert recorded["names"] == NAMES
     np.testing.assert_allclose(recorded["scaler"]["median"], np.nanmedian(raw, axis=0))

@@ -28,7 +28,7 @@ def _cli(*args: str) -> int:
 def test_a_failed_start_writes_nothing_and_blocks_no_retry(small_smi, tmp_path, capsys):
     out = tmp_path / "run"
     assert _cli("--data", str(small_smi), "--out", str(out)) == 2
-    assert "200 molecules make no full batch of 256" in capsys.readouterr().err
+    assert "200 graphs make no full batch of 256" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())  # validated before writing
     # the retry: another batch size, also with --resume, goes through
     assert _cli("--data", str(small_smi), "--out", str(out), "--batch-size", "64", "--steps", "2", "--resume") == 0
@@ -70,6 +70,6 @@ def test_a_finished_run_needs_overwrite_and_overwrite_replaces_it(store, tmp_pat
 
 def test_a_bad_method_option_is_refused_before_the_data_is_read(tmp_path):
     missing = tmp_path / "no_such_file.smi"  # reading it would fail: the option's error must come first
-    with pytest.raises(ValueError, match=r"unknown AttributeMaskingConfig options \['mask_ratee'\]"):
+    with pytest.raises(ValueError, match=r"unknown AttributeMaskingConfig keys \['mask_ratee'\]"):
         pretrain("attr_masking", missing, tmp_path / "run", train=fast(), method_options={"mask_ratee": 0.2})
     assert not (tmp_path / "run").exists()
