@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from molssl.cli.config_options import add_config_options, config_from_args
-from molssl.cli.config_options import key_value as _option  # noqa: F401  (molssl transfer's -o parser)
+from molssl.cli.config_options import add_config_options, config_from_args, key_value
 
 #: the GNN encoder's options that have their own flags (graph methods; others take --encoder-option)
 _GNN_FLAGS = ("conv", "num_layers", "emb_dim", "jk", "dropout", "virtual_node")
@@ -33,17 +32,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run --out holds (its files only), once the data and options were checked")
-    p.add_argument("--option", "-o", type=_option, action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--option", "-o", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="method option, e.g. -o mask_rate=0.25 -o mask_edge=true (repeatable)")  # fmt: skip
     d = p.add_argument_group("data")
-    d.add_argument("--data-option", type=_option, action="append", default=[], metavar="KEY=VALUE",
+    d.add_argument("--data-option", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="option of the modality's data, e.g. --data-option smiles_column=smiles (repeatable)")
     d.add_argument("--workers", type=int, default=1, help="processes that prepare the data (graphs: featurization)")
     d.add_argument("--scheme", help="graphs: featurization scheme for files (default hu; a store brings its own)")
     d.add_argument("--targets", nargs="+", help="graphs: label columns of a CSV (supervised)")
     g = p.add_argument_group("encoder (default: the method's; graphs: GIN 5x300, JK last, no dropout, as Hu et al.)")
     g.add_argument("--encoder-kind", help="a registered encoder kind (gnn, resnet, vit, ...; default the method's)")
-    g.add_argument("--encoder-option", type=_option, action="append", default=[], metavar="KEY=VALUE",
+    g.add_argument("--encoder-option", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="encoder option, e.g. --encoder-option width=32 (repeatable)")
     g.add_argument("--encoder", dest="conv", help="GNN conv: gin, gcn, sage, gat (default gin)")
     g.add_argument("--num-layers", type=int, help="GNN layers (default 5)")

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from molssl.cli.pretrain import _option
+from molssl.cli.config_options import key_value as _option
+from molssl.pretrain.config import PRECISIONS
 
 #: command-line options that set a TransferConfig field of the same name (None: not given)
 _FIELDS = ("variants", "datasets", "pretrain_steps", "epochs", "seeds", "pretrain_batch_size", "pretrain_lr", "precision",
@@ -50,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--emb-dim", type=int)
     g.add_argument("--pretrain-batch-size", type=int)
     g.add_argument("--pretrain-lr", type=float)
-    g.add_argument("--precision", choices=["fp32", "bf16", "fp16"])
+    g.add_argument("--precision", choices=PRECISIONS)
     g.add_argument("--device", dest="pretrain_device", help="pretraining device (default auto); fine-tuning runs on the CPU")
     g.add_argument("--workers", type=int, help="featurization processes when the corpus's store is built")
     f = p.add_argument_group("fine-tuning (defaults: batch 32, Adam 1e-3, dropout 0.5, full)")

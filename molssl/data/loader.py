@@ -100,4 +100,5 @@ class StoreLoader:
             extra = None
             if self.targets is not None:
                 extra = {"y": torch.from_numpy(np.ascontiguousarray(self.targets[idx]))}
-            yield to_batch(self.graphs.select(idx), extra, edge_order=self.edge_order)
+            collate = getattr(self.graphs, "collate", None)  # inputs of another modality (molssl.text.inputs)
+            yield collate(idx, extra) if collate is not None else to_batch(self.graphs.select(idx), extra, edge_order=self.edge_order)

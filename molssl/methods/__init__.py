@@ -15,6 +15,8 @@ from molssl.methods.graph_infomax import GraphInfomax
 from molssl.methods.graphcl import GraphCL, GraphCLConfig
 from molssl.methods.graphmae import GraphMAE, GraphMAEConfig
 from molssl.methods.infograph import InfoGraph, InfoGraphConfig
+from molssl.methods.mlm import MaskedLanguageModelling, MLMConfig
+from molssl.methods.smiles_contrastive import SmilesContrastive, SmilesContrastiveConfig
 from molssl.methods.supervised import SupervisedConfig, SupervisedPretraining
 
 METHODS: dict[str, type[PretrainMethod]] = {
@@ -24,6 +26,8 @@ METHODS: dict[str, type[PretrainMethod]] = {
         SupervisedPretraining,
     )
 }  # fmt: skip
+METHODS[MaskedLanguageModelling.name] = MaskedLanguageModelling  # text
+METHODS[SmilesContrastive.name] = SmilesContrastive  # text
 
 
 def get_method(name: str) -> type[PretrainMethod]:

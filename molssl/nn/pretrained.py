@@ -25,7 +25,6 @@ from typing import Any
 
 from molssl.checkpoint import CheckpointError, load_weights, read_checkpoint, reading_checkpoint, save_checkpoint
 from molssl.chem.schemes import FeaturizationSpec, get_spec
-from molssl.nn.encoder import EncoderConfig
 from molssl.nn.encoders import build_encoder, config_from_dict, kind_of
 
 ENCODER_KIND = "encoder"
@@ -122,7 +121,7 @@ def load_encoder_state(
             return config_from_dict(config["encoder"], kind=config.get("encoder_kind", "gnn")), state
         if kind == "property_predictor":
             enc = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
-            return EncoderConfig.from_dict(config["predictor"]["encoder"]), enc
+            return config_from_dict({"kind": "gnn", **config["predictor"]["encoder"]}), enc
     raise CheckpointError(f"{found.path}: checkpoint kind {kind!r} holds no encoder (expected 'encoder' or 'property_predictor')")
 
 

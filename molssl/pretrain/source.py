@@ -45,6 +45,18 @@ the smallest items; rank r of W collates ``global_batch[r::W]``. A resumed run r
 tuple/list, anything with ``.to(device)`` (a PyG ``Batch``, ``molssl.vision.batch.ImageBatch``), or a
 dataclass of those.
 
+**Methods and encoders** (``molssl.methods.base.PretrainMethod``, ``molssl.nn.encoders``): a method sets
+``modality`` (a name or a tuple, the default first; ``RunConfig.data.modality`` / ``--modality`` picks
+another) and ``default_encoder = {"kind": ..., **options}``; the loop builds the encoder config from that
+default, the user's ``encoder`` options and ``source.encoder_options()``, constructs
+``method(encoder_config, method_config)``, calls ``method.set_total_steps(total)`` before training, and
+``method(batch, generator) -> MethodOutput`` every step (``generator`` on the training device). An
+encoder kind is ``register_encoder(kind, config_class, module_class)`` (module ``ENCODER_MODULES`` in
+``molssl.nn.encoders`` imports it on demand); the module keeps its config as ``.config``. The final
+encoder is saved with ``molssl.nn.pretrained.save_encoder(encoder, dir, source=source)`` (kind, config,
+``describe()``, ``preprocessing()``); ``load_encoder(dir, expected_preprocessing=...)`` refuses other
+preprocessing.
+
 **Opening by name**: ``open_source(modality, data, options, labels=False)`` calls the opener the
 modality registered with ``register_source(modality, opener)``; the module named in
 ``SOURCE_MODULES`` is imported on first use (so the graph opener lives in

@@ -61,7 +61,7 @@ def build_member(config: PredictorConfig, state: dict[str, torch.Tensor], source
 def assess_fit(config: PredictorConfig, states: Sequence[dict[str, torch.Tensor]], best_index: int, graphs: GraphArrays,
                labels: np.ndarray, split: Sequence[np.ndarray], scaler: TargetScaler | None, *, ensemble: bool,
                smiles: Sequence[str], extra: dict[str, list[str]], scheme: dict, device: torch.device,
-               batch_size: int = 256) -> FitAssessment:  # fmt: skip
+               batch_size: int = 256, inputs: Any = None) -> FitAssessment:  # fmt: skip
     """Score, calibrate and describe the seeds' selected models.
 
     Args:
@@ -76,12 +76,14 @@ def assess_fit(config: PredictorConfig, states: Sequence[dict[str, torch.Tensor]
         scheme: the featurization scheme's description (for the domain).
         device: where the models run.
         batch_size: molecules per forward pass.
+        inputs: what the models read when not ``graphs`` (a text model's ``molssl.text.inputs.TokenizedMolecules``);
+            ``graphs`` still give the training domain.
     """
     import pandas as pd
 
     task_type = config.task_type
     models = [build_member(config, state, "the fine-tuned seed", device) for state in states]
-    outputs = member_outputs(models, graphs, batch_size=batch_size)  # [S, M, T(, C)]
+    outputs = member_outputs(models, graphs if inputs is None else inputs, batch_size=batch_size)  # [S, M, T(, C)]
     train, valid, test = (np.asarray(s, dtype=np.int64) for s in split)
     report = score_test_split(task_type, config.task_names, labels, split, outputs[:, test], scaler,
                               ensemble_outputs=outputs[:, test] if ensemble and len(states) > 1 else None)  # fmt: skip

@@ -1,4 +1,7 @@
-"""A property-prediction model: GNN encoder -> readout -> linear head, with its plain-data config."""
+"""A property-prediction model: encoder -> readout -> linear head, with its plain-data config.
+
+The encoder is a GNN (``EncoderConfig``) or another registered kind that pools its own inputs into one
+vector per molecule (the SMILES transformer of ``molssl.text``, kind ``"smiles_transformer"``)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any, Mapping
 from torch import Tensor, nn
 
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
+from molssl.nn.encoders import build_encoder, config_from_dict
 from molssl.nn.peft_sites import attach_gnn_peft
 from molssl.nn.readout import get_readout
 from molssl.peft import PEFT_METHODS, PeftConfig, load_base, mark_trainable
@@ -22,8 +26,9 @@ class PredictorConfig:
     """What a ``PropertyModel`` is: encoder, readout, and the tasks it predicts.
 
     Attributes:
-        encoder: the GNN encoder configuration (records the featurization scheme).
-        readout: graph pooling, a key of ``molssl.nn.READOUTS``.
+        encoder: the GNN encoder configuration (records the featurization scheme), or a sequence encoder's
+            (``molssl.text.encoder.SmilesTransformerConfig``: records its vocabulary, pools its own tokens).
+        readout: graph pooling, a key of ``molssl.nn.READOUTS`` (GNN encoders only).
         task_type: ``"classification"`` (multi-task binary, logits), ``"multiclass"`` (``num_classes``
             logits per task) or ``"regression"``.
         task_names: one name per output column.
@@ -41,7 +46,7 @@ class PredictorConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.encoder, Mapping):
-            object.__setattr__(self, "encoder", EncoderConfig.from_dict(self.encoder))
+            object.__setattr__(self, "encoder", config_from_dict({"kind": "gnn", **self.encoder}))
         get_readout(self.readout)
         if self.task_type not in TASK_TYPES:
             raise ValueError(f"task_type must be one of {', '.join(TASK_TYPES)}, got {self.task_type!r}")
@@ -52,6 +57,9 @@ class PredictorConfig:
         if (self.task_type == "multiclass") != (self.num_classes is not None) or (self.num_classes is not None and self.num_classes < 2):
             raise ValueError(f"num_classes (>= 2) is required for task_type 'multiclass' and only for it, got "
                              f"task_type {self.task_type!r} with num_classes {self.num_classes}")  # fmt: skip
+        if self.peft is not None and not isinstance(self.encoder, EncoderConfig):
+            raise ValueError("parameter-efficient fine-tuning (peft) attaches to GNN encoders only; use mode 'full', "
+                             "'linear_probe', 'last_k' or 'lp_ft' for this encoder")  # fmt: skip
         if self.peft is not None:
             object.__setattr__(self, "peft", PeftConfig.from_dict(self.peft).to_dict())
 
@@ -70,7 +78,7 @@ class PredictorConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "PredictorConfig":
         check_known_keys(cls, data)
-        return cls(**{**data, "encoder": EncoderConfig.from_dict(data["encoder"]), "task_names": tuple(data["task_names"])})
+        return cls(**{**data, "encoder": config_from_dict({"kind": "gnn", **data["encoder"]}), "task_names": tuple(data["task_names"])})
 
 
 class PropertyModel(nn.Module):
@@ -84,6 +92,11 @@ class PropertyModel(nn.Module):
     def __init__(self, config: PredictorConfig) -> None:
         super().__init__()
         self.config = config
+        if not isinstance(config.encoder, EncoderConfig):  # a sequence encoder: [B, D] from its own pooling
+            self.encoder = build_encoder(config.encoder)
+            self.readout = None
+            self.head = nn.Linear(self.encoder.out_dim, config.num_outputs)
+            return
         self.encoder = GNNEncoder(config.encoder)
         readout_cls = get_readout(config.readout)
         self.readout = readout_cls(self.encoder.out_dim)
@@ -92,7 +105,9 @@ class PropertyModel(nn.Module):
             attach_gnn_peft(self.encoder, PeftConfig.from_dict(config.peft))
 
     def embed(self, batch: Any) -> Tensor:
-        """Graph representations, shape [B, readout dim]."""
+        """Molecule representations, shape [B, readout dim] (a sequence encoder's pooled [B, D])."""
+        if self.readout is None:
+            return self.encoder(batch.ids)
         h = self.encoder(batch)
         return self.readout(h, batch.batch, int(batch.num_graphs), getattr(batch, "ptr", None))
 
@@ -104,6 +119,8 @@ class PropertyModel(nn.Module):
 
     def encoder_layers(self) -> list[nn.Module]:
         """The encoder's trainable blocks from input to output, for ``last_k`` fine-tuning."""
+        if self.readout is None:
+            return self.encoder.layers()
         enc = self.encoder
         blocks: list[nn.Module] = [enc.atom_embedding]
         for conv, norm in zip(enc.convs, enc.batch_norms):
@@ -148,7 +165,7 @@ def set_trainable(model: PropertyModel, mode: str, last_k: int = 1) -> None:
         for block in layers[-last_k:]:
             for p in block.parameters():
                 p.requires_grad_(True)
-        if model.encoder.virtual_node is not None:
+        if getattr(model.encoder, "virtual_node", None) is not None:
             for p in model.encoder.virtual_node.parameters():
                 p.requires_grad_(True)
 
@@ -169,7 +186,7 @@ def frozen_modules_eval(model: PropertyModel) -> None:
             module.eval()
     encoder = model.encoder
     trainable = {id(p) for p in encoder.parameters() if p.requires_grad}
-    for layer, dropout in enumerate(encoder.dropouts):
+    for layer, dropout in enumerate(getattr(encoder, "dropouts", ())):  # GNN layers' dropouts
         later = {id(p) for block in (*encoder.convs[layer + 1 :], *encoder.batch_norms[layer + 1 :]) for p in block.parameters()}
         if trainable <= later:
             dropout.eval()

@@ -77,6 +77,7 @@ def prediction_frame(smiles: Sequence[str], result: Any, outputs: np.ndarray, co
     import pandas as pd
 
     from molssl.tasks.domain import TrainingDomain
+    from molssl.text.inputs import molecule_scheme
     from molssl.tasks.ensemble import combine
 
     calibration = info.get("calibration")
@@ -85,7 +86,8 @@ def prediction_frame(smiles: Sequence[str], result: Any, outputs: np.ndarray, co
     frame = pd.DataFrame({"smiles": list(smiles), **columns})
     if info.get("domain"):
         domain = [""] * len(smiles)
-        reasons = TrainingDomain.from_dict(info["domain"]).check(result.graphs, config.encoder.scheme) if len(result) else []
+        scheme = molecule_scheme(config.encoder)  # a text model's domain is read off the graphs too
+        reasons = TrainingDomain.from_dict(info["domain"]).check(result.graphs, scheme) if len(result) else []
         for i, reason in zip(result.indices.tolist(), reasons):
             domain[i] = reason
         frame["domain"] = domain

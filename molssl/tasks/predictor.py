@@ -41,6 +41,7 @@ from molssl.tasks.model import ModelFactory, PredictorConfig, PropertyModel, cou
 from molssl.tasks.finetune_modes import peft_config
 from molssl.tasks.peft_checkpoint import DELTA_KIND, delta_state, save_delta
 from molssl.tasks.target_scaler import TargetScaler
+from molssl.text.inputs import model_inputs, molecule_scheme, text_encoder_config
 from molssl.zoo import resolve_pretrained
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,10 @@ class PropertyPredictor:
 
     def __init__(self, encoder: str | EncoderConfig = "gin", scheme: str = "hu", readout: str = "mean",
                  device: str | torch.device = "auto", **encoder_options: Any) -> None:  # fmt: skip
-        if isinstance(encoder, EncoderConfig):
+        text_encoder = text_encoder_config(encoder, encoder_options)  # a SMILES transformer (molssl.text)
+        if text_encoder is not None:
+            self.encoder_config = text_encoder
+        elif isinstance(encoder, EncoderConfig):
             self.encoder_config = encoder
         else:
             encoder_options.setdefault("dropout", 0.5)
@@ -142,10 +146,15 @@ class PropertyPredictor:
         if standardized.changed:
             table = dataclasses.replace(table, smiles=standardized.smiles)
         pretrained_state: dict[str, torch.Tensor] | None = None
-        if pretrained is not None:
+        if pretrained is not None and not isinstance(self.encoder_config, EncoderConfig):  # the checkpoint's vocabulary comes along
+            enc_config, pretrained_state = load_encoder_state(resolve_pretrained(pretrained))
+            if type(enc_config) is not type(self.encoder_config):
+                raise ValueError(f"{pretrained}: holds a {type(enc_config).__name__}, not a {type(self.encoder_config).__name__}")
+            self.encoder_config = dataclasses.replace(enc_config, dropout=self.encoder_config.dropout)
+        elif pretrained is not None:
             enc_config, pretrained_state = load_encoder_state(resolve_pretrained(pretrained), expected_scheme=self.encoder_config.scheme)
             self.encoder_config = EncoderConfig.from_dict({**enc_config.to_dict(), "dropout": self.encoder_config.dropout})
-        scheme = self.encoder_config.scheme
+        scheme = molecule_scheme(self.encoder_config)
         result = featurize_table(table, scheme.name, sanitize=sanitize, on_error="skip")
         if result.skipped:
             logger.warning("%s (all in info_['skipped']; molssl finetune writes them to skipped.csv)",
@@ -172,7 +181,8 @@ class PropertyPredictor:
                 epochs=cfg.epochs, seeds=cfg.seeds, mode=cfg.mode, model=planned, device=self.device, jobs=jobs,
                 pretrained=None if pretrained is None else str(pretrained),
             ))  # fmt: skip
-        outcome, scaler = finetune(make_model, result.graphs, labels, (train, valid, test), cfg, progress=progress,
+        inputs = model_inputs(self.encoder_config, result.graphs, smiles)
+        outcome, scaler = finetune(make_model, inputs, labels, (train, valid, test), cfg, progress=progress,
                                    task_names=table.task_names, source=table.source, device=self.device, jobs=jobs,
                                    threads=threads)  # fmt: skip
         model = PropertyModel(predictor_config)
@@ -197,7 +207,7 @@ class PropertyPredictor:
         assessment = assess_fit(predictor_config, outcome.states, [s.seed for s in outcome.seeds].index(outcome.best_seed),
                                 result.graphs, labels, (train, valid, test), scaler, ensemble=ensemble, smiles=smiles,
                                 extra={c: [v[i] for i in kept.tolist()] for c, v in table.extra.items()}, scheme=scheme,
-                                device=self.device)  # fmt: skip
+                                device=self.device, inputs=inputs)  # fmt: skip
         self.members_ = assessment.members
         self.fit_predictions_ = assessment.predictions
         self.metrics_["test_report"] = assessment.report
@@ -242,7 +252,7 @@ class PropertyPredictor:
                 raise ValueError("a delta checkpoint needs the pretrained encoder the model was fitted from; this one was "
                                  "trained from scratch: save(delta=False)")  # fmt: skip
             return save_delta(model, directory, base, extra, expected_sha256=self.info_.get("pretrained_sha256"))
-        config = {"kind": PREDICTOR_KIND, "scheme": model.config.encoder.scheme.to_dict(), "predictor": model.config.to_dict()}
+        config = {"kind": PREDICTOR_KIND, "scheme": molecule_scheme(model.config.encoder).to_dict(), "predictor": model.config.to_dict()}
         if self.members_:  # the other seeds' models ride along under ensemble.<seed>.
             best = self.info_.get("best_seed")
             others = {s: m.state_dict() for s, m in zip(self.info_["ensemble"]["seeds"], self.members_) if s != best}
@@ -327,7 +337,7 @@ class PropertyPredictor:
         model = self._require_model()
         smiles = list(smiles)
         parents = standardize_smiles(smiles, self.info_.get("standardize")).smiles
-        result = featurize_many(parents, scheme=model.config.encoder.scheme.name, on_error="skip", workers=workers, sanitize=sanitize)
+        result = featurize_many(parents, scheme=molecule_scheme(model.config.encoder).name, on_error="skip", workers=workers, sanitize=sanitize)
         members = self.members_ or [model]
         outputs = np.zeros((len(members), 0, model.config.num_tasks, *((model.config.num_classes,) if model.config.num_classes else ())))
         if len(result):
@@ -335,7 +345,8 @@ class PropertyPredictor:
             for member in members:
                 use_onednn_linears(member)  # exact fp32 inference on oneDNN where it is faster; training unaffected
             with torch.inference_mode(), autocast:
-                outputs = np.stack([predict_graphs(member, result.graphs, batch_size=batch_size) for member in members])
+                inputs = model_inputs(model.config.encoder, result.graphs, [parents[i] for i in result.indices.tolist()])
+                outputs = np.stack([predict_graphs(member, inputs, batch_size=batch_size) for member in members])
         return prediction_frame(smiles, result, outputs.astype(np.float64), model.config, self.scaler_, self.info_)
 
     def predict_file(self, path: str | os.PathLike, smiles_column: str | None = None, **options: Any):

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from molssl.nn.encoders import register_encoder
 from molssl.ssl.checks import check_known_keys, check_positive_int, check_unit_interval
 from molssl.text.tokenizer import SmilesTokenizer
 
@@ -271,6 +272,8 @@ def check_same_vocabulary(expected: Mapping[str, Any], found: Mapping[str, Any],
         raise ValueError(f"{where}: the SMILES vocabulary differs from the encoder's (sha256 {b[:12]} vs {a[:12]}); "
                          "tokenize with the encoder's own tokenizer (config.tokenizer())")  # fmt: skip
 
+
+register_encoder(SmilesTransformerConfig.kind, SmilesTransformerConfig, SmilesTransformer)
 
 __all__ = ["POOLINGS", "POSITIONS", "PRESETS", "SmilesTransformer", "SmilesTransformerConfig", "TransformerBlock",
            "apply_rotary", "check_same_vocabulary", "rotary_tables"]  # fmt: skip

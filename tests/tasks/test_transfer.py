@@ -190,7 +190,7 @@ def test_unknown_variants_and_bad_configs_are_explained():
         TransferConfig(pretrain_steps=(1000, 200))
     with pytest.raises(ValueError, match="'esol' is a regression set"):
         TransferConfig(datasets=("bbbp", "esol"))
-    with pytest.raises(ValueError, match="unknown AttributeMaskingConfig keys \\['mask_ratio'\\]"):
+    with pytest.raises(ValueError, match="unknown AttributeMaskingConfig options \\['mask_ratio'\\]"):
         TransferConfig(variant_options={"attr_masking": {"mask_ratio": 0.2}})
     with pytest.raises(ValueError, match="not among the variants"):
         TransferConfig(variant_options={"graphmae": {"mask_rate": 0.2}})

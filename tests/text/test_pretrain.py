@@ -1,0 +1,71 @@
+"""Both text methods on the shared loop: they train from the Python API and the CLI, resume exactly (randomized
+SMILES drawn from the loop's per-step generator), and their encoder fine-tunes through PropertyPredictor."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from molssl.nn.pretrained import load_encoder
+from molssl.pretrain import DataConfig, RunConfig, TrainConfig, pretrain
+from molssl.tasks.predictor import PropertyPredictor
+from molssl.text.encoder import SmilesTransformer
+from tests.conftest import moleculenet_head
+from tests.text.conftest import moses_slice
+
+ENCODER = {"dim": 32, "depth": 1, "heads": 2, "max_length": 96}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("text") / "moses_256.smi"
+    path.write_text("SMILES\n" + "\n".join(moses_slice(256)) + "\n")
+    return path
+
+
+def _config(method: str, corpus, **train) -> RunConfig:
+    options = {"steps": 8, "batch_size": 16, "lr": 2e-3, "log_every": 2, "checkpoint_every": 4, **train}
+    return RunConfig(method=method, data=DataConfig(path=str(corpus)), encoder={"kind": "smiles_transformer", **ENCODER},
+                     train=TrainConfig(device="cpu", progress=False, **options))  # fmt: skip
+
+
+def _rows(result):
+    return [{k: v for k, v in r.items() if not k.endswith("_per_s")} for r in result.metrics]
+
+
+def test_contrastive_run_resumes_exactly(corpus, tmp_path):
+    config = _config("smiles_contrastive", corpus)
+    full = pretrain(config, out=tmp_path / "full")
+
+    def interrupt(row):
+        if row["step"] == 6:
+            raise KeyboardInterrupt("simulated kill")
+
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(config, out=tmp_path / "cut", on_log=interrupt)
+    resumed = pretrain(config, out=tmp_path / "cut", resume=True)
+    a, b = load_encoder(tmp_path / "full" / "encoder").state_dict(), load_encoder(tmp_path / "cut" / "encoder").state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _rows(full) == _rows(resumed)
+    recorded = json.loads((tmp_path / "full" / "config.json").read_text())
+    assert recorded["source"]["views"] == 2 and recorded["source"]["vocab_sha256"]
+
+
+def test_mlm_pretrains_from_the_cli_and_fine_tunes(corpus, tmp_path):
+    from molssl.cli.main import main
+
+    run = tmp_path / "mlm"
+    code = main(["pretrain", "--method", "mlm", "--data", str(corpus), "--out", str(run), "--steps", "6",
+                 "--batch-size", "16", "--log-every", "2", "--checkpoint-every", "2", "--device", "cpu", "--no-progress",
+                 "--encoder-option", "dim=32", "--encoder-option", "depth=1", "--encoder-option", "heads=2"])  # fmt: skip
+    assert code == 0
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4, 6] and 0.1 < rows[-1]["mask_fraction"] < 0.2
+    encoder = load_encoder(run / "encoder")
+    assert isinstance(encoder, SmilesTransformer)
+    data = moleculenet_head("bbbp", 240, tmp_path)
+    predictor = PropertyPredictor(encoder="smiles_transformer", device="cpu").fit(data, pretrained=run, epochs=1, seeds=(0,))
+    assert predictor.model_.config.encoder == encoder.config.__class__.from_dict({**encoder.config.to_dict(), "dropout": 0.1})
+    assert predictor.info_["pretrained_sha256"]
