@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.get_moses import OUT as MOSES  # noqa: E402
 from benchmarks.record import append_rows  # noqa: E402
+from molssl.pretrain.config import PRECISIONS  # noqa: E402
 
 SUITE = "transfer_curve"
 WORK = ROOT / "benchmarks" / "_work" / SUITE
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--pretrain-steps", type=int, nargs="+", default=[200, 1000, 5000], help="increasing; steps of 256")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=20, help="fine-tuning epochs")
-    parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16", "fp16"], help="pretraining precision")
+    parser.add_argument("--precision", default="bf16", choices=PRECISIONS, help="pretraining precision")
     parser.add_argument("--corpus", default=str(MOSES), help="pretraining molecules ('embedded': the 50,000-molecule sample)")
     parser.add_argument("--jobs", type=int, default=2, help="fine-tuning processes, one thread each")
     parser.add_argument("--workers", type=int, default=2, help="featurization processes (store and descriptor targets)")
