@@ -9,9 +9,9 @@ from typing import Sequence
 
 from molssl import __version__
 from molssl.cli.help_format import MolsslParser
-from molssl.cli import audit, convert, datasets, embed, example, featurize, finetune, ogb, predict, pretrain, split, store, stress, transfer, zoo
+from molssl.cli import audit, convert, datasets, embed, example, featurize, finetune, ogb, predict, pretrain, probe, split, store, stress, transfer, zoo
 
-SUBCOMMANDS = {"example": example, "featurize": featurize, "pretrain": pretrain, "finetune": finetune, "predict": predict, "embed": embed, "split": split, "datasets": datasets, "ogb": ogb, "store": store, "zoo": zoo, "convert": convert, "transfer": transfer, "audit": audit, "stress": stress}
+SUBCOMMANDS = {"example": example, "featurize": featurize, "pretrain": pretrain, "finetune": finetune, "predict": predict, "embed": embed, "split": split, "datasets": datasets, "ogb": ogb, "store": store, "zoo": zoo, "convert": convert, "transfer": transfer, "probe": probe, "audit": audit, "stress": stress}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Mapping
 import torch
 from torch import Tensor, nn
 
+from molssl.nn.encoders import register_encoder
 from molssl.ssl.checks import check_known_keys, check_positive_int
 
 
@@ -155,3 +156,6 @@ class ResNet(nn.Module):
     def encode(self, x: Tensor) -> Tensor:
         """The pooled embedding (same as ``forward``), the loop contract's name."""
         return self.forward(x)
+
+
+register_encoder("resnet", ResNetConfig, ResNet)

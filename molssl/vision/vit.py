@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from molssl.nn.encoders import register_encoder
 from molssl.ssl.checks import check_known_keys, check_positive_float, check_positive_int
 
 
@@ -242,3 +243,6 @@ class ViT(nn.Module):
     def encode(self, x: Tensor) -> Tensor:
         """The pooled embedding (same as ``forward``), the loop contract's name."""
         return self.forward(x)
+
+
+register_encoder("vit", ViTConfig, ViT)
