@@ -4,7 +4,8 @@ Every writer of a result another process may read (checkpoints, molecule stores,
 caches, run records) goes through here, so a kill at any moment leaves the old content or the new one,
 never half of either:
 
-- ``write_json_atomic`` writes a JSON document through a temporary sibling, ``fsync`` and a rename.
+- ``write_text_atomic`` and ``write_json_atomic`` write a file through a temporary sibling, ``fsync`` and a
+  rename.
 - ``staged_directory`` lets a block fill a temporary sibling directory ``.NAME.tmp-<pid>@<host>-*``
   (the owner tag of ``molssl.process_owner``, so leftover sweeps can tell a live writer's copy from an
   abandoned one) and renames it into place; an existing ``NAME`` is first moved to
@@ -67,15 +68,9 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def write_json_atomic(path: PathLike, document: Any, *, indent: int | None = 2, sort_keys: bool = False) -> None:
-    """Write ``document`` as JSON to ``path`` through a temporary sibling, ``fsync`` and a rename.
-
-    Raises:
-        ValueError: ``document`` holds NaN or infinity (pass it through ``json_safe`` first).
-        TypeError: ``document`` holds something JSON cannot (a set, an object).
-    """
+def write_text_atomic(path: PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary sibling, ``fsync`` and a rename."""
     path = Path(path)
-    text = json.dumps(document, indent=indent, sort_keys=sort_keys, allow_nan=False) + "\n"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -87,6 +82,16 @@ def write_json_atomic(path: PathLike, document: Any, *, indent: int | None = 2, 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: PathLike, document: Any, *, indent: int | None = 2, sort_keys: bool = False) -> None:
+    """Write ``document`` as JSON to ``path`` through a temporary sibling, ``fsync`` and a rename.
+
+    Raises:
+        ValueError: ``document`` holds NaN or infinity (pass it through ``json_safe`` first).
+        TypeError: ``document`` holds something JSON cannot (a set, an object).
+    """
+    write_text_atomic(path, json.dumps(document, indent=indent, sort_keys=sort_keys, allow_nan=False) + "\n")
 
 
 def remove_aside(path: PathLike) -> None:
@@ -155,4 +160,6 @@ def _move_into_place(tmp: Path, target: Path, replace: bool) -> None:
         old.unlink()
 
 
-__all__ = ["file_sha256", "json_safe", "json_sha256", "remove_aside", "staged_directory", "write_json_atomic"]
+__all__ = [
+    "file_sha256", "json_safe", "json_sha256", "remove_aside", "staged_directory", "write_json_atomic", "write_text_atomic",
+]  # fmt: skip

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from molssl.files import file_sha256, json_safe, json_sha256, remove_aside, staged_directory, write_json_atomic
+from molssl.files import file_sha256, json_safe, json_sha256, remove_aside, staged_directory, write_json_atomic, write_text_atomic
 from molssl.process_owner import current_umask
 
 
@@ -48,6 +48,14 @@ def test_write_json_atomic_keeps_the_old_file_when_writing_fails(tmp_path):
         write_json_atomic(path, {"a": {1, 2}})
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temporary file left
+
+
+def test_write_text_atomic_replaces_with_the_umask_modes(tmp_path):
+    path = tmp_path / "table.md"
+    write_text_atomic(path, "old")
+    write_text_atomic(path, "é new\n")
+    assert path.read_text(encoding="utf-8") == "é new\n" and [p.name for p in tmp_path.iterdir()] == ["table.md"]
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~current_umask()  # not mkstemp's 0600
 
 
 def test_staged_directory_creates_replaces_and_cleans_up(tmp_path):
