@@ -31,7 +31,6 @@ ENCODER_MODULES: dict[str, str] = {
     "resnet": "molssl.vision.resnet",
     "vit": "molssl.vision.vit",
     "smiles_transformer": "molssl.text.encoder",
-    "smiles_transformer": "molssl.text.encoder",
 }
 
 

@@ -25,7 +25,7 @@ def method(monkeypatch):
 
 
 def _config(method, **train) -> RunConfig:
-    options = {"steps": 40, "batch_size": 64, "lr": 3e-3, "log_every": 5, "checkpoint_every": 10, **train}
+    options = {"steps": 40, "batch_size": 64, "lr": 3e-3, "log_every": 5, "checkpoint_every": 20, **train}
     return RunConfig(method=method, data=DataConfig(path=str(ESOL)), train=fast(**options))
 
 
