@@ -196,7 +196,7 @@ def main() -> None:
     cls = get_method("graphcl")
     config = cls.config_class.from_dict(options)
     encoder_config = EncoderConfig(scheme=scheme, **DEFAULT_ENCODER)
-    loader = StoreLoader(store, batch_size=args.batch_size, shuffle=True, seed=0, drop_last=True)
+    loader = StoreLoader(store.graphs, batch_size=args.batch_size, shuffle=True, seed=0, drop_last=True)
     loader.set_epoch(0)
     order = loader.order()
     mask_token = scheme.atom_mask_token

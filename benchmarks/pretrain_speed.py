@@ -198,9 +198,9 @@ def corpus_store(n: int):
     return build_store(path, scheme="hu", cache_dir=WORK / "stores")
 
 
-def collate(source, batch_size: int, targets=None) -> list:
+def collate(graphs, batch_size: int, targets=None) -> list:
     """The loop's first-epoch batches (shuffled with seed 0, full batches only)."""
-    loader = StoreLoader(source, batch_size=batch_size, shuffle=True, seed=0, drop_last=True, targets=targets)
+    loader = StoreLoader(graphs, batch_size=batch_size, shuffle=True, seed=0, drop_last=True, targets=targets)
     loader.set_epoch(0)
     return list(loader)
 
@@ -242,7 +242,7 @@ def main() -> None:
     scheme = store.spec
     encoder_config = EncoderConfig(scheme=scheme, **DEFAULT_ENCODER)
     t = time.perf_counter()
-    batch_sets = {"moses": collate(store, args.batch_size)}
+    batch_sets = {"moses": collate(store.graphs, args.batch_size)}
     batching_s = (time.perf_counter() - t) / len(batch_sets["moses"])
     labeled = None
     if any(get_method(n).needs_labels for n in names):

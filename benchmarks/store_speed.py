@@ -70,7 +70,7 @@ def main() -> None:
     print(f"build {build_s:.1f} s ({n / build_s:.0f} mol/s, {args.workers} workers); reuse (with sha256 verification) {reuse_s:.3f} s; "
           f"open {open_s * 1e3:.2f} ms; verify {verify_s * 1e3:.1f} ms ({size_mb / verify_s:.0f} MB/s)")  # fmt: skip
 
-    loader = StoreLoader(store, batch_size=args.batch_size, shuffle=True)
+    loader = StoreLoader(store.graphs, batch_size=args.batch_size, shuffle=True)
     order = loader.order()
     k = min(args.batches, len(loader))
     ours, theirs = [], []

@@ -1,4 +1,9 @@
-"""Mini-batches of molecules straight from a store (or any ``GraphArrays``) as PyG ``Batch`` objects.
+"""Mini-batches of graph arrays as PyG ``Batch`` objects: the batches of fine-tuning, prediction and embedding.
+
+One input, ``GraphArrays``, whether in memory (``featurize_many(...).graphs``) or memory-mapped from a
+molecule store (``MoleculeStore.graphs``); inputs of another modality that index the same way and bring
+their own ``collate`` (``molssl.text.inputs``) pass through too. Pretraining does not use it: its loop
+orders, shards and resumes its batches itself (``molssl.pretrain.batch_order``).
 
 Batching is a vectorized gather over the flat arrays (no per-graph Python objects), so one process
 keeps well ahead of a GNN. Shuffling is a seeded permutation per epoch; with ``world_size > 1`` each
@@ -13,7 +18,6 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from molssl.data.store import MoleculeStore
 from molssl.graph.arrays import GraphArrays
 from molssl.graph.batch import to_batch
 
@@ -22,7 +26,7 @@ class StoreLoader:
     """Iterate over mini-batches of molecules.
 
     Args:
-        source: a ``MoleculeStore`` or ``GraphArrays``.
+        graphs: the molecules (a store's are ``store.graphs``).
         batch_size: graphs per batch (per rank).
         shuffle: reshuffle every epoch (seeded by ``seed`` and the epoch from ``set_epoch``).
         seed: shuffling seed.
@@ -36,7 +40,7 @@ class StoreLoader:
 
     def __init__(
         self,
-        source: MoleculeStore | GraphArrays,
+        graphs: GraphArrays,
         batch_size: int = 256,
         shuffle: bool = False,
         seed: int = 0,
@@ -47,7 +51,7 @@ class StoreLoader:
         world_size: int = 1,
         edge_order: bool = False,
     ):
-        self.graphs = source.graphs if isinstance(source, MoleculeStore) else source
+        self.graphs = graphs
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if not 0 <= rank < world_size:
