@@ -101,10 +101,10 @@ def report(rows: list[dict]) -> str:
         cells.setdefault((r["dataset"], r["split"], r["metric"], r["epochs"]), {}).setdefault(r["init"], []).append(r["test_at_best_valid"])
     for (dataset, split, metric, epochs), by_init in sorted(cells.items(), key=lambda kv: (DATASETS.index(kv[0][0]), SPLITS.index(kv[0][1]))):
         none, pre = by_init.get("none", []), by_init.get("supervised_contextpred", [])
-        scale = 100 if metric == "rocauc" else 1
+        scale = 100 if metric in ("rocauc", "roc_auc") else 1
         a = statistics.median(none) * scale if none else float("nan")
         b = statistics.median(pre) * scale if pre else float("nan")
-        gain = (b - a) if metric == "rocauc" else (a - b)  # positive = pretraining helps (RMSE: lower is better)
+        gain = (b - a) if metric in ("rocauc", "roc_auc") else (a - b)  # positive = pretraining helps (RMSE: lower is better)
         lines.append(f"| {dataset} | {split} | {metric} | {a:.3g} | {b:.3g} | {gain:+.3g} | {min(len(none), len(pre))} | {epochs} |")
     return "\n".join(lines) + "\n"
 

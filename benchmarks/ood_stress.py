@@ -44,7 +44,7 @@ def run_one(encoder: str, dataset: str, epochs: int, seed: int) -> list[dict]:
     predictor.fit(dataset, config=FinetuneConfig(epochs=epochs, seeds=(seed,)))
     frame = predictor.fit_predictions_
     test = frame[frame["split"] == "test"]["smiles"].tolist()
-    classification = predictor.metrics_["metric"] == "rocauc"
+    classification = predictor.metrics_["metric"] in ("rocauc", "roc_auc")
     results = stress_test(predictor, test, seed=seed, threshold=0.5 if classification else None)
     fitted = {"encoder": encoder, "dataset": dataset, "epochs": epochs, "seed": seed, "test_molecules": len(test),
               "test_score": predictor.metrics_["per_seed"][0]["test_at_best"], "metric": predictor.metrics_["metric"],

@@ -9,7 +9,6 @@ audit's comparisons over millions of rows are vectorized set operations, not Pyt
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 from dataclasses import dataclass, fields
 from typing import Callable, Sequence
@@ -134,7 +133,3 @@ def _inchikey(mol: object) -> str:
     except (RuntimeError, ValueError):
         return ""
 
-
-def chunk_count(n: int) -> int:
-    """Chunks ``molecule_keys`` splits ``n`` rows into (for progress bars)."""
-    return max(1, math.ceil(n / CHUNK_ROWS))

@@ -65,10 +65,8 @@ def audit_keys(
     source: str = "",
     sha256: str = "",
     split: str = "scaffold",
-    workers: int = 1,
 ) -> AuditReport:
     """The audit of a corpus whose keys are already computed (``molecule_keys(smiles)``)."""
-    del workers  # the downstream sets are small; kept so callers can pass one set of options
     if len(keys) != len(smiles):
         raise ValueError(f"{len(keys)} key rows for {len(smiles)} SMILES")
     sets = [item if isinstance(item, DownstreamSet) else load_downstream(item, split) for item in against]

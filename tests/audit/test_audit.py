@@ -132,6 +132,18 @@ def test_decontaminate_removes_exactly_them_and_store_records_provenance(planted
     assert exact_only.rows_removed == len(expected_removed) - 1  # the stereo-stripped one stays
     with gzip.open(out, "rt") as fh:
         assert fh.readline() == "SMILES\n"
+    # with scaffolds: also every row whose Murcko scaffold (no stereo) is one of BBBP's test scaffolds
+    from rdkit.Chem.Scaffolds import MurckoScaffold
+
+    def scaffold(smiles: str) -> str:
+        with rdBase.BlockLogs():
+            return MurckoScaffold.MurckoScaffoldSmiles(smiles=smiles, includeChirality=False) if canonical(smiles) else ""
+
+    test_scaffolds = {scaffold(planted["bbbp_smiles"][i]) for i in bbbp.rows_in("test")} - {""}
+    carriers = {r for r, s in enumerate(planted["rows"]) if scaffold(s) in test_scaffolds}
+    assert carriers - set(planted["planted"])  # MOSES molecules that carry a BBBP test scaffold exist
+    wide = decontaminate(planted["path"], [bbbp], tmp_path / "wide.smi", scaffolds=True)
+    assert wide.rows_removed == len(carriers | set(planted["planted"]))
 
     from molssl.data.store_build import build_store
 
