@@ -236,37 +236,13 @@ def adjust_saturation(images: Tensor, factors: Tensor) -> Tensor:
     return _blend(images, to_grayscale(images), factors)
 
 
-def _rgb_to_hsv(rgb: Tensor) -> Tensor:
-    """HSV of RGB pixels, hue in [0, 1). Shapes: [B, 3, H, W] -> [B, 3, H, W]"""
-    r, g, b = rgb.unbind(1)
-    maxc, _ = rgb.max(1)
-    minc, _ = rgb.min(1)
-    delta = maxc - minc
-    safe_delta = torch.where(delta > 0, delta, torch.ones_like(delta))
-    s = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)), torch.zeros_like(maxc))
-    rc, gc, bc = (maxc - r) / safe_delta, (maxc - g) / safe_delta, (maxc - b) / safe_delta
-    h = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
-    h = torch.where(delta > 0, (h / 6.0) % 1.0, torch.zeros_like(h))
-    return torch.stack([h, s, maxc], 1)
-
-
-def _hsv_to_rgb(hsv: Tensor) -> Tensor:
-    """RGB of HSV pixels (the inverse of ``_rgb_to_hsv``), by the closed form ``c_n = v - v s clamp(min(k, 4 - k), 0, 1)``
-    with ``k = (n + 6 h) mod 6`` and n = 5, 3, 1 for red, green, blue.
-
-    Shapes:
-        [B, 3, H, W] -> [B, 3, H, W]
-    """
-    h, s, v = hsv[:, 0:1], hsv[:, 1:2], hsv[:, 2:3]  # [B, 1, H, W] each
-    n = hsv.new_tensor([5.0, 3.0, 1.0]).view(1, 3, 1, 1)
-    k = (n + 6.0 * h) % 6.0  # [B, 3, H, W]
-    return v - v * s * torch.minimum(k, 4.0 - k).clamp(0.0, 1.0)
-
-
 def adjust_hue(images: Tensor, shifts: Tensor) -> Tensor:
-    """Rotate the hue of each RGB image by its shift (a fraction of the circle, in [-0.5, 0.5]).
+    """Rotate the hue of each RGB image by its shift (a fraction of the circle, in [-0.5, 0.5]); HSV semantics.
 
-    Grayscale (1-channel) images have no hue and are returned unchanged.
+    Equals RGB -> HSV, ``h <- (h + shift) mod 1``, HSV -> RGB (``colorsys``, torchvision's ``adjust_hue``),
+    computed without the full round trip: with ``M = max(r, g, b)``, ``d = M - min(r, g, b)`` and the hue
+    sector coordinate ``6h``, channel ``n`` (5, 3, 1 for red, green, blue) is ``M - d * clamp(min(k, 4 - k), 0, 1)``
+    for ``k = (n + 6h) mod 6`` (the closed form of HSV -> RGB, since ``v s = d``). Grayscale (1-channel) images have no hue and are returned unchanged.
 
     Shapes:
         images: [B, C, H, W]; shifts: [B] -> [B, C, H, W]
@@ -274,9 +250,20 @@ def adjust_hue(images: Tensor, shifts: Tensor) -> Tensor:
     _check_images(images)
     if images.size(1) == 1:
         return images
-    hsv = _rgb_to_hsv(images)
-    hue = (hsv[:, 0] + shifts.to(images.dtype).view(-1, 1, 1)) % 1.0
-    return _hsv_to_rgb(torch.stack([hue, hsv[:, 1], hsv[:, 2]], 1)).clamp(0, 1)
+    if images.size(1) != 3:
+        raise ValueError(f"hue needs 1 or 3 channels, got {images.size(1)}")
+    r, g, b = images.unbind(1)
+    top = images.amax(1)  # [B, H, W]
+    spread = top - images.amin(1)
+    safe = torch.where(spread > 0, spread, torch.ones_like(spread))
+    # ties between channels give the same hue whichever case is taken
+    sector = torch.where(r == top, (g - b) / safe, torch.where(g == top, 2.0 + (b - r) / safe, 4.0 + (r - g) / safe))
+    sector = torch.remainder(sector + 6.0 * shifts.to(images.dtype).view(-1, 1, 1), 6.0)  # 6h, shifted, in [0, 6)
+    n = images.new_tensor([5.0, 3.0, 1.0]).view(1, 3, 1, 1)
+    k = n + sector.unsqueeze(1)  # [B, 3, H, W] in [1, 11)
+    k = torch.where(k >= 6.0, k - 6.0, k)  # mod 6
+    # clamp(min(k, 4 - k), 0, 1) == clamp(2 - |k - 2|, 0, 1)
+    return (top.unsqueeze(1) - spread.unsqueeze(1) * (2.0 - (k - 2.0).abs()).clamp(0.0, 1.0)).clamp(0, 1)
 
 
 def color_jitter(
@@ -311,8 +298,17 @@ def color_jitter(
     order = torch.rand(n, 4, generator=generator, device=generator.device).argsort(1).to(device)  # [B, 4]
     adjustments = (adjust_brightness, adjust_contrast, adjust_saturation, adjust_hue)
     for slot in range(4):
+        # every image takes exactly one adjustment per slot: each image's row is written once
+        out = images.clone() if images.device.type == "cpu" else images
         for op, adjust in enumerate(adjustments):
-            images = _apply_where(images, apply & (order[:, slot] == op), adjust, factors[:, op])
+            chosen = apply & (order[:, slot] == op)
+            if images.device.type != "cpu":
+                out = torch.where(chosen.view(-1, 1, 1, 1), adjust(images, factors[:, op]), out)
+                continue
+            rows = chosen.nonzero().squeeze(1)
+            if rows.numel():
+                out[rows] = adjust(images[rows], factors[rows, op])
+        images = out
     return images
 
 
