@@ -24,3 +24,11 @@ def test_import_is_light():
     code = "import sys, molssl; print(sorted(m for m in ('rdkit', 'torch', 'torch_geometric', 'pandas') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_pretraining_is_at_the_top_level():
+    from molssl.pretrain.trainer import pretrain
+
+    assert callable(molssl.pretrain) and molssl.pretrain.pretrain is pretrain  # the package, callable as its function
+    assert molssl.TrainConfig is molssl.pretrain.TrainConfig and molssl.RunConfig().train == molssl.TrainConfig()
+    assert molssl.get_method("attr_masking") is molssl.METHODS["attr_masking"]

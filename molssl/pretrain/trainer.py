@@ -123,8 +123,9 @@ def pretrain(
             raise TypeError(f"pass {', '.join(clashing)} inside the RunConfig, not beside it")
         config = method
     else:
-        config = _keyword_config(method, data, train, method_options, encoder, scheme, init, workers, target_columns,
-                                 task_type, min_effective_rank)  # fmt: skip
+        config = _keyword_config(method, data, train=train, method_options=method_options, encoder=encoder, scheme=scheme,
+                                 init=init, workers=workers, target_columns=target_columns, task_type=task_type,
+                                 min_effective_rank=min_effective_rank)  # fmt: skip
     data_object = None if data is None or isinstance(data, (str, os.PathLike)) else data
     if isinstance(method, RunConfig) and data is not None and data_object is None:
         config = replace(config, data=replace(config.data, path=str(data)))
@@ -135,7 +136,7 @@ def pretrain(
         teardown(ctx)
 
 
-def _keyword_config(method: str, data: Any, train: TrainConfig | None, method_options: Mapping[str, Any] | None,
+def _keyword_config(method: str, data: Any, *, train: TrainConfig | None, method_options: Mapping[str, Any] | None,
                     encoder: Any, scheme: str | None, init: Any, workers: int, target_columns: list[str] | None,
                     task_type: str | None, min_effective_rank: float | None) -> RunConfig:  # fmt: skip
     """The ``RunConfig`` of ``pretrain``'s keyword form."""

@@ -8,6 +8,7 @@ import json
 import pytest
 import torch
 
+import molssl
 import molssl.methods
 from molssl.nn.pretrained import PreprocessingMismatchError, load_encoder, load_encoder_state
 from molssl.pretrain import DataConfig, RunConfig, pretrain
@@ -58,8 +59,8 @@ def test_a_non_graph_modality_trains_and_resumes_exactly(method, tmp_path):
     recorded = json.loads((tmp_path / "full" / "config.json").read_text())
     assert recorded["data"]["modality"] == MODALITY and recorded["encoder"] == {"kind": "mlp_test", "in_dim": 8, "hidden": 32}
     assert recorded["source"]["rows"] == 1128 and not (tmp_path / "full" / "scheme.json").exists()
-    # config.json is the run: replayed, it trains to the same weights
-    again = pretrain(RunConfig.from_dict(recorded), out=tmp_path / "again")
+    # config.json is the run: replayed (through the top-level molssl.pretrain), it trains to the same weights
+    again = molssl.pretrain(RunConfig.from_dict(recorded), out=tmp_path / "again")
     c = _weights(again.run_dir)
     assert all(torch.equal(a[k], c[k]) for k in a)
     uniform = pretrain(_config(method), out=tmp_path / "uniform").metrics
