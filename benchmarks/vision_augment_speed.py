@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
+    command = "python benchmarks/vision_augment_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
     rows = []
     for data in args.data:
         batch = (digits if data == "mnist" else depictions)(args.batch).to(device)
@@ -103,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['per_image_images_per_s']:7.0f} img/s  ratio {row['ratio_median']:.1f}x "
                   f"(rounds {row['ratio_per_round']})")  # fmt: skip
             rows.append(row)
-    if not args.no_record:
-        append_rows("vision_augment_speed", rows, "python benchmarks/vision_augment_speed.py " + " ".join(argv or sys.argv[1:]))
+            if not args.no_record:  # row by row: a long run interrupted keeps what it measured
+                append_rows("vision_augment_speed", [row], command)
     return 0
 
 
