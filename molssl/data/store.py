@@ -34,8 +34,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -44,8 +42,8 @@ import numpy as np
 
 from molssl.chem.errors import SkippedRow
 from molssl.chem.schemes.spec import FeaturizationSpec
+from molssl.files import file_sha256, staged_directory, write_json_atomic
 from molssl.graph.arrays import GraphArrays
-from molssl.process_owner import owner_tag, publish_permissions
 
 STORE_FORMAT = 2
 _ARRAYS = ("x", "edge_index", "edge_attr", "atom_ptr", "edge_ptr", "rows", "smiles_ptr")
@@ -219,13 +217,11 @@ class MoleculeStore:
         Raises:
             StoreCorruptError: naming the first file whose content changed.
         """
-        from molssl.data.corpus import file_digest
-
         start = time.perf_counter()
         for name in DATA_FILES:
             recorded = self.meta["files"][name]["sha256"]
             try:
-                digest = file_digest(self.path / name)
+                digest = file_sha256(self.path / name)
             except OSError as exc:
                 raise StoreCorruptError(self.path, name, f"unreadable ({exc})") from exc
             if digest != recorded:
@@ -295,16 +291,13 @@ def write_store(
         FileExistsError: if ``path`` already exists (or another process wrote it meanwhile).
     """
     from molssl import __version__
-    from molssl.data.corpus import file_digest
 
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} already exists")
     if len(smiles) != len(graphs) or len(rows) != len(graphs):
         raise ValueError(f"{len(graphs)} graphs but {len(smiles)} SMILES and {len(rows)} rows")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{owner_tag()}-", dir=path.parent))
-    try:
+    with staged_directory(path, replace=False) as tmp:  # .NAME.tmp-<pid>@<host>-*: the leftover sweep knows it
         encoded = [s.encode() for s in smiles]
         smiles_ptr = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(b) for b in encoded], out=smiles_ptr[1:])
@@ -328,7 +321,7 @@ def write_store(
                 fh.write(json.dumps(row.to_dict()) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        files = {name: {"bytes": (tmp / name).stat().st_size, "sha256": file_digest(tmp / name)} for name in DATA_FILES}
+        files = {name: {"bytes": (tmp / name).stat().st_size, "sha256": file_sha256(tmp / name)} for name in DATA_FILES}
         for name, arr in arrays.items():
             files[f"{name}.npy"].update(dtype=np.asarray(arr).dtype.str, shape=list(np.shape(arr)))
         meta = {
@@ -346,18 +339,5 @@ def write_store(
             "files": files,
         }
         # meta.json last: a directory without it never loads as a store
-        with open(tmp / "meta.json", "w") as fh:
-            json.dump(meta, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        publish_permissions(tmp)  # mkdtemp's 0700 -> what the user's umask gives
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:
-            if path.exists():  # another process finished the same store first
-                raise FileExistsError(f"{path} already exists") from exc
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_json_atomic(tmp / "meta.json", meta)
     return MoleculeStore(path)

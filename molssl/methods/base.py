@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from molssl.chem.schemes import FeaturizationSpec
 from molssl.nn.encoders import build_encoder, config_from_dict
-from molssl.ssl.checks import check_known_keys, check_positive_int
+from molssl.ssl.checks import check_fraction, check_known_keys, check_positive_int
 
 
 class MethodOutput(NamedTuple):
@@ -60,14 +60,6 @@ class MethodConfig:
         data = dict(data or {})
         check_known_keys(cls, data)
         return cls(**data)
-
-
-def check_fraction(name: str, value: float, low_open: bool = True) -> None:
-    """Raise ``ValueError`` unless ``0 < value < 1`` (or ``0 <= value`` with ``low_open=False``)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
-    if not ((0.0 < value) if low_open else (0.0 <= value)) or not value < 1.0:
-        raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1), got {value!r}")
 
 
 class PretrainMethod(nn.Module, ABC):

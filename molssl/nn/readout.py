@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from molssl.ops import scatter, segment_softmax
+from molssl.registry import Registry
 
 
 class Readout(nn.Module):
@@ -129,18 +130,15 @@ class Set2SetReadout(Readout):
         return f"in_dim={self.in_dim}, steps={self.steps}"
 
 
-READOUTS: dict[str, type[Readout]] = {
+READOUTS: Registry[type[Readout]] = Registry("readout", {
     "mean": MeanReadout,
     "sum": SumReadout,
     "max": MaxReadout,
     "attention": AttentionReadout,
     "set2set": Set2SetReadout,
-}
+})  # fmt: skip
 
 
 def get_readout(name: str) -> type[Readout]:
     """The readout class registered under ``name``; build it with ``get_readout(name)(in_dim)``."""
-    try:
-        return READOUTS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown readout {name!r}; valid readouts: {', '.join(sorted(READOUTS))}") from None
+    return READOUTS[name]

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from molssl.registry import Registry
+
 
 
 def _check_same_shape(inputs: Tensor, targets: Tensor, inputs_name: str) -> None:
@@ -121,19 +123,16 @@ def masked_multiclass_loss(logits: Tensor, targets: Tensor) -> Tensor:
 
 
 #: the training loss of each task type (``molssl.data.task_type.TASK_TYPES``)
-TASK_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+TASK_LOSSES: Registry[Callable[[Tensor, Tensor], Tensor]] = Registry("task type", {
     "classification": masked_bce_with_logits,
     "multiclass": masked_multiclass_loss,
     "regression": masked_mse,
-}
+})  # fmt: skip
 
 
 def loss_for_task(task_type: str) -> Callable[[Tensor, Tensor], Tensor]:
     """The masked training loss of ``task_type``: BCE with logits, multiclass cross-entropy or MSE."""
-    try:
-        return TASK_LOSSES[task_type]
-    except KeyError:
-        raise ValueError(f"no loss for task type {task_type!r}; valid task types: {', '.join(TASK_LOSSES)}") from None
+    return TASK_LOSSES[task_type]
 
 
 __all__ = ["TASK_LOSSES", "loss_for_task", "masked_bce_with_logits", "masked_cross_entropy", "masked_mse", "masked_multiclass_loss"]

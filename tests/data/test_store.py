@@ -110,7 +110,7 @@ def test_killed_build_leaves_no_store(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(json, "dump", boom)  # die just before meta.json is written
+    monkeypatch.setattr("molssl.data.store.write_json_atomic", boom)  # die just before meta.json is written
     with pytest.raises(KeyboardInterrupt):
         write_store(tmp_path / "s", graphs, ["CCO"], np.array([0]), [], molssl.get_spec("hu"))
     assert not (tmp_path / "s").exists() and list(tmp_path.iterdir()) == []
@@ -273,7 +273,7 @@ def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)  # killed while writing meta.json, the last file
 
 graphs = molssl.featurize_many(["CCO", "c1ccccc1O"], scheme="hu").graphs
-store_module.json.dump = die
+store_module.write_json_atomic = die
 store_module.write_store(sys.argv[1], graphs, ["CCO", "c1ccccc1O"], np.array([0, 1]), [], molssl.get_spec("hu"))
 """
 

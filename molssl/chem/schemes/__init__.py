@@ -13,18 +13,16 @@ from molssl.chem.schemes.base import Scheme
 from molssl.chem.schemes.hu import HuScheme
 from molssl.chem.schemes.ogb import OgbScheme
 from molssl.chem.schemes.spec import FeaturizationSpec
+from molssl.registry import Registry
 
-SCHEMES: dict[str, type[Scheme]] = {"hu": HuScheme, "ogb": OgbScheme}
+SCHEMES: Registry[type[Scheme]] = Registry("featurization scheme", {"hu": HuScheme, "ogb": OgbScheme}, plural="schemes")
 
 
 def get_scheme(scheme: "str | Scheme") -> Scheme:
     """The scheme registered under ``scheme`` (a ``Scheme`` instance is returned as is)."""
     if isinstance(scheme, Scheme):
         return scheme
-    try:
-        return SCHEMES[scheme]()
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown featurization scheme {scheme!r}; valid schemes: {', '.join(sorted(SCHEMES))}") from None
+    return SCHEMES[scheme]()
 
 
 def get_spec(scheme: "str | Scheme | FeaturizationSpec | Mapping[str, Any]") -> FeaturizationSpec:

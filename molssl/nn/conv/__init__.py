@@ -21,16 +21,14 @@ from molssl.nn.conv.gat import GATConv
 from molssl.nn.conv.gcn import GCNConv
 from molssl.nn.conv.gin import GINConv
 from molssl.nn.conv.sage import SAGEConv
+from molssl.registry import Registry
 
-CONVS: dict[str, type[nn.Module]] = {"gin": GINConv, "gcn": GCNConv, "sage": SAGEConv, "gat": GATConv}
+CONVS: Registry[type[nn.Module]] = Registry("conv", {"gin": GINConv, "gcn": GCNConv, "sage": SAGEConv, "gat": GATConv})
 
 
 def get_conv(name: str) -> type[nn.Module]:
     """The conv class registered under ``name``."""
-    try:
-        return CONVS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown conv {name!r}; valid convs: {', '.join(sorted(CONVS))}") from None
+    return CONVS[name]
 
 
 __all__ = ["CONVS", "GATConv", "GCNConv", "GINConv", "SAGEConv", "get_conv"]
