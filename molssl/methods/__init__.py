@@ -6,18 +6,24 @@
 from __future__ import annotations
 
 from molssl.methods.attribute_masking import AttributeMasking, AttributeMaskingConfig
+from molssl.methods.barlow_twins import BarlowTwins, BarlowTwinsConfig
 from molssl.methods.base import MethodConfig, MethodOutput, PretrainMethod
 from molssl.methods.bgrl import BGRL, BGRLConfig
+from molssl.methods.byol import BYOL, BYOLConfig
 from molssl.methods.context_prediction import ContextPrediction, ContextPredictionConfig
 from molssl.methods.descriptors import DescriptorConfig, DescriptorPrediction
+from molssl.methods.dino import DINO, DINOConfig
 from molssl.methods.edge_prediction import EdgePrediction, EdgePredictionConfig
 from molssl.methods.graph_infomax import GraphInfomax
 from molssl.methods.graphcl import GraphCL, GraphCLConfig
 from molssl.methods.graphmae import GraphMAE, GraphMAEConfig
 from molssl.methods.infograph import InfoGraph, InfoGraphConfig
+from molssl.methods.mae import MAE, MAEConfig
 from molssl.methods.mlm import MaskedLanguageModelling, MLMConfig
+from molssl.methods.simclr import SimCLR, SimCLRConfig
 from molssl.methods.smiles_contrastive import SmilesContrastive, SmilesContrastiveConfig
 from molssl.methods.supervised import SupervisedConfig, SupervisedPretraining
+from molssl.methods.vicreg import VICReg, VICRegConfig
 
 METHODS: dict[str, type[PretrainMethod]] = {
     cls.name: cls
@@ -28,6 +34,7 @@ METHODS: dict[str, type[PretrainMethod]] = {
 }  # fmt: skip
 METHODS[MaskedLanguageModelling.name] = MaskedLanguageModelling  # text
 METHODS[SmilesContrastive.name] = SmilesContrastive  # text
+METHODS.update({cls.name: cls for cls in (SimCLR, BYOL, MAE, DINO, BarlowTwins, VICReg)})  # image, audio
 
 
 def get_method(name: str) -> type[PretrainMethod]:

@@ -13,7 +13,7 @@ from torch import nn
 
 from molssl.ssl.losses.barlow_twins import BarlowTwinsLoss, barlow_twins_loss
 from molssl.ssl.losses.byol import NegativeCosineLoss, negative_cosine
-from molssl.ssl.losses.dino import DINOLoss, dino_loss
+from molssl.ssl.losses.dino import DINOLoss, dino_loss, dino_targets
 from molssl.ssl.losses.infonce import InfoNCE, NTXentLoss, info_nce, nt_xent
 from molssl.ssl.losses.mutual_info import (
     BCEMILoss,
@@ -64,6 +64,7 @@ __all__ = [
     "barlow_twins_loss",
     "bce_mi_loss",
     "dino_loss",
+    "dino_targets",
     "get_loss",
     "info_nce",
     "jsd_mi_loss",

@@ -29,6 +29,15 @@ def _check_logits(student: Tensor, teacher: Tensor, center: Tensor) -> None:
         raise ValueError(f"center must be [K] = [{teacher.size(2)}], got {tuple(center.shape)}")
 
 
+def dino_targets(teacher: Tensor, center: Tensor, teacher_temperature: float = 0.04) -> Tensor:
+    """The teacher's centered, sharpened distributions ``softmax((teacher - center) / teacher_temperature)``, no gradient.
+
+    Shapes:
+        teacher: [G, B, K]; center: [K] -> [G, B, K]
+    """
+    return F.softmax((teacher.detach() - center) / teacher_temperature, dim=-1)
+
+
 def dino_loss(
     student: Tensor, teacher: Tensor, center: Tensor, student_temperature: float = 0.1, teacher_temperature: float = 0.04
 ) -> Tensor:
@@ -60,7 +69,7 @@ def dino_loss(
     pairs = num_global * num_views - num_global  # pairs (g, v) with v != g
     if pairs < 1:
         raise ValueError("DINO needs at least two views (one teacher view and another student view)")
-    targets = F.softmax((teacher.detach() - center) / teacher_temperature, dim=-1)  # [G, B, K]
+    targets = dino_targets(teacher, center, teacher_temperature)  # [G, B, K]
     log_probs = F.log_softmax(student / student_temperature, dim=-1)  # [V, B, K]
     # cross[g, v] = mean_i -sum_k P_t(g)_ik log P_s(v)_ik, for every pair at once
     cross = -torch.einsum("gbk,vbk->gv", targets, log_probs) / student.size(1)  # [G, V]
