@@ -28,6 +28,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
+from molssl.files import write_json_atomic, write_text_atomic
 from molssl.output_folder import OutputExistsError, OutputLayout, check_output_folder, clear_outputs
 
 CONFIG = "config.json"
@@ -44,17 +45,6 @@ LAYOUT = OutputLayout("molssl pretrain", "pretraining run with saved progress", 
 
 class RunDirectoryError(OutputExistsError):
     """A run directory cannot be started or resumed as asked."""
-
-
-def write_json_atomic(path: Path, document: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(document, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class RunDirectory:
@@ -125,9 +115,9 @@ class RunDirectory:
             for copy in (*staged_copies(self.state_dir), *staged_copies(self.encoder_dir)):
                 shutil.rmtree(copy, ignore_errors=True)  # only with overwrite: without it, has_progress kept them
         self.path.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.path / CONFIG, config)
+        write_json_atomic(self.path / CONFIG, config, sort_keys=True)
         if config["encoder"].get("scheme") is not None:  # graph runs: the featurization scheme on its own
-            write_json_atomic(self.path / SCHEME, config["encoder"]["scheme"])
+            write_json_atomic(self.path / SCHEME, config["encoder"]["scheme"], sort_keys=True)
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """The logged rows; a half-written last line (a kill mid-write) is ignored."""
@@ -146,10 +136,7 @@ class RunDirectory:
     def truncate_metrics(self, step: int) -> None:
         """Keep only the rows up to ``step``: those after the last saved state are logged again."""
         rows = [r for r in self.read_metrics() if r.get("step", 0) <= step]
-        tmp = self.metrics_path.with_name(f".{METRICS}.tmp")
-        with open(tmp, "w") as fh:
-            fh.writelines(json.dumps(r) + "\n" for r in rows)
-        os.replace(tmp, self.metrics_path)
+        write_text_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
 
     def append_metrics(self, rows: Iterable[dict[str, Any]]) -> None:
         with open(self.metrics_path, "a") as fh:

@@ -34,8 +34,9 @@ from typing import Any, Callable, Collection, Iterator
 
 from molssl import __version__
 from molssl.checkpoint import CheckpointError, read_checkpoint, save_checkpoint, staged_copies
+from molssl.files import write_json_atomic, write_text_atomic
 from molssl.pretrain import pretrain
-from molssl.pretrain.run_dir import RunDirectoryError, write_json_atomic
+from molssl.pretrain.run_dir import RunDirectoryError
 from molssl.tasks.transfer_config import NONE, READOUT, SCHEME, TransferConfig
 
 FORMAT = "molssl-transfer"
@@ -116,9 +117,7 @@ def _start(out: Path, config: TransferConfig) -> None:
     if rows.is_file():
         text = rows.read_text()
         if text and not text.endswith("\n"):  # drop the half row a kill left, so the next one starts on its own line
-            tmp = rows.with_name(f".{ROWS}.tmp")
-            tmp.write_text(text[: text.rfind("\n") + 1])
-            os.replace(tmp, rows)
+            write_text_atomic(rows, text[: text.rfind("\n") + 1])
 
 
 @dataclass(frozen=True)

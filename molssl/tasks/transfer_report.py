@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from molssl.eval.literature import SOURCES, TRANSFER_ROC_AUC, TRANSFER_SOURCE
+from molssl.files import write_text_atomic
 from molssl.pretrain.plot import save_figure
 from molssl.tasks.transfer import read_rows
 from molssl.tasks.transfer_config import NONE
@@ -166,7 +167,5 @@ def write_transfer_report(out_dir: str | os.PathLike) -> tuple[Path, Path]:
     if not rows:
         raise ValueError(f"{out}: no rows in {out / 'rows.jsonl'} yet; run the experiment first")
     table = out / TABLE
-    tmp = table.with_name(f".{TABLE}.tmp")
-    tmp.write_text(f"# Transfer: fine-tuning after pretraining ({out.name})\n\n" + transfer_table(rows) + "\n")
-    os.replace(tmp, table)
+    write_text_atomic(table, f"# Transfer: fine-tuning after pretraining ({out.name})\n\n" + transfer_table(rows) + "\n")
     return table, transfer_curve_plot(rows, out / CURVE)
