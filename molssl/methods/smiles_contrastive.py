@@ -67,7 +67,7 @@ class SmilesContrastive(PretrainMethod):
     config_class = SmilesContrastiveConfig
     modality: ClassVar[str] = "text"
     default_encoder: ClassVar[dict[str, Any]] = {"kind": "smiles_transformer"}
-    collapse_advice = "lower the learning rate (lr), raise the temperature, or add negatives (queue_size)"
+    collapse_advice = "lower the learning rate (lr), raise the temperature, or keep past keys in a memory queue (queue_size)"
 
     def __init__(self, encoder_config: Any, config: SmilesContrastiveConfig | None = None) -> None:
         super().__init__(encoder_config, config)
