@@ -91,7 +91,7 @@ def test_nan_valid_score_never_becomes_the_best_epoch():
 
 def test_missing_predictor_key_is_a_checkpoint_error(fitted, tmp_path):
     model = fitted.model_
-    save_checkpoint(tmp_path / "m", {"kind": "property_predictor", "scheme": model.config.encoder.scheme}, model.state_dict())
+    save_checkpoint(tmp_path / "m", {"kind": "property_predictor", "scheme": model.config.encoder.scheme.to_dict()}, model.state_dict())
     with pytest.raises(CheckpointError, match=r"m.config\.json: the property predictor's config has no 'predictor'"):
         PropertyPredictor.load(tmp_path / "m")
 
@@ -101,7 +101,7 @@ def test_weights_of_the_wrong_shape_are_a_checkpoint_error_listing_them(fitted, 
     state = dict(model.state_dict())
     square = [k for k, v in state.items() if v.dim() == 2 and v.shape[0] != v.shape[1]][0]
     state[square] = state[square].t().contiguous()  # same size, other shape
-    config = {"kind": "property_predictor", "scheme": model.config.encoder.scheme, "predictor": model.config.to_dict()}
+    config = {"kind": "property_predictor", "scheme": model.config.encoder.scheme.to_dict(), "predictor": model.config.to_dict()}
     save_checkpoint(tmp_path / "m", config, state, extra={"target_scaler": None, "metrics": None, "info": {}})
     with pytest.raises(CheckpointError, match=rf"wrong shape: {square.replace('.', '[.]')} \(checkpoint"):
         PropertyPredictor.load(tmp_path / "m")
