@@ -85,3 +85,17 @@ def check_known_keys(cls: type, data: Mapping[str, Any]) -> None:
     unknown = sorted(set(data) - set(valid))
     if unknown:
         raise ValueError(f"unknown {cls.__name__} keys {unknown}; valid keys: {', '.join(valid)}")
+
+
+def kind_config_kwargs(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor keywords of a config with a ``kind`` class attribute, from its ``to_dict`` output.
+
+    A missing ``kind`` is taken as ``cls.kind``; another kind, or a key the dataclass does not have, raises
+    ``ValueError`` (naming the expected kind, or listing the valid keys).
+    """
+    data = dict(data)
+    kind = data.pop("kind", cls.kind)
+    if kind != cls.kind:
+        raise ValueError(f"{cls.__name__}.from_dict got kind {kind!r}, expected {cls.kind!r}")
+    check_known_keys(cls, data)
+    return data

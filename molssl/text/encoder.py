@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from molssl.nn.encoders import register_encoder
-from molssl.ssl.checks import check_known_keys, check_positive_int, check_unit_interval
+from molssl.ssl.checks import check_positive_int, check_unit_interval, kind_config_kwargs
 from molssl.text.tokenizer import SmilesTokenizer
 
 POSITIONS = ("learned", "rotary")
@@ -119,12 +119,7 @@ class SmilesTransformerConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SmilesTransformerConfig":
         """Inverse of ``to_dict``; an unknown key or another kind is an error."""
-        data = dict(data)
-        kind = data.pop("kind", cls.kind)
-        if kind != cls.kind:
-            raise ValueError(f"not a {cls.kind} config (kind {kind!r})")
-        check_known_keys(cls, data)
-        return cls(**data)
+        return cls(**kind_config_kwargs(cls, data))
 
 
 def rotary_tables(length: int, head_dim: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from molssl.nn.encoders import register_encoder
-from molssl.ssl.checks import check_known_keys, check_positive_int
+from molssl.ssl.checks import check_positive_int, kind_config_kwargs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,12 +63,7 @@ class ResNetConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResNetConfig:
         """The config of ``to_dict`` output; unknown keys or another ``kind`` are errors."""
-        data = dict(data)
-        kind = data.pop("kind", cls.kind)
-        if kind != cls.kind:
-            raise ValueError(f"ResNetConfig.from_dict got kind {kind!r}, expected {cls.kind!r}")
-        check_known_keys(cls, data)
-        return cls(**data)
+        return cls(**kind_config_kwargs(cls, data))
 
 
 class BasicBlock(nn.Module):

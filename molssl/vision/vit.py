@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from molssl.nn.encoders import register_encoder
-from molssl.ssl.checks import check_known_keys, check_positive_float, check_positive_int
+from molssl.ssl.checks import check_positive_float, check_positive_int, kind_config_kwargs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,12 +83,7 @@ class ViTConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ViTConfig:
         """The config of ``to_dict`` output; unknown keys or another ``kind`` are errors."""
-        data = dict(data)
-        kind = data.pop("kind", cls.kind)
-        if kind != cls.kind:
-            raise ValueError(f"ViTConfig.from_dict got kind {kind!r}, expected {cls.kind!r}")
-        check_known_keys(cls, data)
-        return cls(**data)
+        return cls(**kind_config_kwargs(cls, data))
 
 
 def sincos_positions_2d(dim: int, grid_size: int) -> Tensor:
