@@ -43,7 +43,7 @@ def run_one(dataset: str, seed: int, epochs: int, threads: int) -> dict:
 
     start = time.perf_counter()
     config = FinetuneConfig(epochs=epochs, batch_size=32, lr=1e-3, seeds=(seed,))
-    predictor = PropertyPredictor(encoder="gin", scheme="hu", readout="mean", dropout=0.5).fit(dataset, config=config)
+    predictor = PropertyPredictor(encoder="gin", scheme="hu", readout="mean", dropout=0.5).fit(dataset, config=config, atom_order="input")
     s = predictor.metrics_["per_seed"][0]
     return {
         "what": "finetune_scratch", "dataset": dataset, "seed": seed, "epochs": epochs, "metric": predictor.metrics_["metric"],

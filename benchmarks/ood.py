@@ -73,7 +73,8 @@ def run_one(dataset: str, split: str, init: str, seed: int, epochs: int) -> dict
     predictor = PropertyPredictor(encoder=config, readout="mean")
     finetune = FinetuneConfig(epochs=epochs, batch_size=32, lr=1e-3, seeds=(seed,))
     # the split's seed is the run's seed: random draws, cluster order and low-data draws vary with it
-    predictor.fit(dataset, config=finetune, split=split, split_seed=seed, pretrained=None if init == "none" else ZOO)
+    predictor.fit(dataset, config=finetune, split=split, split_seed=seed, pretrained=None if init == "none" else ZOO,
+                  atom_order="input")  # the rows recorded before the option
     s = predictor.metrics_["per_seed"][0]
     return {
         "what": SUITE, "dataset": dataset, "split": split, "init": init, "encoder": ZOO if init != "none" else "gcn 5x300 random init",

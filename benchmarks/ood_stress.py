@@ -4,7 +4,10 @@ A GIN (and the SMILES transformer, ``--encoders smiles_transformer``) is fitted 
 split, seed 0, ``--epochs``), then ``molssl.eval.stress.stress_test`` rewrites every test molecule (randomized
 SMILES, salt or water added, fragments stripped, explicit/implicit hydrogens, another tautomer,
 neutralization) and counts predictions that move by more than 1e-4 and, for BBBP, decisions flipping at 0.5.
-A graph model must not move under randomized SMILES or hydrogens written out (both give the same graph).
+A graph model must not move under randomized SMILES or hydrogens written out: with ``atom_order="canonical"``
+(the predictor's default) every spelling gives the same graph; ``--atom-orders input`` adds the rows of
+the SMILES's own atom order (pretrain-gnns/OGB), where RDKit's chirality tags follow the written order, so
+stereo molecules move. Rows recorded before the option carry no ``atom_order``: they are ``input``.
 
 One row per (encoder, dataset, perturbation) in ``results/ood_stress.jsonl``; a rerun skips fitted pairs.
 
@@ -31,7 +34,7 @@ SUITE = "ood_stress"
 DATASETS = ["bbbp", "esol"]
 
 
-def run_one(encoder: str, dataset: str, epochs: int, seed: int) -> list[dict]:
+def run_one(encoder: str, dataset: str, epochs: int, seed: int, atom_order: str) -> list[dict]:
     import numpy as np
 
     from molssl.eval.stress import stress_test
@@ -41,12 +44,12 @@ def run_one(encoder: str, dataset: str, epochs: int, seed: int) -> list[dict]:
     start = time.perf_counter()
     options = {"num_layers": 5, "emb_dim": 300} if encoder != "smiles_transformer" else {}
     predictor = PropertyPredictor(encoder=encoder, **options)
-    predictor.fit(dataset, config=FinetuneConfig(epochs=epochs, seeds=(seed,)))
+    predictor.fit(dataset, config=FinetuneConfig(epochs=epochs, seeds=(seed,)), atom_order=atom_order)
     frame = predictor.fit_predictions_
     test = frame[frame["split"] == "test"]["smiles"].tolist()
     classification = predictor.metrics_["metric"] in ("rocauc", "roc_auc")
     results = stress_test(predictor, test, seed=seed, threshold=0.5 if classification else None)
-    fitted = {"encoder": encoder, "dataset": dataset, "epochs": epochs, "seed": seed, "test_molecules": len(test),
+    fitted = {"encoder": encoder, "dataset": dataset, "epochs": epochs, "seed": seed, "atom_order": atom_order, "test_molecules": len(test),
               "test_score": predictor.metrics_["per_seed"][0]["test_at_best"], "metric": predictor.metrics_["metric"],
               "minutes": round((time.perf_counter() - start) / 60, 2)}  # fmt: skip
     stereo = [_has_stereo(s) for s in test]
@@ -65,11 +68,11 @@ def _has_stereo(smiles: str) -> bool:
 
 
 def report(rows: list[dict]) -> str:
-    lines = ["| encoder | dataset | perturbation | applicable | moved | of which with stereo | moved % | mean abs change | max abs change | flipped at 0.5 |",
-             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| encoder | atom order | dataset | perturbation | applicable | moved | of which with stereo | moved % | mean abs change | max abs change | flipped at 0.5 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         flipped = "" if r["flipped"] is None else r["flipped"]
-        lines.append(f"| {r['encoder']} | {r['dataset']} ({r['epochs']} ep, test {r['test_score']:.3f}) | {r['perturbation']} | "
+        lines.append(f"| {r['encoder']} | {r.get('atom_order', 'input')} | {r['dataset']} ({r['epochs']} ep, test {r['test_score']:.3f}) | {r['perturbation']} | "
                      f"{r['applicable']} | {r['moved']} | {r['moved_with_stereo']} | {100 * r['moved_fraction']:.1f} | {r['mean_abs_change']:.3g} | "
                      f"{r['max_abs_change']:.3g} | {flipped} |")  # fmt: skip
     return "\n".join(lines) + "\n"
@@ -81,20 +84,21 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--atom-orders", nargs="+", default=["canonical"], choices=["canonical", "input"],
+                        help="featurization atom order of the fitted predictor (molssl.featurize_many(atom_order=))")
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     rows = recorded(SUITE)
     if args.report:
         print(report(rows), end="")
         return
-    done = {(r["encoder"], r["dataset"], r["epochs"], r["seed"]) for r in rows}
-    for encoder in args.encoders:
-        for dataset in args.datasets:
-            if (encoder, dataset, args.epochs, args.seed) in done:
-                continue
-            new = run_one(encoder, dataset, args.epochs, args.seed)
-            append_rows(SUITE, new, "python benchmarks/ood_stress.py " + shlex.join(sys.argv[1:]))
-            print(report(new), end="", flush=True)
+    done = {(r["encoder"], r["dataset"], r["epochs"], r["seed"], r.get("atom_order", "input")) for r in rows}
+    for encoder, dataset, atom_order in ((e, d, o) for e in args.encoders for d in args.datasets for o in args.atom_orders):
+        if (encoder, dataset, args.epochs, args.seed, atom_order) in done:
+            continue
+        new = run_one(encoder, dataset, args.epochs, args.seed, atom_order)
+        append_rows(SUITE, new, "python benchmarks/ood_stress.py " + shlex.join(sys.argv[1:]))
+        print(report(new), end="", flush=True)
 
 
 if __name__ == "__main__":

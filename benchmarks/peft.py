@@ -76,7 +76,7 @@ def run_one(variant: str, dataset: str, seed: int, epochs: int, encoder_dir: str
     finetune = FinetuneConfig(epochs=epochs, batch_size=32, lr=1e-3, seeds=(seed,), **options)
     stamps: list[tuple[float, float]] = []  # (wall, this process's CPU) at the end of each epoch
     predictor = PropertyPredictor(encoder=config, readout="mean", device="cpu")
-    predictor.fit(dataset, config=finetune, pretrained=encoder_dir if pretrained else None,
+    predictor.fit(dataset, config=finetune, pretrained=encoder_dir if pretrained else None, atom_order="input",
                   progress=lambda record: stamps.append((time.perf_counter(), time.process_time())))  # fmt: skip
     delta_bytes = None
     if variant in PEFT_VARIANTS:

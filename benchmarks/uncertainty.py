@@ -59,7 +59,7 @@ def run_one(dataset: str, split_seed: int, epochs: int, seeds: tuple[int, ...], 
 
     start = time.perf_counter()
     predictor = PropertyPredictor(encoder="gin", device="cpu", num_layers=num_layers, emb_dim=emb_dim).fit(
-        dataset, split="random_scaffold", split_seed=split_seed, epochs=epochs, seeds=seeds, ensemble=True
+        dataset, split="random_scaffold", split_seed=split_seed, epochs=epochs, seeds=seeds, ensemble=True, atom_order="input"
     )
     report = predictor.metrics_["test_report"]
     metric = predictor.metrics_["metric"]

@@ -66,7 +66,7 @@ def run_one(arch: str, init: str, dataset: str, seed: int, mode: str, epochs: in
     config = type(config).from_dict({**config.to_dict(), "dropout": 0.5})
     predictor = PropertyPredictor(encoder=config, readout="mean")
     finetune = FinetuneConfig(epochs=epochs, batch_size=32, lr=1e-3, seeds=(seed,), mode=mode)
-    predictor.fit(dataset, config=finetune, pretrained=encoder_dir)
+    predictor.fit(dataset, config=finetune, pretrained=encoder_dir, atom_order="input")  # pretrain-gnns featurizes as written
     s = predictor.metrics_["per_seed"][0]
     return {
         "what": "zoo_transfer", "arch": arch, "init": init, "encoder": zoo_name(arch, init), "dataset": dataset,

@@ -23,7 +23,7 @@ from molssl.chem.errors import FeaturizationError, LenientRow, SkippedRow, descr
 from molssl.chem.limits import DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH
 from molssl.chem.mol_pickle import PICKLE_OPTIONS
 from molssl.chem.mol_tables import read_tables, read_tables_for_smiles
-from molssl.chem.parse import ParseOptions, SanitizeMode, parse_plain
+from molssl.chem.parse import AtomOrder, ParseOptions, SanitizeMode, parse_plain
 from molssl.chem.record_cache import MoleculeFeatures, RecordFeatureCache
 from molssl.chem.schemes import SCHEMES, FeaturizationSpec, Scheme, get_scheme
 from molssl.graph.arrays import GraphArrays
@@ -191,6 +191,7 @@ def featurize_many(
     sanitize: SanitizeMode = "strict",
     max_atoms: int | None = DEFAULT_MAX_ATOMS,
     max_smiles_length: int | None = DEFAULT_MAX_SMILES_LENGTH,
+    atom_order: AtomOrder = "input",
 ) -> FeaturizeResult:
     """Featurize a list of SMILES.
 
@@ -220,6 +221,9 @@ def featurize_many(
             thousands of atoms). None disables the limit. The default is twice the largest MoleculeNet
             molecule.
         max_smiles_length: skip SMILES longer than this many characters, before parsing. None disables it.
+        atom_order: ``"input"`` keeps the SMILES's atom order (pretrain-gnns and OGB do); ``"canonical"``
+            renumbers each molecule into RDKit's canonical order first, so every spelling of a molecule
+            gives the same graph, chirality features included (``ParseOptions.atom_order``).
 
     Returns:
         A ``FeaturizeResult``; ``result.indices`` maps each graph back to its input position.
@@ -232,7 +236,7 @@ def featurize_many(
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if rows is not None and len(rows) != len(smiles):
         raise ValueError(f"rows has {len(rows)} entries for {len(smiles)} SMILES")
-    options = ParseOptions(sanitize=sanitize, max_atoms=max_atoms, max_smiles_length=max_smiles_length)
+    options = ParseOptions(sanitize=sanitize, max_atoms=max_atoms, max_smiles_length=max_smiles_length, atom_order=atom_order)
     scheme_obj = get_scheme(scheme)
     jobs = [(list(smiles[s : s + chunk_size]), scheme_obj.name, s, options) for s in range(0, len(smiles), chunk_size)]
 
@@ -309,16 +313,16 @@ def _cached_features(smiles: object, cache: RecordFeatureCache, options: ParseOp
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_options(sanitize: str, max_atoms: int | None, max_smiles_length: int | None) -> ParseOptions:
-    return ParseOptions(sanitize=sanitize, max_atoms=max_atoms, max_smiles_length=max_smiles_length)
+def _cached_options(sanitize: str, max_atoms: int | None, max_smiles_length: int | None, atom_order: str) -> ParseOptions:
+    return ParseOptions(sanitize=sanitize, max_atoms=max_atoms, max_smiles_length=max_smiles_length, atom_order=atom_order)
 
 
-def _parse_options(sanitize: object, max_atoms: object, max_smiles_length: object) -> ParseOptions:
+def _parse_options(sanitize: object, max_atoms: object, max_smiles_length: object, atom_order: object) -> ParseOptions:
     """``ParseOptions`` of these values, validated once per distinct combination."""
     try:
-        return _cached_options(sanitize, max_atoms, max_smiles_length)
+        return _cached_options(sanitize, max_atoms, max_smiles_length, atom_order)
     except TypeError:  # unhashable: not valid either, ParseOptions says why
-        return ParseOptions(sanitize=sanitize, max_atoms=max_atoms, max_smiles_length=max_smiles_length)
+        return ParseOptions(sanitize=sanitize, max_atoms=max_atoms, max_smiles_length=max_smiles_length, atom_order=atom_order)
 
 
 def featurize(
@@ -328,13 +332,14 @@ def featurize(
     sanitize: SanitizeMode = "strict",
     max_atoms: int | None = DEFAULT_MAX_ATOMS,
     max_smiles_length: int | None = DEFAULT_MAX_SMILES_LENGTH,
+    atom_order: AtomOrder = "input",
 ):
     """Featurize one SMILES string into a ``torch_geometric.data.Data``.
 
     The graph has ``x`` [N, F_atom], ``edge_index`` [2, E] (both directions of every bond, RDKit bond
     order), ``edge_attr`` [E, F_bond] (all int64) and ``smiles``. It equals the corresponding graph of
-    ``featurize_many``, which takes the same ``sanitize``, ``max_atoms`` and ``max_smiles_length`` (and
-    reports the molecules kept by lenient sanitization).
+    ``featurize_many``, which takes the same ``sanitize``, ``max_atoms``, ``max_smiles_length`` and
+    ``atom_order`` (and reports the molecules kept by lenient sanitization).
 
     A plain SMILES (``parse.parse_plain``) is featurized by looking its atom and bond records up in a
     process-wide cache of the scheme's feature rows (``record_cache``), several times faster than a
@@ -346,7 +351,7 @@ def featurize(
             parsed, is empty, has no atoms, holds whitespace or characters that are not printable ASCII,
             exceeds a size limit, or holds something the scheme cannot represent.
     """
-    options = _parse_options(sanitize, max_atoms, max_smiles_length)
+    options = _parse_options(sanitize, max_atoms, max_smiles_length, atom_order)
     cache = _record_cache(scheme)
     found = _cached_features(smiles, cache, options)
     if found is not None:

@@ -32,6 +32,8 @@ from molssl.chem.smiles_text import check_smiles_text
 
 SanitizeMode = Literal["strict", "lenient"]
 SANITIZE_MODES: tuple[str, ...] = ("strict", "lenient")
+AtomOrder = Literal["input", "canonical"]
+ATOM_ORDERS: tuple[str, ...] = ("input", "canonical")
 
 _LENIENT_OPS = Chem.SanitizeFlags.SANITIZE_ALL ^ Chem.SanitizeFlags.SANITIZE_PROPERTIES
 
@@ -54,21 +56,38 @@ class ParseOptions:
             included); None for no limit.
         max_smiles_length: most characters a SMILES may have (after stripping surrounding whitespace);
             None for no limit.
+        atom_order: ``"input"`` (the default) keeps the atoms in the order the SMILES writes them, as
+            pretrain-gnns and OGB do; ``"canonical"`` renumbers every molecule into RDKit's canonical
+            order (the molecule is written as canonical SMILES and parsed again). Only ``"canonical"``
+            makes the graph a function of the molecule alone: RDKit's tetrahedral tags (CW/CCW) and
+            double-bond directions are relative to the order in which atoms and bonds were written, so
+            two spellings of one stereo molecule otherwise give graphs with different chirality
+            features (and a model different predictions).
     """
 
     sanitize: SanitizeMode = "strict"
     max_atoms: int | None = DEFAULT_MAX_ATOMS
     max_smiles_length: int | None = DEFAULT_MAX_SMILES_LENGTH
+    atom_order: AtomOrder = "input"
 
     def __post_init__(self) -> None:
         if self.sanitize not in SANITIZE_MODES:
             raise ValueError(f"sanitize must be one of {list(SANITIZE_MODES)}, got {self.sanitize!r}")
+        if self.atom_order not in ATOM_ORDERS:
+            raise ValueError(f"atom_order must be one of {list(ATOM_ORDERS)}, got {self.atom_order!r}")
         _check_limit("max_atoms", self.max_atoms)
         _check_limit("max_smiles_length", self.max_smiles_length)
 
     def describe(self) -> dict:
-        """The options as a plain dict (for records and cache keys)."""
-        return {"sanitize": self.sanitize, "max_atoms": self.max_atoms, "max_smiles_length": self.max_smiles_length}
+        """The options as a plain dict (for records and cache keys).
+
+        ``atom_order`` appears only when it is ``"canonical"``, so the records and cache keys of
+        input-order parsing are the ones written before the option existed.
+        """
+        described = {"sanitize": self.sanitize, "max_atoms": self.max_atoms, "max_smiles_length": self.max_smiles_length}
+        if self.atom_order != "input":
+            described["atom_order"] = self.atom_order
+        return described
 
 
 def _sanitization_problem(raw: Chem.Mol) -> str:
@@ -152,6 +171,23 @@ def _parse_lenient(text: str) -> tuple[Chem.Mol | None, str]:
     return mol, f"kept with lenient sanitization (valence not checked): {problem or 'RDKit rejected it'}"
 
 
+def in_canonical_order(mol: Chem.Mol, lenient: bool = False) -> Chem.Mol:
+    """``mol`` with its atoms and bonds in RDKit's canonical order (written as canonical SMILES, parsed again).
+
+    Every spelling of one molecule gives the same result, stereo tags included.
+
+    Raises:
+        ValueError: the canonical SMILES does not parse back (RDKit cannot always read what it writes).
+    """
+    text = Chem.MolToSmiles(mol)
+    again = Chem.MolFromSmiles(text)
+    if again is None and lenient:
+        again, _ = _parse_lenient(text)
+    if again is None or again.GetNumAtoms() != mol.GetNumAtoms():
+        raise ValueError(f"its canonical SMILES {text!r} does not parse back to the same molecule (atom_order='canonical')")
+    return again
+
+
 def _is_plain_text(s: object, max_length: int) -> bool:
     """Whether ``s`` is a SMILES string with nothing to strip or reject (``check_smiles_text`` passes it as is)."""
     return type(s) is str and 0 < len(s) <= max_length and s.isascii() and s.isprintable() and " " not in s
@@ -175,7 +211,9 @@ def parse_plain(smiles: object, options: ParseOptions) -> Chem.Mol | None:
         return None
     with rdBase.BlockLogs():
         mol = Chem.MolFromSmiles(smiles)
-    return mol if mol is not None and mol.GetNumAtoms() > 0 else None
+        if mol is None or mol.GetNumAtoms() == 0:
+            return None
+        return in_canonical_order(mol) if options.atom_order == "canonical" else mol
 
 
 def _unexpected(exc: Exception) -> str:
@@ -198,6 +236,7 @@ def parse_stream(
     max_length = _limit(options.max_smiles_length)
     max_atoms = _limit(options.max_atoms)
     is_lenient = options.sanitize == "lenient"
+    canonical = options.atom_order == "canonical"
     undiagnosed: list[tuple[int, str, Chem.Mol | None]] = []
     with rdBase.BlockLogs():
         for i, s in enumerate(smiles):
@@ -227,6 +266,12 @@ def parse_stream(
                 if mol is None or mol.GetNumAtoms() == 0:
                     undiagnosed.append((i, text, mol))
                     continue
+                if canonical:
+                    try:
+                        mol = in_canonical_order(mol, is_lenient)
+                    except ValueError as exc:
+                        failures.append((i, str(exc)))
+                        continue
             except Exception as exc:  # noqa: BLE001 - whatever RDKit raises on one input is that input's reason
                 failures.append((i, _unexpected(exc)))
                 continue

@@ -41,6 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--virtual-node", action="store_true")
     p.add_argument("--sanitize", choices=("strict", "lenient"), default="strict",
                    help="lenient also keeps molecules that fail only RDKit's valence check (listed in metrics.json)")
+    p.add_argument("--atom-order", choices=("canonical", "input"), default="canonical",
+                   help="canonical: every spelling of a molecule gets the same graph and prediction (RDKit's chirality "
+                        "tags depend on the written atom order); input: the SMILES's order, as pretrain-gnns and OGB")
     p.add_argument("--pretrained", type=Path, default=None,
                    help="encoder checkpoint directory, pretraining run folder (its encoder/), or zoo name (see `molssl zoo list`) to start from")
     p.add_argument("--epochs", type=int, default=100)
@@ -111,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             args.data, smiles_column=args.smiles_column, target_columns=args.targets, task_type=args.task_type,
             split=args.split, split_seed=args.split_seed, pretrained=args.pretrained, config=config, progress=progress,
             jobs=args.jobs, threads=args.threads, on_plan=print_plan,
-            sanitize=args.sanitize, ensemble=args.ensemble, standardize=args.standardize,
+            sanitize=args.sanitize, atom_order=args.atom_order, ensemble=args.ensemble, standardize=args.standardize,
         )  # fmt: skip
     finally:
         for bar in bars:

@@ -264,6 +264,7 @@ def featurize_table(
     on_error: str = "skip",
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    atom_order: str = "input",
 ) -> FeaturizeResult:
     """Featurize the molecules of a table; every skip and lenient record names the row of the table's file.
 
@@ -282,6 +283,8 @@ def featurize_table(
         on_error: ``"skip"`` records bad rows in ``result.skipped``; ``"raise"`` stops at the first.
         workers: processes for featurization.
         progress: called with the number of molecules done after each chunk.
+        atom_order: ``"input"`` or ``"canonical"`` (every spelling of a molecule gives one graph); see
+            ``molssl.featurize_many``.
     """
     import dataclasses
 
@@ -301,6 +304,7 @@ def featurize_table(
         sanitize=sanitize,  # type: ignore[arg-type]
         max_atoms=max_atoms,
         max_smiles_length=max_smiles_length,
+        atom_order=atom_order,  # type: ignore[arg-type]
     )
     if table.read_errors:  # the record was unreadable: say why, not "empty SMILES"
         result.skipped = [dataclasses.replace(s, reason=table.read_errors[s.index]) if s.index in table.read_errors else s

@@ -97,6 +97,7 @@ class PropertyPredictor:
         config: FinetuneConfig | None = None,
         progress: Callable[[dict], None] | None = None,
         sanitize: str = "strict",
+        atom_order: str = "canonical",
         ensemble: bool = False,
         standardize: str | None = None,
         jobs: int = 1,
@@ -122,6 +123,10 @@ class PropertyPredictor:
             sanitize: ``"strict"`` (default) or ``"lenient"``: also keep molecules that fail only RDKit's
                 valence check (hypervalent atoms current RDKit rejects and the older literature kept), so a
                 protocol can match the literature's molecule counts; they are listed in ``info_["lenient"]``.
+            atom_order: ``"canonical"`` (default) featurizes every molecule in RDKit's canonical atom order, so
+                all spellings of a molecule get the same prediction (RDKit's chirality tags depend on the order
+                atoms are written); ``"input"`` keeps the SMILES's order, as pretrain-gnns and OGB do (their
+                protocols). Recorded in the model; ``predict`` applies the same.
             jobs: seeds trained at once, each in its own process; the results equal ``jobs=1``'s.
             threads: torch threads per seed process when ``jobs > 1`` (default: this process's divided among them).
             on_plan: called once before training with the plan (``molssl.tasks.fit_plan``: molecules, detected
@@ -155,7 +160,7 @@ class PropertyPredictor:
             enc_config, pretrained_state = load_encoder_state(resolve_pretrained(pretrained), expected_scheme=self.encoder_config.scheme)
             self.encoder_config = EncoderConfig.from_dict({**enc_config.to_dict(), "dropout": self.encoder_config.dropout})
         scheme = molecule_scheme(self.encoder_config)
-        result = featurize_table(table, scheme.name, sanitize=sanitize, on_error="skip")
+        result = featurize_table(table, scheme.name, sanitize=sanitize, on_error="skip", atom_order=atom_order)
         if result.skipped:
             logger.warning("%s (all in info_['skipped']; molssl finetune writes them to skipped.csv)",
                            format_skipped(result.skipped, len(table.smiles)))
@@ -195,6 +200,7 @@ class PropertyPredictor:
             "molecules": len(table.smiles),
             "skipped": [s.to_dict() for s in result.skipped],
             "sanitize": sanitize,
+            "atom_order": atom_order,
             "lenient": [r.to_dict() for r in result.lenient],
             "split": {"method": split, "fractions": list(split_fractions), "seed": split_seed,
                       "sizes": [len(train), len(valid), len(test)]},  # fmt: skip
@@ -318,7 +324,8 @@ class PropertyPredictor:
         ``<task>_calibrated`` (temperature-scaled probability, classifiers), ``domain`` (why a molecule
         lies outside the training domain: unseen elements, heavy-atom count outside the training range;
         "" inside) and ``error``: empty for molecules that were predicted, the reason otherwise (their
-        task columns are NaN). The model's standardizer (``fit(standardize=)``) is applied first.
+        task columns are NaN). The model's standardizer (``fit(standardize=)``) is applied first, and its
+        atom order (``fit(atom_order=)``) is used.
 
         Args:
             smiles: the molecules.
@@ -337,7 +344,8 @@ class PropertyPredictor:
         model = self._require_model()
         smiles = list(smiles)
         parents = standardize_smiles(smiles, self.info_.get("standardize")).smiles
-        result = featurize_many(parents, scheme=molecule_scheme(model.config.encoder).name, on_error="skip", workers=workers, sanitize=sanitize)
+        result = featurize_many(parents, scheme=molecule_scheme(model.config.encoder).name, on_error="skip", workers=workers,
+                                sanitize=sanitize, atom_order=self.info_.get("atom_order", "input"))  # models before the option: input order
         members = self.members_ or [model]
         outputs = np.zeros((len(members), 0, model.config.num_tasks, *((model.config.num_classes,) if model.config.num_classes else ())))
         if len(result):

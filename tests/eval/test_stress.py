@@ -89,24 +89,63 @@ def has_stereo(smiles: str) -> bool:
         b.GetStereo() != Chem.BondStereo.STEREONONE for b in mol.GetBonds())
 
 
+def _bbbp_csv(path, n: int) -> tuple:
+    """The first ``n`` BBBP molecules as a CSV (smiles, p_np) at ``path``, and their SMILES."""
+    from molssl.data.catalog import load_moleculenet
+
+    table = load_moleculenet("bbbp")
+    smiles, labels = table.smiles[:n], table.labels[:n, 0]
+    path.write_text("smiles,p_np\n" + "".join(f"{s},{int(y)}\n" for s, y in zip(smiles, labels)))
+    return path, smiles
+
+
+def test_canonical_atom_order_makes_a_graph_model_invariant_to_spelling(tmp_path) -> None:
+    """The predictor's default (atom_order="canonical") moves no prediction under randomized SMILES, stereo or not,
+    and keeps the order through save/load; a model fitted before the option predicts in input order."""
+    from molssl.tasks.predictor import PropertyPredictor
+
+    data, smiles = _bbbp_csv(tmp_path / "bbbp.csv", 120)
+    model = PropertyPredictor(encoder="gin", num_layers=2, emb_dim=16).fit(data, epochs=1, seeds=(0,), split="random")
+    assert model.info_["atom_order"] == "canonical"
+    stereo = [s for s in smiles if has_stereo(s)]
+    assert len(stereo) >= 10
+    (randomized,) = stress_test(model, smiles, perturbations=["randomized_smiles"])
+    assert randomized.applicable >= 110 and randomized.moved == 0
+    model.save(tmp_path / "model")
+    loaded = PropertyPredictor.load(tmp_path / "model")
+    assert loaded.info_["atom_order"] == "canonical"
+    (again,) = stress_test(loaded, stereo, perturbations=["randomized_smiles"])
+    assert again.moved == 0
+    # input order: stereo molecules move (the reason for the default)
+    model_in = PropertyPredictor(encoder="gin", num_layers=2, emb_dim=16).fit(data, epochs=1, seeds=(0,), split="random", atom_order="input")
+    (moved,) = stress_test(model_in, stereo, perturbations=["randomized_smiles"])
+    assert moved.moved > 0
+    # a model fitted before the option records no atom_order: it predicts in input order, as it was trained
+    expected = model_in.predict(stereo)["p_np"].to_numpy()
+    del model_in.info_["atom_order"]
+    np.testing.assert_array_equal(model_in.predict(stereo)["p_np"].to_numpy(), expected)
+
+
 @pytest.mark.slow
 def test_graph_model_moves_under_randomized_smiles_only_for_stereo_molecules(tmp_path, capsys) -> None:
-    """A GIN fitted on BBBP, then the stress CLI on its saved model.
+    """A GIN fitted on BBBP in input order (pretrain-gnns/OGB's), then the stress CLI on its saved model.
 
     Atom order moves no prediction of a molecule without stereo. With stereo it can: the ``hu`` (and OGB)
     chirality feature is RDKit's CW/CCW tag, which is relative to the order of the atom's neighbours, and
     ``hu``'s bond direction is relative to the writing direction, so another spelling can give another graph.
+    The predictor's default, ``atom_order="canonical"``, removes that (the test above).
     """
     from molssl.cli.main import main
     from molssl.data.catalog import load_moleculenet
     from molssl.tasks.predictor import PropertyPredictor
 
     table = load_moleculenet("bbbp")
-    model = PropertyPredictor(encoder="gin", num_layers=2, emb_dim=32).fit(table, epochs=1, seeds=(0,))
+    model = PropertyPredictor(encoder="gin", num_layers=2, emb_dim=32).fit(table, epochs=1, seeds=(0,), atom_order="input")
     smiles = table.smiles[:60]
     results = {r.perturbation: r for r in stress_test(model, smiles, threshold=0.5)}
     randomized = results["randomized_smiles"]
     assert randomized.applicable >= 55
+    assert randomized.moved > 0
     assert all(has_stereo(smiles[i]) for i in randomized.moved_rows)
     assert results["toggle_hydrogens"].moved <= sum(has_stereo(s) for s in smiles)
     assert results["add_salt"].moved > 0  # the salt's atoms are part of the graph
