@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Callable, Iterator, Mapping, TypeVar, overload
 
 T = TypeVar("T")
@@ -72,6 +73,26 @@ class Registry(Mapping[str, T]):
             raise ValueError(f"{self.kind} {name!r} is already registered as {held!r}; choose another name")
         self._entries[name] = value  # type: ignore[assignment]
         return value
+
+    @contextmanager
+    def override(self, name: str, value: T) -> Iterator[T]:
+        """Hold ``value`` under ``name`` inside a ``with`` block only, then restore the table as it was.
+
+        For a test's stand-in entry (a toy method, a zoo entry served from a local file); nested overrides
+        of one name unwind in order. Entries registered at import time are otherwise never replaced.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a {self.kind} name must be a non-empty string, got {name!r}")
+        missing = object()
+        held = self._entries.get(name, missing)
+        self._entries[name] = value
+        try:
+            yield value
+        finally:
+            if held is missing:
+                self._entries.pop(name, None)
+            else:
+                self._entries[name] = held  # type: ignore[assignment]
 
     def unknown(self, name: object) -> UnknownNameError:
         """The error for a lookup of ``name``, listing the valid names (sorted, so messages are stable)."""

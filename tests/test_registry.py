@@ -48,3 +48,18 @@ def test_plural_and_duplicate_registration():
         splitters.register("", 3)
     with pytest.raises(ValueError, match="kind must be"):
         Registry("")
+
+
+def test_override_holds_an_entry_for_one_block_and_restores_the_table():
+    methods = Registry("pretraining method", {"graphcl": 1, "bgrl": 2}, plural="methods")
+    with methods.override("toy", 3) as held, methods.override("graphcl", 4):
+        assert held == 3 and methods["toy"] == 3 and methods["graphcl"] == 4
+        with methods.override("toy", 5):  # nested overrides of one name unwind in order
+            assert methods["toy"] == 5
+        assert methods["toy"] == 3
+    assert dict(methods) == {"graphcl": 1, "bgrl": 2}
+    with pytest.raises(RuntimeError), methods.override("toy", 3):
+        raise RuntimeError("the block failed")
+    assert "toy" not in methods
+    with pytest.raises(ValueError, match="unknown pretraining method 'toy'; valid methods: bgrl, graphcl"):
+        methods["toy"]

@@ -24,25 +24,25 @@ from molssl.methods.simclr import SimCLR, SimCLRConfig
 from molssl.methods.smiles_contrastive import SmilesContrastive, SmilesContrastiveConfig
 from molssl.methods.supervised import SupervisedConfig, SupervisedPretraining
 from molssl.methods.vicreg import VICReg, VICRegConfig
+from molssl.registry import Registry
 
-METHODS: dict[str, type[PretrainMethod]] = {
+#: names used by ``molssl pretrain --method`` -> method classes (graphs, then text, then images and audio)
+METHODS: Registry[type[PretrainMethod]] = Registry("pretraining method", {
     cls.name: cls
     for cls in (
         AttributeMasking, BGRL, ContextPrediction, DescriptorPrediction, EdgePrediction, GraphInfomax, GraphCL, GraphMAE, InfoGraph,
-        SupervisedPretraining,
+        SupervisedPretraining, MaskedLanguageModelling, SmilesContrastive, SimCLR, BYOL, MAE, DINO, BarlowTwins, VICReg,
     )
-}  # fmt: skip
-METHODS[MaskedLanguageModelling.name] = MaskedLanguageModelling  # text
-METHODS[SmilesContrastive.name] = SmilesContrastive  # text
-METHODS.update({cls.name: cls for cls in (SimCLR, BYOL, MAE, DINO, BarlowTwins, VICReg)})  # image, audio
+}, plural="methods")  # fmt: skip
 
 
 def get_method(name: str) -> type[PretrainMethod]:
-    """The method class registered under ``name``."""
-    try:
-        return METHODS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown pretraining method {name!r}; valid methods: {', '.join(sorted(METHODS))}") from None
+    """The method class registered under ``name``.
+
+    Raises:
+        ValueError: an unknown name (a ``molssl.registry.UnknownNameError``); the message lists the valid ones.
+    """
+    return METHODS[name]
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from molssl.nn.encoder import EncoderConfig
+from molssl.registry import Registry
 
 PRETRAIN_GNNS_COMMIT = "8b20528a83b8869ce16451305b32c827258d19a3"
 PRETRAIN_GNNS_RAW = f"https://raw.githubusercontent.com/snap-stanford/pretrain-gnns/{PRETRAIN_GNNS_COMMIT}/chem"
@@ -142,7 +143,7 @@ def _hu2020_entries() -> dict[str, ZooEntry]:
     return entries
 
 
-ZOO: dict[str, ZooEntry] = _hu2020_entries()
+ZOO: Registry[ZooEntry] = Registry("pretrained encoder", _hu2020_entries(), plural="names in the zoo")
 
 
 def get_entry(name: str) -> ZooEntry:
@@ -151,10 +152,7 @@ def get_entry(name: str) -> ZooEntry:
     Raises:
         ValueError: an unknown name; the message lists the valid ones.
     """
-    try:
-        return ZOO[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"no pretrained encoder {name!r} in the zoo; valid names: {', '.join(sorted(ZOO))}") from None
+    return ZOO[name]
 
 
 def list_entries() -> list[ZooEntry]:

@@ -25,9 +25,9 @@ class ConstantEmbeddings(PretrainMethod):
         return MethodOutput(loss, {}, embeddings=constant, embeddings2=constant)
 
 
-def test_collapsed_method_warns_and_marks_every_row(store, tmp_path, monkeypatch):
-    monkeypatch.setitem(molssl.methods.METHODS, ConstantEmbeddings.name, ConstantEmbeddings)
-    with pytest.warns(RuntimeWarning, match="effective rank") as caught:
+def test_collapsed_method_warns_and_marks_every_row(store, tmp_path):
+    with molssl.methods.METHODS.override(ConstantEmbeddings.name, ConstantEmbeddings), \
+            pytest.warns(RuntimeWarning, match="effective rank") as caught:
         result = pretrain(ConstantEmbeddings.name, store, tmp_path / "collapsed", encoder=SMALL_ENCODER,
                           train=fast(steps=10, log_every=5, checkpoint_every=10))  # fmt: skip
     assert sum("effective rank" in str(w.message) for w in caught) == 2  # one warning per logged row
@@ -51,15 +51,15 @@ def test_healthy_method_does_not_warn(method, store, tmp_path):
         assert all(r["alignment"] > 0.0 for r in rows)
 
 
-def test_collapse_advice_fits_the_method(store, tmp_path, monkeypatch):
+def test_collapse_advice_fits_the_method(store, tmp_path):
     """A method without augmentations or a temperature is not told to change them (issue 11)."""
 
     class Collapsing(ConstantEmbeddings):
         name = "collapsing"
         collapse_advice = "lower the learning rate (lr), or stop reporting constant embeddings"
 
-    monkeypatch.setitem(molssl.methods.METHODS, Collapsing.name, Collapsing)
-    with pytest.warns(RuntimeWarning, match="effective rank") as caught:
+    with molssl.methods.METHODS.override(Collapsing.name, Collapsing), \
+            pytest.warns(RuntimeWarning, match="effective rank") as caught:
         pretrain(Collapsing.name, store, tmp_path / "collapsed", encoder=SMALL_ENCODER,
                  train=fast(steps=5, log_every=5, checkpoint_every=5))  # fmt: skip
     message = next(str(w.message) for w in caught if "effective rank" in str(w.message))

@@ -20,9 +20,9 @@ ESOL = MOLECULENET / "esol.csv"  # 1,128 molecules: 17 batches of 64 per epoch
 
 
 @pytest.fixture
-def method(monkeypatch):
-    monkeypatch.setitem(molssl.methods.METHODS, MaskedFeatures.name, MaskedFeatures)
-    return MaskedFeatures.name
+def method():
+    with molssl.methods.METHODS.override(MaskedFeatures.name, MaskedFeatures):
+        yield MaskedFeatures.name
 
 
 def _config(method, **train) -> RunConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import shutil
@@ -81,15 +82,21 @@ def test_a_gin_entry_without_a_local_file_says_how_to_get_it(private_home):
     assert not (private_home / "zoo" / "hu2020" / "gin_contextpred").exists()
 
 
-def _served(monkeypatch, name: str, path, **changes):
-    """Serve ``path`` as entry ``name``'s original at a file:// URL; no embedded copy."""
-    entry = dataclasses.replace(get_entry(name), url=path.resolve().as_uri(), embedded=None, **changes)
-    monkeypatch.setitem(ZOO, name, entry)
-    return entry
+@pytest.fixture
+def serve():
+    """``serve(name, path, **changes)``: serve ``path`` as entry ``name``'s original at a file:// URL, no embedded
+    copy, until the test ends."""
+    with contextlib.ExitStack() as overrides:
+
+        def serve(name: str, path, **changes):
+            entry = dataclasses.replace(get_entry(name), url=path.resolve().as_uri(), embedded=None, **changes)
+            return overrides.enter_context(ZOO.override(name, entry))
+
+        yield serve
 
 
-def test_download_only_when_asked_with_the_sha256_checked(monkeypatch, private_home):
-    _served(monkeypatch, GCN, RELEASED / "gcn_supervised_contextpred.pth")
+def test_download_only_when_asked_with_the_sha256_checked(serve, private_home):
+    serve(GCN, RELEASED / "gcn_supervised_contextpred.pth")
     with pytest.raises(FileNotFoundError, match="zoo fetch"):
         pretrained_dir(GCN)
     directory = pretrained_dir(GCN, download=True)
@@ -99,21 +106,21 @@ def test_download_only_when_asked_with_the_sha256_checked(monkeypatch, private_h
     assert pretrained_dir(GCN) == directory  # from the downloaded original, offline
 
 
-def test_a_download_with_the_wrong_sha256_leaves_nothing(monkeypatch, private_home):
-    _served(monkeypatch, GCN, RELEASED / "gcn_contextpred.pth")  # another file at the URL
+def test_a_download_with_the_wrong_sha256_leaves_nothing(serve, private_home):
+    serve(GCN, RELEASED / "gcn_contextpred.pth")  # another file at the URL
     with pytest.raises(ChecksumError):
         pretrained_dir(GCN, download=True)
     assert not [f for f in _files(private_home) if not f.startswith("zoo/sources/") or f.endswith(".pth")]
 
 
-def test_a_gin_download_is_verified_by_its_git_blob_id(monkeypatch, private_home, legacy_gin_file):
+def test_a_gin_download_is_verified_by_its_git_blob_id(serve, private_home, legacy_gin_file):
     path, _ = legacy_gin_file
     name = "hu2020/gin_supervised_contextpred"
-    _served(monkeypatch, name, path, git_blob_sha1="0" * 40, num_layers=3, emb_dim=24)
+    serve(name, path, git_blob_sha1="0" * 40, num_layers=3, emb_dim=24)
     with pytest.raises(ChecksumError, match="git_blob_sha1"):
         pretrained_dir(name, download=True)
     assert _files(private_home) == []
-    _served(monkeypatch, name, path, git_blob_sha1=git_blob_sha1(path), num_layers=3, emb_dim=24)
+    serve(name, path, git_blob_sha1=git_blob_sha1(path), num_layers=3, emb_dim=24)
     encoder = load_pretrained(name, download=True)
     assert (encoder.config.conv, encoder.config.num_layers, encoder.config.emb_dim) == ("gin", 3, 24)
     assert pretrained_dir(name) == private_home / "zoo" / "hu2020" / "gin_supervised_contextpred"  # cached
