@@ -78,7 +78,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="compute at most up to this row this run (resume later)")
     args = parser.parse_args()
-    from molssl.data.corpus import file_digest, read_smiles_file
+    from molssl.data.corpus import read_smiles_file
+    from molssl.files import file_sha256
 
     corpus = read_smiles_file(args.corpus)
     work = WORK / args.corpus.name.split(".")[0]
@@ -90,7 +91,7 @@ def main() -> None:
 
     against = sorted(path.stem for path in (ROOT / "datasets" / "moleculenet").glob("*.csv"))
     t0, c0 = time.perf_counter(), cpu_seconds()
-    report = audit_keys(corpus.smiles, keys, against=against, source=str(args.corpus), sha256=file_digest(args.corpus))
+    report = audit_keys(corpus.smiles, keys, against=against, source=str(args.corpus), sha256=file_sha256(args.corpus))
     compare_wall, compare_cpu = time.perf_counter() - t0, cpu_seconds() - c0
     report.write(work / "report")
     overlap = {o["dataset"]: {part: o["parts"][part] for part in ("train", "valid", "test")} | {"test_scaffolds": o["test_scaffolds"]}

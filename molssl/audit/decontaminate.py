@@ -67,8 +67,9 @@ def decontaminate(
     Raises:
         ValueError: an unknown ``match`` or part, or ``out`` the same file as ``corpus``.
     """
-    from molssl.data.corpus import file_digest, read_smiles_file
+    from molssl.data.corpus import read_smiles_file
     from molssl.data.provenance import write_provenance
+    from molssl.files import file_sha256
 
     if match not in MATCH_LEVELS:
         raise ValueError(f"unknown match {match!r}; valid: {', '.join(MATCH_LEVELS)}")
@@ -81,7 +82,7 @@ def decontaminate(
     table = read_smiles_file(corpus, smiles_column=smiles_column)
     keys = molecule_keys(table.smiles, workers=workers)
     sets = [item if isinstance(item, DownstreamSet) else load_downstream(item, split) for item in against]
-    report = audit_keys(table.smiles, keys, sets, source=str(corpus), sha256=file_digest(corpus), split=split)
+    report = audit_keys(table.smiles, keys, sets, source=str(corpus), sha256=file_sha256(corpus), split=split)
     levels = {"exact"} if match == "exact" else {"exact", "stereo_insensitive"}
     reasons: dict[int, list[str]] = {}
     for m in report.matches:
@@ -99,7 +100,7 @@ def decontaminate(
         "kind": "decontaminated corpus", "source": {"path": str(Path(corpus).resolve()), "sha256": report.sha256, "rows": len(table.smiles)},
         "against": [{"name": ds.name, "path": ds.source, "sha256": ds.sha256, "split": ds.split} for ds in sets],
         "match": match, "parts": list(parts), "scaffolds": scaffolds, "rows_kept": len(kept), "rows_removed": len(reasons),
-        "removed_file": removed_file.name, "removed_sha256": file_digest(removed_file),
+        "removed_file": removed_file.name, "removed_sha256": file_sha256(removed_file),
     }  # fmt: skip
     provenance_file = write_provenance(out, record)
     return Decontamination(out, removed_file, provenance_file, len(kept), len(reasons), report)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from molssl.audit.keys import MoleculeKeys, molecule_keys
-from molssl.data.corpus import file_digest
+from molssl.files import file_sha256
 
 PARTS: tuple[str, ...] = ("train", "valid", "test")
 
@@ -70,4 +70,4 @@ def load_downstream(name_or_path: str, split: str = "scaffold") -> DownstreamSet
     part = np.full(len(smiles), "", dtype=object)
     for part_name, rows in zip(PARTS, parts):
         part[valid[rows]] = part_name
-    return DownstreamSet(str(name_or_path), source, file_digest(source), keys, part, split)
+    return DownstreamSet(str(name_or_path), source, file_sha256(source), keys, part, split)

@@ -51,11 +51,12 @@ def audit(
     Returns:
         The report (``AuditReport.write`` gives Markdown, JSON and a figure).
     """
-    from molssl.data.corpus import file_digest, read_smiles_file
+    from molssl.data.corpus import read_smiles_file
+    from molssl.files import file_sha256
 
     table = read_smiles_file(corpus, smiles_column=smiles_column)
     keys = molecule_keys(table.smiles, workers=workers, progress=progress)
-    return audit_keys(table.smiles, keys, against, source=str(corpus), sha256=file_digest(corpus), split=split)
+    return audit_keys(table.smiles, keys, against, source=str(corpus), sha256=file_sha256(corpus), split=split)
 
 
 def audit_keys(

@@ -15,7 +15,6 @@ from typing import Sequence
 import numpy as np
 
 from molssl.data.file_errors import reads_file
-from molssl.files import file_sha256 as file_digest  # noqa: F401  (its old home; new code imports molssl.files)
 
 #: Column names recognised as the SMILES column of a CSV/TSV file, in order of preference (case-insensitive).
 SMILES_COLUMN_CANDIDATES: tuple[str, ...] = ("smiles", "canonical_smiles", "mol")

@@ -11,7 +11,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from molssl.data.corpus import PathLike, file_digest
+from molssl.data.corpus import PathLike
+from molssl.files import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def download(url: str, dest: PathLike, sha256: str | None = None, *, timeout: fl
         expected = sha256.strip().lower()
         if not _SHA256_HEX.match(expected):
             raise ValueError(f"sha256 must be 64 hexadecimal digits, got {sha256!r}")
-        if dest.is_file() and file_digest(dest) == expected:
+        if dest.is_file() and file_sha256(dest) == expected:
             logger.info("%s already present with the expected sha256, not downloading", dest)
             return dest
 

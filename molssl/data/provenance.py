@@ -25,10 +25,10 @@ def provenance_path(corpus: str | os.PathLike) -> Path:
 def write_provenance(corpus: str | os.PathLike, record: dict[str, Any]) -> Path:
     """Write ``record`` (plus the corpus's sha256 and the molssl version) beside ``corpus``; returns its path."""
     from molssl import __version__
-    from molssl.data.corpus import file_digest
+    from molssl.files import file_sha256
 
     path = provenance_path(corpus)
-    document = {**record, "output": {"path": Path(corpus).name, "sha256": file_digest(corpus)}, "molssl_version": __version__}
+    document = {**record, "output": {"path": Path(corpus).name, "sha256": file_sha256(corpus)}, "molssl_version": __version__}
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(document, indent=1))
     os.replace(tmp, path)
@@ -44,7 +44,7 @@ def read_provenance(corpus: str | os.PathLike, digest: str | None = None) -> dic
     path = provenance_path(corpus)
     if not path.is_file():
         return None
-    from molssl.data.corpus import file_digest
+    from molssl.files import file_sha256
 
     try:
         record = json.loads(path.read_text())
@@ -52,7 +52,7 @@ def read_provenance(corpus: str | os.PathLike, digest: str | None = None) -> dic
     except (ValueError, KeyError, TypeError) as error:
         warnings.warn(f"{path}: not a provenance record ({error}); ignored", stacklevel=2)
         return None
-    if recorded != (digest or file_digest(corpus)):
+    if recorded != (digest or file_sha256(corpus)):
         warnings.warn(f"{path}: records sha256 {recorded[:16]}... but {corpus} has changed since; ignored", stacklevel=2)
         return None
     return record

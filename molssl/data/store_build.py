@@ -150,12 +150,13 @@ def build_store(
     from molssl.chem.featurize import featurize_many
     from molssl.chem.parse import ParseOptions
     from molssl.chem.schemes import get_spec
-    from molssl.data.corpus import file_digest, read_smiles_file
+    from molssl.data.corpus import read_smiles_file
+    from molssl.files import file_sha256
 
     source = Path(source)
     spec = get_spec(scheme)
     parse = ParseOptions(sanitize=sanitize).describe()
-    digest = file_digest(source)
+    digest = file_sha256(source)
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     remove_stale_builds(root)
     stem = source.name.split(".")[0] or "corpus"

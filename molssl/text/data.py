@@ -156,8 +156,9 @@ def open_smiles_source(data: str | os.PathLike | Sequence[str] | None, options: 
     if unknown:
         raise ValueError(f"unknown text data options {unknown}; valid options: vocabulary, smiles_column, randomize, "
                          "views, max_length, check")  # fmt: skip
-    from molssl.data.corpus import file_digest, read_smiles_file
+    from molssl.data.corpus import read_smiles_file
     from molssl.data.embedded import default_corpus
+    from molssl.files import file_sha256
     from molssl.text.default_vocabulary import default_tokenizer
 
     options = dict(options or {})
@@ -175,7 +176,7 @@ def open_smiles_source(data: str | os.PathLike | Sequence[str] | None, options: 
     path = default_corpus() if data is None else data
     corpus = read_smiles_file(path, options.pop("smiles_column", None))
     return SmilesSource(corpus.smiles, tokenizer, source=corpus.source, rows=corpus.rows.tolist(),
-                        digest=file_digest(path), **options)  # fmt: skip
+                        digest=file_sha256(path), **options)  # fmt: skip
 
 
 register_source("text", open_smiles_source)

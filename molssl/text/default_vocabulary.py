@@ -46,14 +46,14 @@ def vocabulary_path(name: str = DEFAULT_VOCABULARY) -> Path:
 def build_default_vocabulary() -> SmilesTokenizer:
     """Rebuild ``smiles_v1`` from the embedded MOSES sample (every token, ``min_frequency=1``) and ``BASE_TOKENS``."""
     from molssl.data.embedded import embedded_file
-    from molssl.data.corpus import file_digest
+    from molssl.files import file_sha256
 
     path = embedded_file("moses/moses_50k.smi.gz")
     with gzip.open(path, "rt") as handle:
         smiles = [line.split()[0] for line in handle.read().splitlines()[1:] if line.strip()]
     corpus = SmilesTokenizer.build(smiles, min_frequency=1)
     extra = [t for t in BASE_TOKENS if t not in corpus.stoi]
-    record = {**corpus.corpus, "file": "moses/moses_50k.smi.gz", "sha256": file_digest(path),
+    record = {**corpus.corpus, "file": "moses/moses_50k.smi.gz", "sha256": file_sha256(path),
               "base_tokens": len(BASE_TOKENS)}  # fmt: skip
     return SmilesTokenizer(list(corpus.corpus_tokens) + extra, unknown="unk", min_frequency=1, corpus=record)
 

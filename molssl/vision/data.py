@@ -336,14 +336,15 @@ def _open_path(path: Path, opts: ImageDataOptions) -> ImageSource:
 
 def _depictions(path: Path, opts: ImageDataOptions) -> ImageSource:
     """An unlabeled source of the RDKit depictions of a SMILES file's molecules."""
-    from molssl.data.corpus import file_digest, read_smiles_file
+    from molssl.data.corpus import read_smiles_file
+    from molssl.files import file_sha256
     from molssl.vision.depict import DEPICTION_VERSION, depict
 
     corpus = read_smiles_file(path, opts.smiles_column)
     images = depict(corpus.smiles, opts.depict_size, opts.depict_color, cache=opts.cache, source=corpus.source,
                     rows=corpus.rows.tolist())  # fmt: skip
     extra = {"depiction": {"renderer": "rdkit MolDraw2DCairo", "version": DEPICTION_VERSION, "molecules": len(images)}}
-    return ImageSource(images, path=corpus.source, digest=file_digest(path), extra=extra)
+    return ImageSource(images, path=corpus.source, digest=file_sha256(path), extra=extra)
 
 
 register_source("image", open_image_source)

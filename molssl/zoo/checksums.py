@@ -6,8 +6,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from molssl.data.corpus import file_digest
 from molssl.data.download import ChecksumError
+from molssl.files import file_sha256
 from molssl.zoo.catalog import ZooEntry
 
 _CHUNK = 1 << 20
@@ -38,7 +38,7 @@ def verify_source(path: str | os.PathLike, entry: ZooEntry) -> dict[str, str]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (the original of {entry.name}, {entry.file_name})")
-    digests = {"sha256": file_digest(path), "git_blob_sha1": git_blob_sha1(path)}
+    digests = {"sha256": file_sha256(path), "git_blob_sha1": git_blob_sha1(path)}
     expected = {"sha256": entry.sha256, "git_blob_sha1": entry.git_blob_sha1}
     wrong = [f"{kind} {digests[kind]} (expected {value})" for kind, value in expected.items()
              if value is not None and digests[kind] != value]  # fmt: skip

@@ -41,7 +41,7 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor
 
-from molssl.data.corpus import file_digest
+from molssl.files import file_sha256
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 
 #: molssl conv names of the architectures pretrain-gnns released (its ``gnn_type`` "graphsage" is "sage")
@@ -199,7 +199,7 @@ def convert_pretrain_gnns(
     encoder = GNNEncoder(config)
     encoder.load_state_dict(converted, strict=True)
     notes = [*NOTES, GAT_NOTE] if arch == "gat" else list(NOTES)
-    provenance = {"file": path.name, "sha256": file_digest(path), "format": FORMAT,
+    provenance = {"file": path.name, "sha256": file_sha256(path), "format": FORMAT,
                   "arch": arch, "converter_version": CONVERTER_VERSION, "notes": notes}  # fmt: skip
     save_encoder(encoder, out, extra={**(extra or {}), "converted_from": provenance})
     return Path(out)

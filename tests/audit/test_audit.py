@@ -16,7 +16,8 @@ from rdkit import Chem, rdBase
 from molssl.audit import audit, decontaminate
 from molssl.audit.downstream import load_downstream
 from molssl.cli.main import main
-from molssl.data.corpus import file_digest, read_smiles_file
+from molssl.data.corpus import read_smiles_file
+from molssl.files import file_sha256
 
 MOSES = Path(__file__).resolve().parents[2] / "datasets" / "moses" / "moses_50k.smi.gz"
 
@@ -126,7 +127,7 @@ def test_decontaminate_removes_exactly_them_and_store_records_provenance(planted
     assert [int(r["source_row"]) for r in removed] == expected_removed
     assert all(r["reasons"].startswith("bbbp:") for r in removed)
     record = json.loads(done.provenance_file.read_text())
-    assert record["output"]["sha256"] == file_digest(out) and record["source"]["sha256"] == file_digest(planted["path"])
+    assert record["output"]["sha256"] == file_sha256(out) and record["source"]["sha256"] == file_sha256(planted["path"])
     assert record["rows_removed"] == len(expected_removed) and record["against"][0]["sha256"] == bbbp.sha256
     exact_only = decontaminate(planted["path"], [bbbp], tmp_path / "exact.csv", match="exact")
     assert exact_only.rows_removed == len(expected_removed) - 1  # the stereo-stripped one stays

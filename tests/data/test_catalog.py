@@ -12,7 +12,7 @@ import pytest
 
 from molssl.data import catalog, embedded
 from molssl.data.catalog import MOLECULENET, DatasetInfo, get_dataset_info, load_moleculenet
-from molssl.data.corpus import file_digest
+from molssl.files import file_sha256
 
 MOLECULENET_DIR = Path(__file__).resolve().parents[2] / "datasets" / "moleculenet"
 
@@ -101,7 +101,7 @@ def test_embedded_files_match_their_card():
     recorded = dict((name, digest) for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+\.csv)$", card, re.M))
     assert set(recorded) == {info.trimmed_file for info in MOLECULENET.values() if info.trimmed_file}
     for name, digest in recorded.items():
-        assert file_digest(MOLECULENET_DIR / name) == digest, name
+        assert file_sha256(MOLECULENET_DIR / name) == digest, name
 
 
 @pytest.mark.parametrize("name", ["BBBP", "bbbp", " Lipo ", "Lipophilicity", "DELANEY", "FreeSolv"])

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from molssl.data.corpus import SmilesCorpus, file_digest, read_smiles_file, table_format
+from molssl.data.corpus import SmilesCorpus, read_smiles_file, table_format
+from molssl.files import file_sha256
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
@@ -132,15 +132,6 @@ def test_table_format():
     assert table_format("x.tab") == "tsv"
 
 
-def test_file_digest_streams_large_files(tmp_path):
-    data = bytes(range(256)) * (3 * 4096 + 7)  # > 3 MiB, not a multiple of the chunk size
-    path = tmp_path / "blob.bin"
-    path.write_bytes(data)
-    assert file_digest(path) == hashlib.sha256(data).hexdigest()
-    path.write_bytes(data[:-1])
-    assert file_digest(path) != hashlib.sha256(data).hexdigest()
-
-
 def test_corpus_validates_and_take_keeps_source_rows():
     with pytest.raises(ValueError, match="2 SMILES but 1 row numbers"):
         SmilesCorpus(["C", "CC"], np.array([0]), "x")
@@ -159,7 +150,7 @@ def test_embedded_moses_50k_matches_its_card():
     card = (DATASETS / "moses" / "README.md").read_text()
     match = re.search(r"output sha256 \(`moses_50k\.smi\.gz`\) \| `([0-9a-f]{64})`", card)
     assert match, "the card must record the sha256 of moses_50k.smi.gz"
-    assert file_digest(path) == match.group(1)
+    assert file_sha256(path) == match.group(1)
     corpus = read_smiles_file(path)
     assert len(corpus) == 50_000
     assert corpus.rows.tolist() == list(range(50_000))

@@ -44,7 +44,7 @@ def test_build_reuse_and_contents(corpus_file, tmp_path):
     assert store.smiles(10) == smiles[store.rows[10]]
     assert store.all_smiles() == [smiles[r] for r in store.rows]
     assert isinstance(store.graphs.x, np.memmap)
-    assert store.meta["source"]["sha256"] == molssl.data.corpus.file_digest(path)
+    assert store.meta["source"]["sha256"] == molssl.files.file_sha256(path)
     assert store.meta["counts"] == {"molecules": 298, "atoms": int(direct.graphs.atom_ptr[-1]), "edges": int(direct.graphs.edge_ptr[-1]), "skipped": 2}
 
     # second build: same directory, not rebuilt
@@ -249,7 +249,7 @@ def test_verify_reports_what_it_checked(built):
     assert report["files"] == len(_DATA_FILES)
     assert report["bytes"] == sum((built[1] / name).stat().st_size for name in _DATA_FILES)
     assert set(store.meta["files"]) == set(_DATA_FILES)
-    assert store.meta["files"]["x.npy"]["sha256"] == molssl.data.corpus.file_digest(built[1] / "x.npy")
+    assert store.meta["files"]["x.npy"]["sha256"] == molssl.files.file_sha256(built[1] / "x.npy")
 
 
 def test_missing_directory_is_not_called_corrupt(tmp_path):
