@@ -150,7 +150,7 @@ class DataConfig:
         path: a file or directory of the modality's data (``None`` or ``"embedded"``: its embedded default).
         modality: the data's modality (``None``: the method's; for a method of several modalities, its first).
         options: the modality opener's options (graphs: ``scheme``, ``smiles_column``, ``target_columns``,
-            ``task_type``; see ``molssl.pretrain.graph_source.GraphDataOptions``).
+            ``task_type``; see ``molssl.pretrain.data.GraphDataOptions``).
         workers: processes that prepare the data (featurize, decode) when it is first read.
     """
 

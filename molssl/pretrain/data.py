@@ -1,5 +1,9 @@
 """What a graph pretraining run reads: a corpus file, a molecule store, the embedded corpus, or labeled data.
 
+``open_graph_source`` is the "graph" opener of ``molssl.pretrain.source.open_source``: it takes what
+``molssl pretrain --data`` takes for graphs (``None``/``"embedded"``, a SMILES/CSV file, a store directory,
+a ``MoleculeStore`` or ``GraphArrays``, or for supervised pretraining a labeled CSV or MoleculeNet name).
+
 Unlabeled data becomes a molecule store (cached on disk by file content and scheme); labeled data
 (for supervised pretraining) is featurized in memory with its label matrix, regression targets
 standardized. Every molecule that cannot be featurized is recorded, never dropped silently.
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,8 @@ from molssl.data.store import MoleculeStore
 from molssl.data.store_build import build_store
 from molssl.graph.arrays import GraphArrays
 from molssl.pretrain.graph_source import GraphSource
+from molssl.pretrain.source import register_source
+from molssl.ssl.checks import check_known_keys
 
 logger = logging.getLogger(__name__)
 
@@ -114,3 +121,55 @@ def labeled_data(
     return GraphSource(result.graphs, result.scheme, description, targets, tuple(table.task_names), table.task_type, list(result.skipped))
 
 
+@dataclass(frozen=True, kw_only=True)
+class GraphDataOptions:
+    """The graph opener's options (``molssl pretrain --data-option KEY=VALUE``, or ``--scheme``/``--targets``).
+
+    Attributes:
+        scheme: featurization scheme for files (a store brings its own and must match).
+        smiles_column: SMILES column of a CSV/TSV.
+        target_columns: label columns of a labeled CSV (supervised pretraining).
+        task_type: ``"classification"`` or ``"regression"`` of a labeled CSV (default: guessed).
+    """
+
+    scheme: str = "hu"
+    smiles_column: str | None = None
+    target_columns: tuple[str, ...] | None = None
+    task_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.scheme, str):
+            raise ValueError(f"scheme must be a scheme name, got {self.scheme!r}")
+        if isinstance(self.target_columns, str):
+            object.__setattr__(self, "target_columns", (self.target_columns,))
+        elif self.target_columns is not None:
+            object.__setattr__(self, "target_columns", tuple(self.target_columns))
+
+
+def open_graph_source(data: Any, options: dict[str, Any], *, labels: bool = False, workers: int = 1) -> GraphSource:
+    """Open (featurizing or finding the cached store) the molecules ``data`` names.
+
+    Raises:
+        ValueError: unknown options, no labeled data for a method that needs labels.
+        FileNotFoundError: a path that does not exist.
+    """
+    check_known_keys(GraphDataOptions, options)
+    opts = GraphDataOptions(**options)
+    if isinstance(data, GraphSource):
+        source = data
+    elif labels:
+        if data is None:
+            raise ValueError("this method trains on labels: pass a labeled CSV or a MoleculeNet name as data")
+        columns = None if opts.target_columns is None else list(opts.target_columns)
+        source = labeled_data(data, scheme=opts.scheme, target_columns=columns, smiles_column=opts.smiles_column,
+                              task_type=opts.task_type, workers=workers)  # fmt: skip
+    else:
+        source = unlabeled_data(data, scheme=opts.scheme, workers=workers, smiles_column=opts.smiles_column)
+    if labels and source.targets is None:
+        raise ValueError(f"this method needs labeled data; {source.description.get('kind')} data has no labels")
+    return source
+
+
+register_source("graph", open_graph_source)
+
+__all__ = ["GraphDataOptions", "labeled_data", "open_graph_source", "unlabeled_data"]

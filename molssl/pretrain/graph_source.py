@@ -1,10 +1,9 @@
-"""Molecular graphs as the pretraining loop's ``DataSource``, and the "graph" opener of ``open_source``.
+"""Molecular graphs as the pretraining loop's ``DataSource``.
 
 ``GraphSource`` holds featurized molecules (``GraphArrays``), optionally with a label matrix, and
-collates PyG batches by a vectorized gather (``molssl.graph.batch.to_batch``). The opener takes what
-``molssl pretrain --data`` takes for graphs: ``None``/``"embedded"`` (the MOSES sample), a SMILES/CSV
-file, a molecule store directory, a ``MoleculeStore`` or ``GraphArrays`` (``molssl.pretrain.data``
-reads and featurizes them), or for supervised pretraining a labeled CSV or MoleculeNet name.
+collates PyG batches by a vectorized gather (``molssl.graph.batch.to_batch``). ``molssl.pretrain.data``
+reads and featurizes what a run names and opens it as a ``GraphSource`` (the "graph" opener of
+``open_source``).
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from torch import Tensor
 
 from molssl.graph.arrays import GraphArrays
 from molssl.graph.batch import to_batch
-from molssl.pretrain.source import DataSource, register_source
-from molssl.ssl.checks import check_known_keys
+from molssl.pretrain.source import DataSource
 
 
 @dataclass
@@ -85,57 +83,4 @@ class GraphSource(DataSource):
         return str(source or self.description.get("store") or f"the {self.description.get('kind', 'given')} data")
 
 
-@dataclass(frozen=True, kw_only=True)
-class GraphDataOptions:
-    """The graph opener's options (``molssl pretrain --data-option KEY=VALUE``, or ``--scheme``/``--targets``).
-
-    Attributes:
-        scheme: featurization scheme for files (a store brings its own and must match).
-        smiles_column: SMILES column of a CSV/TSV.
-        target_columns: label columns of a labeled CSV (supervised pretraining).
-        task_type: ``"classification"`` or ``"regression"`` of a labeled CSV (default: guessed).
-    """
-
-    scheme: str = "hu"
-    smiles_column: str | None = None
-    target_columns: tuple[str, ...] | None = None
-    task_type: str | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.scheme, str):
-            raise ValueError(f"scheme must be a scheme name, got {self.scheme!r}")
-        if isinstance(self.target_columns, str):
-            object.__setattr__(self, "target_columns", (self.target_columns,))
-        elif self.target_columns is not None:
-            object.__setattr__(self, "target_columns", tuple(self.target_columns))
-
-
-def open_graph_source(data: Any, options: dict[str, Any], *, labels: bool = False, workers: int = 1) -> GraphSource:
-    """Open (featurizing or finding the cached store) the molecules ``data`` names.
-
-    Raises:
-        ValueError: unknown options, no labeled data for a method that needs labels.
-        FileNotFoundError: a path that does not exist.
-    """
-    from molssl.pretrain.data import labeled_data, unlabeled_data
-
-    check_known_keys(GraphDataOptions, options)
-    opts = GraphDataOptions(**options)
-    if isinstance(data, GraphSource):
-        source = data
-    elif labels:
-        if data is None:
-            raise ValueError("this method trains on labels: pass a labeled CSV or a MoleculeNet name as data")
-        columns = None if opts.target_columns is None else list(opts.target_columns)
-        source = labeled_data(data, scheme=opts.scheme, target_columns=columns, smiles_column=opts.smiles_column,
-                              task_type=opts.task_type, workers=workers)  # fmt: skip
-    else:
-        source = unlabeled_data(data, scheme=opts.scheme, workers=workers, smiles_column=opts.smiles_column)
-    if labels and source.targets is None:
-        raise ValueError(f"this method needs labeled data; {source.description.get('kind')} data has no labels")
-    return source
-
-
-register_source("graph", open_graph_source)
-
-__all__ = ["GraphDataOptions", "GraphSource", "open_graph_source"]
+__all__ = ["GraphSource"]

@@ -60,7 +60,7 @@ preprocessing.
 **Opening by name**: ``open_source(modality, data, options, labels=False)`` calls the opener the
 modality registered with ``register_source(modality, opener)``; the module named in
 ``SOURCE_MODULES`` is imported on first use (so the graph opener lives in
-``molssl.pretrain.graph_source``, the image one in ``molssl.vision.data``). An opener is
+``molssl.pretrain.data``, the image one in ``molssl.vision.data``). An opener is
 ``opener(data, options: dict, *, labels: bool, workers: int) -> DataSource``: ``data`` is ``None`` (the
 modality's embedded default), a file or directory path, or an in-memory object the modality accepts;
 ``options`` the modality's data options (``--data-option KEY=VALUE``; unknown keys are an error);
@@ -162,7 +162,7 @@ SourceOpener = Callable[..., DataSource]
 
 #: modality -> the module that registers its opener when imported (imported by ``open_source`` on demand)
 SOURCE_MODULES: dict[str, str] = {
-    "graph": "molssl.pretrain.graph_source",
+    "graph": "molssl.pretrain.data",
     "image": "molssl.vision.data",
     "text": "molssl.text.data",
     "audio": "molssl.audio.data",
