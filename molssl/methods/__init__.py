@@ -10,6 +10,7 @@ from molssl.methods.barlow_twins import BarlowTwins, BarlowTwinsConfig
 from molssl.methods.base import MethodConfig, MethodOutput, PretrainMethod
 from molssl.methods.bgrl import BGRL, BGRLConfig
 from molssl.methods.byol import BYOL, BYOLConfig
+from molssl.methods.clip_align import CrossModalAlignment, CrossModalAlignmentConfig
 from molssl.methods.context_prediction import ContextPrediction, ContextPredictionConfig
 from molssl.methods.descriptors import DescriptorConfig, DescriptorPrediction
 from molssl.methods.dino import DINO, DINOConfig
@@ -32,6 +33,7 @@ METHODS: Registry[type[PretrainMethod]] = Registry("pretraining method", {
     for cls in (
         AttributeMasking, BGRL, ContextPrediction, DescriptorPrediction, EdgePrediction, GraphInfomax, GraphCL, GraphMAE, InfoGraph,
         SupervisedPretraining, MaskedLanguageModelling, SmilesContrastive, SimCLR, BYOL, MAE, DINO, BarlowTwins, VICReg,
+        CrossModalAlignment,
     )
 }, plural="methods")  # fmt: skip
 
@@ -46,7 +48,7 @@ def get_method(name: str) -> type[PretrainMethod]:
 
 
 __all__ = [
-    "BGRL", "METHODS", "AttributeMasking", "AttributeMaskingConfig", "BGRLConfig", "ContextPrediction",
+    "BGRL", "METHODS", "AttributeMasking", "AttributeMaskingConfig", "BGRLConfig", "ContextPrediction", "CrossModalAlignment", "CrossModalAlignmentConfig",
     "ContextPredictionConfig", "DescriptorConfig", "DescriptorPrediction", "EdgePrediction", "EdgePredictionConfig", "GraphCL", "GraphCLConfig", "GraphInfomax",
     "GraphMAE", "GraphMAEConfig", "InfoGraph", "InfoGraphConfig", "MethodConfig", "MethodOutput", "PretrainMethod",
     "SupervisedConfig", "SupervisedPretraining", "get_method",

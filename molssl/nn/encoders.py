@@ -31,6 +31,7 @@ ENCODER_MODULES: dict[str, str] = {
     "resnet": "molssl.vision.resnet",
     "vit": "molssl.vision.vit",
     "smiles_transformer": "molssl.text.encoder",
+    "multimodal": "molssl.multimodal.encoder",
 }
 
 

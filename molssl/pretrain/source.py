@@ -166,6 +166,7 @@ SOURCE_MODULES: dict[str, str] = {
     "image": "molssl.vision.data",
     "text": "molssl.text.data",
     "audio": "molssl.audio.data",
+    "multimodal": "molssl.multimodal.source",
 }
 
 SOURCES: Registry[SourceOpener] = Registry("data modality", plural="data modalities")

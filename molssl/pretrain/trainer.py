@@ -292,8 +292,10 @@ class _Run:
         progress = loop.run(progress)
 
         if ctx.is_main:
-            save_encoder(model.encoder, run.encoder_dir, source=source,
-                         extra={"method": method_cls.name, "steps": progress.step, "method_config": method_config.to_dict()})  # fmt: skip
+            extra = {"method": method_cls.name, "steps": progress.step, "method_config": method_config.to_dict()}
+            save_encoder(model.encoder, run.encoder_dir, source=source, extra=extra)
+            if callable(getattr(model, "save_encoders", None)):  # a method of several encoders: each alone, encoders/<name>/
+                model.save_encoders(run.path / "encoders", source, extra)
         barrier(ctx)
         return PretrainResult(run.path, run.encoder_dir, progress.step, run.read_metrics())
 

@@ -159,16 +159,10 @@ def open_smiles_source(data: str | os.PathLike | Sequence[str] | None, options: 
     from molssl.data.corpus import read_smiles_file
     from molssl.data.embedded import default_corpus
     from molssl.files import file_sha256
-    from molssl.text.default_vocabulary import default_tokenizer
+    from molssl.text.default_vocabulary import tokenizer_of
 
     options = dict(options or {})
-    vocabulary = options.pop("vocabulary", None)
-    if vocabulary is None:
-        tokenizer = default_tokenizer()
-    elif isinstance(vocabulary, dict):
-        tokenizer = SmilesTokenizer.from_dict(vocabulary)
-    else:
-        tokenizer = SmilesTokenizer.load(vocabulary)
+    tokenizer = tokenizer_of(options.pop("vocabulary", None))
     if isinstance(data, (list, tuple)):
         if options.pop("smiles_column", None) is not None:
             raise ValueError("smiles_column applies to a file, not to a list of SMILES")

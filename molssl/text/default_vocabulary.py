@@ -14,7 +14,9 @@ ids when the corpus or this list changes: a new vocabulary is a new file with a 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from molssl.text.tokenizer import SmilesTokenizer
 
@@ -69,6 +71,15 @@ def default_tokenizer(name: str = DEFAULT_VOCABULARY) -> SmilesTokenizer:
         known = sorted(p.stem for p in VOCABULARY_DIR.glob("*.json"))
         raise ValueError(f"unknown SMILES vocabulary {name!r}; valid vocabularies: {', '.join(known)}")
     return SmilesTokenizer.load(path)
+
+
+def tokenizer_of(vocabulary: Any = None) -> SmilesTokenizer:
+    """The tokenizer a data option names: ``None`` (the default vocabulary), a ``to_dict()`` or a vocabulary JSON path."""
+    if vocabulary is None:
+        return default_tokenizer()
+    if isinstance(vocabulary, Mapping):
+        return SmilesTokenizer.from_dict(vocabulary)
+    return SmilesTokenizer.load(vocabulary)
 
 
 if __name__ == "__main__":

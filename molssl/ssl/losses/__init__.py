@@ -13,6 +13,7 @@ from torch import nn
 
 from molssl.ssl.losses.barlow_twins import BarlowTwinsLoss, barlow_twins_loss
 from molssl.ssl.losses.byol import NegativeCosineLoss, negative_cosine
+from molssl.ssl.losses.cross_modal import cross_modal_info_nce
 from molssl.ssl.losses.dino import DINOLoss, dino_loss, dino_targets
 from molssl.ssl.losses.infonce import InfoNCE, NTXentLoss, info_nce, nt_xent
 from molssl.ssl.losses.mutual_info import (
@@ -62,6 +63,7 @@ __all__ = [
     "ScaledCosineError",
     "VICRegLoss",
     "barlow_twins_loss",
+    "cross_modal_info_nce",
     "bce_mi_loss",
     "dino_loss",
     "dino_targets",
