@@ -5,7 +5,7 @@ caches, run records) goes through here, so a kill at any moment leaves the old c
 never half of either:
 
 - ``write_text_atomic`` and ``write_json_atomic`` write a file through a temporary sibling, ``fsync`` and a
-  rename.
+  rename; ``staged_file`` lends the temporary sibling to any other writer (a figure, a CSV).
 - ``staged_directory`` lets a block fill a temporary sibling directory ``.NAME.tmp-<pid>@<host>-*``
   (the owner tag of ``molssl.process_owner``, so leftover sweeps can tell a live writer's copy from an
   abandoned one) and renames it into place; an existing ``NAME`` is first moved to
@@ -68,20 +68,36 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def write_text_atomic(path: PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary sibling, ``fsync`` and a rename."""
+@contextmanager
+def staged_file(path: PathLike, *, suffix: str = ".tmp") -> Iterator[Path]:
+    """Write file ``path`` all at once: the block writes a temporary sibling, which then becomes it.
+
+    When the block finishes, the temporary file is ``fsync``-ed, gets the modes the umask gives and is renamed
+    to ``path``; if the block raises, it is removed. For writers that want a path of their own (a figure, a
+    ``DataFrame.to_csv``); ``suffix`` ends its name (writers that pick a format by extension need the real one).
+
+    Yields:
+        The temporary file's path (it exists, empty).
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
+        yield tmp
+        with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; the file should read like any other
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary sibling, ``fsync`` and a rename."""
+    with staged_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_json_atomic(path: PathLike, document: Any, *, indent: int | None = 2, sort_keys: bool = False) -> None:
@@ -161,5 +177,6 @@ def _move_into_place(tmp: Path, target: Path, replace: bool) -> None:
 
 
 __all__ = [
-    "file_sha256", "json_safe", "json_sha256", "remove_aside", "staged_directory", "write_json_atomic", "write_text_atomic",
+    "file_sha256", "json_safe", "json_sha256", "remove_aside", "staged_directory", "staged_file", "write_json_atomic",
+    "write_text_atomic",
 ]  # fmt: skip

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from molssl.files import file_sha256, json_safe, json_sha256, remove_aside, staged_directory, write_json_atomic, write_text_atomic
+from molssl.files import (
+    file_sha256, json_safe, json_sha256, remove_aside, staged_directory, staged_file, write_json_atomic, write_text_atomic,
+)
 from molssl.process_owner import current_umask
 
 
@@ -56,6 +58,19 @@ def test_write_text_atomic_replaces_with_the_umask_modes(tmp_path):
     write_text_atomic(path, "é new\n")
     assert path.read_text(encoding="utf-8") == "é new\n" and [p.name for p in tmp_path.iterdir()] == ["table.md"]
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~current_umask()  # not mkstemp's 0600
+
+
+def test_staged_file_lends_a_sibling_with_the_suffix_and_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "curve.png"
+    with staged_file(path, suffix=".png") as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".png" and tmp.name.startswith(".curve.png.") and tmp.exists()
+        tmp.write_bytes(b"old")
+    assert path.read_bytes() == b"old"
+    with pytest.raises(RuntimeError), staged_file(path) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("the writer failed")
+    assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["curve.png"]
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~current_umask()
 
 
 def test_staged_directory_creates_replaces_and_cleans_up(tmp_path):

@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -27,6 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from molssl.data.store import MoleculeStore
+from molssl.files import staged_directory
 
 logger = logging.getLogger(__name__)
 
@@ -176,17 +175,12 @@ def raw_descriptors(
         "failed": [{"index": i, "smiles": store.smiles(i), "reason": r} for i, r in result.failed],
         "values_sha256": hashlib.sha256(result.values.tobytes()).hexdigest(),
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
-        np.save(tmp / "values.npy", result.values)
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-        try:
-            os.replace(tmp, path)
-        except OSError:  # another process finished the same computation first
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with staged_directory(path, replace=False) as tmp:
+            np.save(tmp / "values.npy", result.values)
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    except FileExistsError:  # another process finished the same computation first
+        pass
     return result.values, {**meta, "path": str(path)}
 
 

@@ -25,13 +25,11 @@ def provenance_path(corpus: str | os.PathLike) -> Path:
 def write_provenance(corpus: str | os.PathLike, record: dict[str, Any]) -> Path:
     """Write ``record`` (plus the corpus's sha256 and the molssl version) beside ``corpus``; returns its path."""
     from molssl import __version__
-    from molssl.files import file_sha256
+    from molssl.files import file_sha256, write_text_atomic
 
     path = provenance_path(corpus)
     document = {**record, "output": {"path": Path(corpus).name, "sha256": file_sha256(corpus)}, "molssl_version": __version__}
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(document, indent=1))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(document, indent=1))
     return path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from molssl.files import json_safe
 from molssl.ssl.checks import check_known_keys
 
 #: the PEFT methods: bottleneck adapters, LoRA, BitFit, and graph prompt feature (GPF / GPF-plus)
@@ -64,17 +65,13 @@ class PeftConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The method and its own options only, as JSON-serializable data."""
-        return {"method": self.method, **{k: _plain(getattr(self, k)) for k in METHOD_OPTIONS[self.method]}}
+        return {"method": self.method, **{k: json_safe(getattr(self, k)) for k in METHOD_OPTIONS[self.method]}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PeftConfig:
         """Rebuild from ``to_dict`` output (or ``{"method": ..., **options}``); unknown keys are an error."""
         check_known_keys(cls, data)
         return cls(**data)
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
 
 
 __all__ = ["METHOD_OPTIONS", "PEFT_METHODS", "PeftConfig"]

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+from molssl.files import staged_file
+
 #: monitor columns drawn under the loss when present in the rows
 MONITOR_KEYS = ("effective_rank", "emb_std", "uniformity", "alignment")
 #: columns of every row that are bookkeeping, not something the method learns (and the loop's throughput
@@ -70,12 +72,14 @@ def plot_curves(rows: Sequence[dict], path: str | os.PathLike, title: str = "", 
     return save_figure(fig, path, dpi=100)
 
 
-def save_figure(fig, path: Path, dpi: int = 100) -> Path:
-    """Write a matplotlib figure to ``path`` atomically (temporary sibling, then rename) and close it."""
+def save_figure(fig, path: str | os.PathLike, dpi: int = 100) -> Path:
+    """Write a matplotlib figure to ``path`` atomically (``molssl.files.staged_file``) and close it."""
     import matplotlib.pyplot as plt
 
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=dpi)
-    plt.close(fig)
-    os.replace(tmp, path)
+    path = Path(path)
+    try:
+        with staged_file(path, suffix=path.suffix) as tmp:
+            fig.savefig(tmp, dpi=dpi)
+    finally:
+        plt.close(fig)
     return path

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from molssl.checkpoint import CheckpointError, load_weights, read_checkpoint, reading_checkpoint, save_checkpoint
+from molssl.files import json_safe
 
 STATE_KIND = "pretrain_state"
 
@@ -44,15 +45,6 @@ class Progress:
         return cls(**data)
 
 
-def _plain(value: Any) -> Any:
-    """Optimizer hyperparameters as JSON data (tuples become lists)."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
 def optimizer_to_plain(optimizer: torch.optim.Optimizer) -> tuple[dict[str, Tensor], dict[str, Any]]:
     """Split an optimizer's state into tensors (``optimizer.<param>.<key>``) and JSON data."""
     state = optimizer.state_dict()
@@ -63,8 +55,8 @@ def optimizer_to_plain(optimizer: torch.optim.Optimizer) -> tuple[dict[str, Tens
             if isinstance(value, Tensor):
                 tensors[f"optimizer.{param_id}.{key}"] = value
             else:
-                scalars.setdefault(str(param_id), {})[key] = _plain(value)
-    return tensors, {"param_groups": _plain(state["param_groups"]), "scalars": scalars}
+                scalars.setdefault(str(param_id), {})[key] = json_safe(value)
+    return tensors, {"param_groups": json_safe(state["param_groups"]), "scalars": scalars}
 
 
 def optimizer_from_plain(tensors: dict[str, Tensor], plain: dict[str, Any]) -> dict[str, Any]:

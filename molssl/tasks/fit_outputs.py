@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from molssl.checkpoint import load_weights
+from molssl.files import staged_file, write_text_atomic
 from molssl.graph.arrays import GraphArrays
 from molssl.tasks.calibration import fit_temperatures, probability_logits
 from molssl.tasks.domain import TrainingDomain
@@ -143,9 +144,7 @@ def write_fit_outputs(predictor: Any, directory: str | os.PathLike) -> dict[str,
     written: dict[str, Path] = {}
     metrics = predictor.metrics_ or {}
     path = out / "metrics.json"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"metrics": metrics, "info": predictor.info_}, indent=2))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps({"metrics": metrics, "info": predictor.info_}, indent=2))
     written["metrics"] = path
     per_seed = metrics.get("per_seed") or []
     if per_seed:
@@ -156,13 +155,14 @@ def write_fit_outputs(predictor: Any, directory: str | os.PathLike) -> dict[str,
         )  # fmt: skip
     if getattr(predictor, "fit_predictions_", None) is not None:
         path = out / "predictions.csv"
-        predictor.fit_predictions_.to_csv(path.with_name(".predictions.csv.tmp"), index=False)
-        os.replace(path.with_name(".predictions.csv.tmp"), path)
+        with staged_file(path) as tmp:
+            predictor.fit_predictions_.to_csv(tmp, index=False)
         written["predictions"] = path
     skipped = predictor.info_.get("skipped") or []
     if skipped:
         path = out / "skipped.csv"
-        pd.DataFrame(skipped).rename(columns={"index": "row"}).to_csv(path, index=False)
+        with staged_file(path) as tmp:
+            pd.DataFrame(skipped).rename(columns={"index": "row"}).to_csv(tmp, index=False)
         written["skipped"] = path
     return written
 

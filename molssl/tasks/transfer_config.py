@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from molssl.files import json_safe
 from molssl.ssl.checks import check_known_keys
 from molssl.pretrain.config import TrainConfig
 from molssl.tasks.finetune import FinetuneConfig
@@ -195,7 +196,7 @@ class TransferConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (lists, not tuples), as config.json holds it."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        return json_safe(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TransferConfig":
