@@ -190,6 +190,27 @@ class CrossModalAlignment(PretrainMethod):
         first, second = config.modalities[:2]
         return MethodOutput(loss, metrics, z[first].detach(), z[second].detach())
 
+    @classmethod
+    def from_run(cls, run: str | Path) -> "CrossModalAlignment":
+        """The aligned model of a finished (or checkpointed) run, projection heads included, in eval mode.
+
+        Raises:
+            ValueError: the run is not a ``clip_align`` run.
+            CheckpointError: it has no readable training state.
+        """
+        import json
+
+        from molssl.checkpoint import load_weights, read_checkpoint
+
+        run = Path(run)
+        config = json.loads((run / "config.json").read_text())
+        if config.get("method") != cls.name:
+            raise ValueError(f"{run}: a {config.get('method')!r} run, not a {cls.name} run")
+        method = cls(config["encoder"], cls.config_class.from_dict(config["method_config"]))
+        tensors = read_checkpoint(run / "state").state_dict
+        load_weights(method, {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}, run / "state")
+        return method.eval()
+
     def save_encoders(self, directory: str | Path, source: Any, extra: dict[str, Any] | None = None) -> dict[str, Path]:
         """Save each aligned encoder as its modality's ordinary encoder checkpoint, ``directory/<modality>/``.
 

@@ -151,14 +151,8 @@ def test_alignment_lowers_the_loss_and_beats_chance_on_moses(tmp_path, monkeypat
     losses = [r["loss"] for r in result.metrics]
     assert sum(losses[-10:]) / 10 < 0.6 * sum(losses[:5]) / 5, losses
     held = open_multimodal_source(tmp_path / "held.smi").with_modalities(("graph", "smiles"))
-    method = _method(held)
-    before = cross_modal_retrieval(embed_source(method, held))
-    state = torch.load(tmp_path / "run" / "state" / "model.pt") if (tmp_path / "run" / "state" / "model.pt").exists() else None
-    from molssl.checkpoint import read_checkpoint
-
-    if state is None:
-        state = read_checkpoint(tmp_path / "run" / "state").state_dict
-    method.load_state_dict({k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")} or state)
+    before = cross_modal_retrieval(embed_source(_method(held), held))
+    method = CrossModalAlignment.from_run(tmp_path / "run")
     after = cross_modal_retrieval(embed_source(method, held))
     assert after["graph->smiles/recall@1"] > 5 * after["chance/recall@1"], (before, after)
     assert after["graph->smiles/mean_rank"] < before["graph->smiles/mean_rank"]
