@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         l2_grid=tuple(args.l2 or DEFAULT_L2_GRID),
     )  # fmt: skip
     first = next(iter(results.values()))
-    print(f"data: {first['data'].get('path')} ({first['data'].get('images', '?')} items; split "
+    print(f"data: {first['data'].get('path')} ({first['data'].get('images', first['data'].get('clips', '?'))} items; split "
           f"{first['items']['train']}/{first['items']['val']}/{first['items']['test']}, seed {args.seed})")  # fmt: skip
     header = f"{'representation':15s} {'dim':>5s} " + " ".join(f"{'kNN@' + str(k):>8s}" for k in args.k)
     print(header + f" {'linear':>8s}  (test accuracy; linear L2 chosen on validation)")

@@ -184,11 +184,13 @@ def linear_probe(train: tuple[Tensor, Tensor], val: tuple[Tensor, Tensor], test:
 
 def probe(embeddings: Tensor, labels: Tensor, *, seed: int = 0, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
           ks: Sequence[int] = (20, 200), temperature: float = 0.07, l2_grid: Sequence[float] = DEFAULT_L2_GRID,
-          ) -> dict[str, Any]:  # fmt: skip
+          split: Sequence[Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """kNN and linear-probe accuracy of frozen ``embeddings``, on a stratified train/validation/test split.
 
     kNN classifies the test items with the train items as the bank (no choice is made on validation, so its
     validation accuracy is reported alongside); the linear probe selects its L2 strength on validation.
+    ``split`` (train, validation and test row indices) replaces the stratified split, e.g. a data set's
+    customary one (``fractions`` and ``seed`` are then unused).
 
     Shapes:
         embeddings: [N, D]; labels: [N] int64
@@ -196,7 +198,8 @@ def probe(embeddings: Tensor, labels: Tensor, *, seed: int = 0, fractions: tuple
     from molssl.data.splits import stratified_split
 
     _check_labelled("probe", embeddings, labels)
-    split = stratified_split(labels.cpu().numpy(), *fractions, seed=seed)
+    if split is None:
+        split = stratified_split(labels.cpu().numpy(), *fractions, seed=seed)
     part = {name: torch.as_tensor(np.array(rows), device=embeddings.device) for name, rows in
             zip(("train", "val", "test"), split)}  # fmt: skip
     x = {name: embeddings[rows] for name, rows in part.items()}
@@ -227,7 +230,8 @@ def embed(encoder: nn.Module | None, source: Any, *, batch_size: int = 256, devi
           indices: Tensor | None = None) -> tuple[Tensor, Tensor]:  # fmt: skip
     """Frozen embeddings and labels of ``source``'s items (all, or ``indices``), in item order.
 
-    ``encoder=None`` gives the flattened encoder inputs (the raw-pixel baseline for images). The encoder is
+    ``encoder=None`` gives the flattened encoder inputs (the raw-pixel baseline for images), or the batch's
+    ``raw_features()`` where it has them (audio: the log-mel averaged over each clip's frames). The encoder is
     put in eval mode (batch-norm running statistics, no dropout) and run without gradients.
 
     Shapes:
@@ -249,7 +253,11 @@ def embed(encoder: nn.Module | None, source: Any, *, batch_size: int = 256, devi
                     raise ValueError(f"{getattr(source, 'path', 'the data')}: probing needs labelled items")
                 inputs = encoder_input(batch)
                 inputs = inputs.to(device) if isinstance(inputs, Tensor) else batch.to(device)
-                out = inputs.flatten(1) if encoder is None else encoder(inputs)
+                raw = getattr(batch, "raw_features", None)  # a modality's own raw baseline (audio: mean log-mel)
+                if encoder is not None:
+                    out = encoder(inputs)
+                else:
+                    out = raw().to(device) if callable(raw) else inputs.flatten(1)
                 embeddings.append(out.float())
                 labels.append(batch_labels.to(device))
     finally:
@@ -279,7 +287,8 @@ def probe_representations(data: Any = None, *, encoder: str | os.PathLike | None
         encoder_config: ``{"kind": ..., **options}`` of the random encoder when no checkpoint is given.
         raw: also probe ``"raw"``: the flattened encoder inputs (pixels).
         modality: of the data (default: the checkpoint's, else "image").
-        protocol: ``probe`` keywords (``ks``, ``temperature``, ``fractions``, ``l2_grid``).
+        protocol: ``probe`` keywords (``ks``, ``temperature``, ``fractions``, ``l2_grid``). A source with a
+            customary split (``source.probe_split(seed)`` not None, e.g. FSDD's takes) is probed on it.
 
     Returns:
         representation name -> ``probe`` result (with ``"encoder"``, the encoder config, where one was used).
@@ -299,6 +308,9 @@ def probe_representations(data: Any = None, *, encoder: str | os.PathLike | None
     source = open_source(modality or "image", data, dict(data_options or {}), labels=True)
     if recorded and hasattr(source, "with_preprocessing"):
         source = source.with_preprocessing(recorded)
+    customary = getattr(source, "probe_split", None)
+    if callable(customary) and customary(seed) is not None:
+        protocol = {**protocol, "split": customary(seed)}
     results: dict[str, dict[str, Any]] = {}
     config = None
     if encoder is not None:

@@ -159,7 +159,9 @@ class MAE(JointEmbeddingMethod):
     default_encoder: ClassVar = {"kind": "vit"}
     default_views: ClassVar = {"image": "simclr", "audio": "byola"}
     #: MAE's augmentation (He et al. 2022, table 8; scale 0.2-1 in its code): random resized crops and flips only
-    default_view_options: ClassVar = {"image": {"crop_scale": (0.2, 1.0), "jitter_p": 0.0, "gray_p": 0.0, "blur_p": 0.0}}
+    #: audio: BYOL-A's random resized crop of the spectrogram without its mixup (Audio-MAE pretrains without mixup)
+    default_view_options: ClassVar = {"image": {"crop_scale": (0.2, 1.0), "jitter_p": 0.0, "gray_p": 0.0, "blur_p": 0.0},
+                                      "audio": {"mixup": 0.0}}
     num_views = 1
     exact_views = False  # the first view is reconstructed
     collapse_advice = "lower the learning rate (lr) or mask_ratio"

@@ -11,7 +11,7 @@ naming a kind builds it without the caller importing the front-end::
     config_to_dict(config)                              # {"kind": "gnn", "scheme": ..., ...}
 
 Kinds: ``"gnn"`` (``molssl.nn.encoder.GNNEncoder``), and the other modalities' encoders as their
-front-ends register them (``"resnet"``, ``"vit"``, ``"smiles_transformer"``, ...).
+front-ends register them (``"resnet"``, ``"vit"``, ``"smiles_transformer"``, ``"byola_cnn"``, ...).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ ENCODER_MODULES: dict[str, str] = {
     "resnet": "molssl.vision.resnet",
     "vit": "molssl.vision.vit",
     "smiles_transformer": "molssl.text.encoder",
+    "byola_cnn": "molssl.audio.encoder",
     "multimodal": "molssl.multimodal.encoder",
 }
 
