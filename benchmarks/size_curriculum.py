@@ -63,8 +63,8 @@ def pretrain_variant(variant: str, options: dict, encoder: dict, out: str) -> di
     import torch
 
     from molssl.data.embedded import default_corpus
-    from molssl.data.size_curriculum import SizeCurriculumLoader
     from molssl.pretrain import TrainConfig, pretrain
+    from molssl.pretrain.batch_order import BatchOrder
     from molssl.pretrain.data import unlabeled_data
 
     torch.set_num_threads(1)
@@ -76,11 +76,11 @@ def pretrain_variant(variant: str, options: dict, encoder: dict, out: str) -> di
     atoms = data.graphs.num_atoms
     curriculum_steps = math.ceil(train.size_curriculum * train.steps)
     mean_atoms = None
-    if curriculum_steps:  # the molecules the curriculum steps drew, as the loop drew them
-        loader = SizeCurriculumLoader(data.graphs, steps=curriculum_steps, start=train.curriculum_start, batch_size=256,
-                                      shuffle=True, seed=train.seed, drop_last=True)  # fmt: skip
-        order = loader.order()
-        mean_atoms = float(atoms[order[: min(curriculum_steps, len(loader)) * 256]].mean())
+    if curriculum_steps:  # the molecules the curriculum steps of epoch 0 drew, by the loop's own order
+        order = BatchOrder(data, train.batch_size, train.seed, curriculum_steps=curriculum_steps,
+                           curriculum_start=train.curriculum_start)  # fmt: skip
+        drawn = order.epoch(0)[:curriculum_steps].reshape(-1).numpy()
+        mean_atoms = float(atoms[drawn].mean())
     return {
         "what": "pretrain", "variant": variant, "method": METHOD, "encoder": encoder, "steps": result.steps,
         "size_curriculum": train.size_curriculum, "curriculum_start": train.curriculum_start,

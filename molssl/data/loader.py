@@ -6,9 +6,7 @@ their own ``collate`` (``molssl.text.inputs``) pass through too. Pretraining doe
 orders, shards and resumes its batches itself (``molssl.pretrain.batch_order``).
 
 Batching is a vectorized gather over the flat arrays (no per-graph Python objects), so one process
-keeps well ahead of a GNN. Shuffling is a seeded permutation per epoch; with ``world_size > 1`` each
-rank reads its own shard of the same permutation (as ``DistributedSampler`` does), so a distributed
-run sees every molecule once per epoch.
+keeps well ahead of a GNN. Shuffling is a seeded permutation per epoch.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ class StoreLoader:
         drop_last: drop the last incomplete batch.
         indices: restrict to these molecules (e.g. a split); default all.
         targets: optional per-molecule labels, shape [M, T] or [M], attached to each batch as ``y``.
-        rank, world_size: this process's shard of each epoch, for distributed training.
         edge_order: attach the order of each batch's messages by target atom, computed at collate
             time on the CPU, for the GPU kernels (``molssl.graph.batch.to_batch``).
     """
@@ -47,15 +44,11 @@ class StoreLoader:
         drop_last: bool = False,
         indices: Sequence[int] | np.ndarray | None = None,
         targets: np.ndarray | None = None,
-        rank: int = 0,
-        world_size: int = 1,
         edge_order: bool = False,
     ):
         self.graphs = graphs
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank must be in [0, world_size), got rank={rank}, world_size={world_size}")
         self.indices = np.arange(len(self.graphs), dtype=np.int64) if indices is None else np.asarray(indices, dtype=np.int64)
         if targets is not None:
             targets = np.asarray(targets)
@@ -66,8 +59,6 @@ class StoreLoader:
         self.shuffle = shuffle
         self.seed = seed
         self.drop_last = drop_last
-        self.rank = rank
-        self.world_size = world_size
         self.edge_order = edge_order
         self.epoch = 0
 
@@ -76,18 +67,11 @@ class StoreLoader:
         self.epoch = epoch
 
     def order(self) -> np.ndarray:
-        """This rank's molecule order for the current epoch, shape [per_rank]."""
-        order = self.indices
-        if self.shuffle:
-            rng = np.random.default_rng([self.seed, self.epoch])
-            order = order[rng.permutation(len(order))]
-        if self.world_size > 1:
-            per_rank = len(order) // self.world_size if self.drop_last else -(-len(order) // self.world_size)
-            total = per_rank * self.world_size
-            if total > len(order):  # pad by wrapping around, as DistributedSampler does
-                order = np.concatenate([order, np.resize(order, total - len(order))])
-            order = order[:total][self.rank :: self.world_size]
-        return order
+        """The molecule order of the current epoch, shape [len(indices)]."""
+        if not self.shuffle:
+            return self.indices
+        rng = np.random.default_rng([self.seed, self.epoch])
+        return self.indices[rng.permutation(len(self.indices))]
 
     def __len__(self) -> int:
         n = len(self.order())

@@ -8,20 +8,14 @@ smallest of the M molecules (at least one global batch), with the square-root co
     c(t) = min(1, sqrt(c0^2 + (1 - c0^2) t / T))
 
 where c0 (``start``) is the share the first step draws from; c(T) = 1. From step T on the batches are
-exactly the plain loader's (a seeded permutation per epoch). A step's draw depends only on the seed
-and the step, so a resumed run draws what an uninterrupted one would.
+the epoch order's (a seeded permutation per epoch). The pretraining loop's ``BatchOrder``
+(``molssl.pretrain.batch_order``) makes the draws: each depends only on the seed and the step, so a
+resumed run draws what an uninterrupted one would. This module holds the schedule and its checks.
 """
 
 from __future__ import annotations
 
 import math
-
-import numpy as np
-
-from molssl.data.loader import StoreLoader
-
-#: mixed into each step's seed, so curriculum draws never coincide with the loader's permutations
-_DRAW_TAG = 0x5C0E
 
 
 def check_curriculum(fraction: float, start: float) -> None:
@@ -45,54 +39,4 @@ def competence(step: int, steps: int, start: float) -> float:
     return min(1.0, math.sqrt(start**2 + (1.0 - start**2) * step / steps))
 
 
-class SizeCurriculumLoader(StoreLoader):
-    """A ``StoreLoader`` whose first ``steps`` batches come from the smallest molecules (module docstring).
-
-    Step t is batch b of epoch e with t = e * len(loader) + b, as the pretraining loop counts them.
-    With ``world_size > 1`` every rank draws the same global batch and keeps its shard of it.
-
-    Args:
-        source: a ``MoleculeStore`` or ``GraphArrays``.
-        steps: length T of the curriculum in steps (0 = none: the plain loader).
-        start: c0, the share of the molecules the first step draws from, in (0, 1].
-        **options: the ``StoreLoader`` options (``batch_size``, ``shuffle``, ``seed``, ...).
-    """
-
-    def __init__(self, source, *, steps: int, start: float = 0.2, **options) -> None:
-        super().__init__(source, **options)
-        check_curriculum(0.0, start)
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-            raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-        self.steps = steps
-        self.start = float(start)
-        sizes = self.graphs.num_atoms[self.indices]
-        self.by_size = self.indices[np.argsort(sizes, kind="stable")]  # [M] smallest first, ties by position
-
-    def pool_size(self, step: int) -> int:
-        """How many of the smallest molecules step ``step`` draws from."""
-        global_batch = self.batch_size * self.world_size
-        wanted = math.ceil(competence(step, self.steps, self.start) * len(self.by_size))
-        return min(len(self.by_size), max(wanted, global_batch))
-
-    def draw(self, step: int, size: int) -> np.ndarray:
-        """This rank's ``size`` molecules of curriculum step ``step`` (a global draw of ``size * world_size``)."""
-        rng = np.random.default_rng([self.seed, _DRAW_TAG, step])
-        pool = self.pool_size(step)
-        drawn = self.by_size[rng.choice(pool, size=min(size * self.world_size, pool), replace=False)]
-        return drawn[self.rank :: self.world_size][:size]
-
-    def order(self) -> np.ndarray:
-        """This rank's molecule order for the current epoch: curriculum draws in the batches of steps < T."""
-        order = super().order()
-        per_epoch = len(order) // self.batch_size if self.drop_last else -(-len(order) // self.batch_size)
-        first = self.epoch * per_epoch
-        if first >= self.steps:
-            return order
-        order = order.copy()
-        for b in range(min(per_epoch, self.steps - first)):
-            start, stop = b * self.batch_size, min((b + 1) * self.batch_size, len(order))
-            order[start:stop] = self.draw(first + b, stop - start)
-        return order
-
-
-__all__ = ["SizeCurriculumLoader", "check_curriculum", "competence"]
+__all__ = ["check_curriculum", "competence"]

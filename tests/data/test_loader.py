@@ -34,14 +34,6 @@ def test_shuffle_is_seeded_per_epoch(graphs):
     assert not np.array_equal(loader.order(), first)
 
 
-def test_ranks_partition_each_epoch(graphs):
-    orders = [StoreLoader(graphs, batch_size=8, shuffle=True, seed=1, rank=r, world_size=2, drop_last=True).order() for r in range(2)]
-    assert len(orders[0]) == len(orders[1]) == 51
-    assert not set(orders[0]) & set(orders[1])
-    padded = [StoreLoader(graphs, batch_size=8, shuffle=True, seed=1, rank=r, world_size=2).order() for r in range(2)]
-    assert len(padded[0]) == len(padded[1]) == 52 and set(padded[0]) | set(padded[1]) == set(range(103))
-
-
 def test_targets_and_resume(graphs):
     y = np.arange(103, dtype=np.float32)[:, None]
     loader = StoreLoader(graphs, batch_size=16, shuffle=True, targets=y, indices=np.arange(50))
