@@ -1,8 +1,8 @@
 """MAE: reconstruct the pixels of randomly masked patches from the visible ones (He et al., CVPR 2022).
 
 He, Chen, Xie, Li, Dollar & Girshick, "Masked Autoencoders Are Scalable Vision Learners" (CVPR 2022).
-Each image (the first view of the modality's recipe; images: the ``"simclr"`` recipe reduced to MAE's
-augmentation, a random resized crop of scale 0.2-1 and a flip, no color changes or blur) is cut into
+Each image (the first view of the modality's recipe; images: the ``"mae"`` recipe, MAE's augmentation,
+a random resized crop of scale 0.2-1 and a flip, no color changes or blur) is cut into
 patches; a random 75% of every image's patches are hidden (exactly that many per image:
 ``molssl.ssl.span_mask`` with spans of one patch), the encoder (a ViT with the MAE token API:
 ``forward_tokens(x, keep)``, ``patchify``, ``num_patches``) encodes only the visible ones, and a small
@@ -16,8 +16,8 @@ Defaults and deviations: the paper's mask ratio 0.75 and normalized-pixel target
 blocks of width 512 with 16 heads (defaults here; shrink them with small encoders). The decoder's
 blocks are the encoder's pre-LN block (``molssl.vision.vit.Block``). Optimizer and schedule are the
 loop's (the paper: AdamW, lr 1.5e-4 x batch / 256, weight decay 0.05, cosine with 40 warm-up epochs).
-The encoder's patch grid must be square. The image front-end has no one-view recipe, so the two-view
-``"simclr"`` recipe makes the view and its second view is discarded (cheap beside the encoder).
+The encoder's patch grid must be square. A recipe that makes several views (e.g. audio's ``"byola"``)
+has its first view reconstructed and the others discarded.
 """
 
 from __future__ import annotations
@@ -157,11 +157,10 @@ class MAE(JointEmbeddingMethod):
     config_class = MAEConfig
     #: ``molssl.vision.vit.ViTConfig``'s defaults (6 blocks of 192, 4x4 patches of 28x28 images)
     default_encoder: ClassVar = {"kind": "vit"}
-    default_views: ClassVar = {"image": "simclr", "audio": "byola"}
-    #: MAE's augmentation (He et al. 2022, table 8; scale 0.2-1 in its code): random resized crops and flips only
+    #: images: MAE's augmentation, random resized crops (scale 0.2-1) and flips only (``molssl.vision.views``)
+    default_views: ClassVar = {"image": "mae", "audio": "byola"}
     #: audio: BYOL-A's random resized crop of the spectrogram without its mixup (Audio-MAE pretrains without mixup)
-    default_view_options: ClassVar = {"image": {"crop_scale": (0.2, 1.0), "jitter_p": 0.0, "gray_p": 0.0, "blur_p": 0.0},
-                                      "audio": {"mixup": 0.0}}
+    default_view_options: ClassVar = {"audio": {"mixup": 0.0}}
     num_views = 1
     exact_views = False  # the first view is reconstructed
     collapse_advice = "lower the learning rate (lr) or mask_ratio"

@@ -1,4 +1,4 @@
-"""The image view recipes of ``molssl.views``: "simclr", "byol" (asymmetric) and "multicrop" (DINO).
+"""The image view recipes of ``molssl.views``: "simclr", "byol" (asymmetric), "multicrop" (DINO) and "mae".
 
 Each recipe turns an ``ImageBatch`` into augmented, normalized views with the batched transforms of
 ``molssl.vision.augment``, every draw from the step's generator. Defaults are the papers' ImageNet recipes:
@@ -9,6 +9,8 @@ Each recipe turns an ``ImageBatch`` into augmented, normalized views with the ba
   grayscale 0.2; blur p 1.0 / 0.1 and solarize p 0.0 / 0.2 for the first / second view.
 - "multicrop" (Caron et al., ICCV 2021, DINO): 2 global crops (scale 0.4-1, the image's size) with the BYOL
   asymmetry, then ``n_local`` local crops (scale 0.05-0.4, 96/224 of the size) with blur p 0.5.
+- "mae" (He et al., CVPR 2022, appendix A.1; scale 0.2-1 in its code): one view, a random resized crop and a
+  flip (p 0.5), no color changes, blur or solarization.
 
 Every option can be overridden (e.g. ``flip_p=0`` and a milder ``crop_scale`` for digits); ``rotation``
 (degrees, default 0) adds a random rotation. The blur kernel is 10% of the output size (at least 3).
@@ -107,6 +109,22 @@ def multicrop_views(
     return views
 
 
+def mae_views(
+    batch: ImageBatch,
+    generator: torch.Generator,
+    *,
+    size: int | None = None,
+    crop_scale: Sequence[float] = (0.2, 1.0),
+    flip_p: float = 0.5,
+) -> list[Tensor]:
+    """MAE's one view: a random resized crop and a flip, normalized. Shapes: -> 1 x [B, C, S, S] (S = ``size`` or H)"""
+    if not isinstance(batch, ImageBatch):
+        raise TypeError(f"image view recipes take an ImageBatch, got {type(batch).__name__}")
+    out_size = size if size is not None else batch.images.size(2)
+    return [batch.normalize(A.random_resized_crop(batch.images, generator, out_size, scale=tuple(crop_scale), flip_p=flip_p))]
+
+
 register_views("image", "simclr", simclr_views)
 register_views("image", "byol", byol_views)
 register_views("image", "multicrop", multicrop_views)
+register_views("image", "mae", mae_views)

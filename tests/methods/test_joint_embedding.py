@@ -31,11 +31,12 @@ def test_default_view_options_apply_to_the_default_recipe_only(monkeypatch):
         return [batch.images, batch.images]
 
     monkeypatch.setattr("molssl.methods.joint_embedding.make_views", spy)
+    options = {"crop_scale": (0.5, 1.0), "flip_p": 0.0}
+    monkeypatch.setattr(MAE, "default_view_options", {"image": options})
     batch = mnist_batch(2)
     MAE(TINY_VIT, MAEConfig(decoder_dim=16, decoder_depth=1, decoder_heads=2)).make_views(batch, generator())
     MAE(TINY_VIT, MAEConfig(decoder_dim=16, decoder_depth=1, decoder_heads=2, views="byol")).make_views(batch, generator())
-    options = dict(MAE.default_view_options["image"])
-    assert seen == [("simclr", options), ("byol", None)]
+    assert seen == [("mae", options), ("byol", None)]
 
 
 def test_view_options_must_be_a_dict():

@@ -46,7 +46,7 @@ def test_loss_matches_a_per_patch_loop(norm_pix):
     output = method(batch, generator(7))
     with torch.no_grad():  # the same draws in the same order: the views, then the mask
         g = generator(7)
-        images = get_views("image", "simclr")(batch, g, **MAE.default_view_options["image"])[0]
+        images = get_views("image", "mae")(batch, g)[0]
         mask, keep = method.mask(5, g, images.device)
         prediction = method.decoder(method.encoder.forward_tokens(images, keep), keep, mask)
         patches = method.encoder.patchify(images)

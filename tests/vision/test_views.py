@@ -14,7 +14,7 @@ def digits(n=6):
 
 
 def test_image_recipes_are_registered():
-    assert {"simclr", "byol", "multicrop"} <= set(view_recipes("image"))
+    assert {"simclr", "byol", "multicrop", "mae"} <= set(view_recipes("image"))
 
 
 def test_simclr_views_are_two_normalized_random_views():
@@ -50,6 +50,20 @@ def test_multicrop_gives_two_global_then_local_views():
     assert [tuple(v.shape) for v in views] == [(6, 1, 28, 28)] * 2 + [(6, 1, 12, 12)] * 3
     with pytest.raises(ValueError, match="global_scale"):
         make_views(digits(), torch.Generator(), "multicrop", {"crop_scale": (0.2, 1.0)})
+
+
+def test_mae_view_is_one_crop_and_flip_without_color_changes():
+    batch = digits()
+    views = make_views(batch, torch.Generator().manual_seed(1), "mae")
+    assert len(views) == 1 and views[0].shape == (6, 1, 28, 28)
+    again = make_views(batch, torch.Generator().manual_seed(1), "mae")
+    assert torch.equal(views[0], again[0])
+    # the same crop boxes and flips as the crop transform alone: nothing else touches the pixels
+    direct = A.random_resized_crop(batch.images, torch.Generator().manual_seed(1), 28, scale=(0.2, 1.0), flip_p=0.5)
+    torch.testing.assert_close(views[0], (direct - 0.1307) / 0.3081)
+    whole = get_views("image", "mae")(batch, torch.Generator(), crop_scale=(1.0, 1.0), flip_p=1.0)[0]
+    torch.testing.assert_close(whole, (batch.images.flip(-1) - 0.1307) / 0.3081)
+    assert get_views("image", "mae")(batch, torch.Generator(), size=16)[0].shape == (6, 1, 16, 16)
 
 
 def test_views_refuse_other_batches():
