@@ -16,7 +16,6 @@ data decides (``DataSource.encoder_options``).
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, NamedTuple
@@ -26,7 +25,8 @@ from torch import Tensor, nn
 
 from molssl.chem.schemes import FeaturizationSpec
 from molssl.nn.encoders import build_encoder, config_from_dict
-from molssl.ssl.checks import check_fraction, check_known_keys, check_positive_int
+from molssl.ssl.checks import check_fraction, check_positive_int
+from molssl.ssl.plain_config import PlainConfig
 
 
 class MethodOutput(NamedTuple):
@@ -47,19 +47,13 @@ class MethodOutput(NamedTuple):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MethodConfig:
+class MethodConfig(PlainConfig):
     """Base of every method's configuration: plain data, validated on construction."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The config as JSON-serializable data."""
-        return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "MethodConfig":
-        """Build from plain data; unknown keys are an error that lists the valid ones."""
-        data = dict(data or {})
-        check_known_keys(cls, data)
-        return cls(**data)
+        """Build from plain data (``None``: the defaults); unknown keys are an error that lists the valid ones."""
+        return super().from_dict(dict(data or {}))
 
 
 class PretrainMethod(nn.Module, ABC):

@@ -19,12 +19,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from molssl.chem.schemes import FeaturizationSpec, get_spec
-from molssl.ssl.checks import check_known_keys
 from molssl.nn.activation_checkpointing import checkpoint_layer
 from molssl.nn.conv import get_conv
 from molssl.nn.embeddings import AtomEmbedding
 from molssl.nn.encoders import register_encoder
 from molssl.ops import SegmentOrder, resolve_backend, scatter, segment_order
+from molssl.ssl.plain_config import PlainConfig
 
 #: how the per-layer node states are combined (Xu et al., "Representation Learning on Graphs with
 #: Jumping Knowledge Networks", ICML 2018): the last layer, or all layers (input embedding included)
@@ -50,7 +50,7 @@ def _check_conv_options(conv: str, options: Any, scheme: FeaturizationSpec) -> d
 
 
 @dataclass(frozen=True, kw_only=True)
-class EncoderConfig:
+class EncoderConfig(PlainConfig):
     """Configuration of ``GNNEncoder`` (plain data: ``to_dict`` / ``from_dict`` round-trip through JSON).
 
     Attributes:
@@ -111,12 +111,6 @@ class EncoderConfig:
     def to_dict(self) -> dict[str, Any]:
         """The config as plain, JSON-serializable data (the spec as ``FeaturizationSpec.to_dict()``)."""
         return {**dataclasses.asdict(self), "scheme": self.scheme.to_dict()}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> EncoderConfig:
-        """Rebuild a config from ``to_dict`` output; unknown keys are an error."""
-        check_known_keys(cls, data)
-        return cls(**data)
 
 
 class VirtualNode(nn.Module):

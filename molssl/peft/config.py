@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from molssl.files import json_safe
-from molssl.ssl.checks import check_known_keys
+from molssl.ssl.plain_config import PlainConfig
 
 #: the PEFT methods: bottleneck adapters, LoRA, BitFit, and graph prompt feature (GPF / GPF-plus)
 PEFT_METHODS: tuple[str, ...] = ("adapter", "lora", "bitfit", "gpf", "gpf_plus")
@@ -22,7 +22,7 @@ METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class PeftConfig:
+class PeftConfig(PlainConfig):
     """Which PEFT method adapts a frozen encoder, and its options (plain data, validated on construction).
 
     Attributes:
@@ -66,12 +66,6 @@ class PeftConfig:
     def to_dict(self) -> dict[str, Any]:
         """The method and its own options only, as JSON-serializable data."""
         return {"method": self.method, **{k: json_safe(getattr(self, k)) for k in METHOD_OPTIONS[self.method]}}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PeftConfig:
-        """Rebuild from ``to_dict`` output (or ``{"method": ..., **options}``); unknown keys are an error."""
-        check_known_keys(cls, data)
-        return cls(**data)
 
 
 __all__ = ["METHOD_OPTIONS", "PEFT_METHODS", "PeftConfig"]

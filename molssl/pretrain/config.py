@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from molssl.ssl.checks import check_known_keys
+from molssl.ssl.plain_config import PlainConfig
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 SCHEDULES = ("constant", "cosine")
@@ -27,7 +27,7 @@ RESUMABLE_CHANGES = ("epochs", "steps", "progress", "checkpoint_every", "log_eve
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrainConfig:
+class TrainConfig(PlainConfig):
     """How a pretraining run trains (defaults: Hu et al. 2020, Adam at 1e-3, batch 256, constant rate).
 
     Attributes:
@@ -129,21 +129,13 @@ class TrainConfig:
         progress = min(max(step - self.warmup_steps, 0) / span, 1.0)
         return self.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
-        check_known_keys(cls, data)
-        return cls(**data)
-
 
 #: what config.json records beside the ``RunConfig``: facts the run found, not options
 RECORDED = ("format", "format_version", "molssl_version", "world_size", "source")
 
 
 @dataclass(frozen=True, kw_only=True)
-class DataConfig:
+class DataConfig(PlainConfig):
     """What a run trains on.
 
     Attributes:
@@ -168,18 +160,12 @@ class DataConfig:
         if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1:
             raise ValueError(f"workers must be a positive int, got {self.workers!r}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "DataConfig":
-        check_known_keys(cls, data)
-        return cls(**data)
-
 
 @dataclass(frozen=True, kw_only=True)
-class RunConfig:
+class RunConfig(PlainConfig):
     """One pretraining run as plain data (module docstring): what ``molssl.pretrain`` takes and config.json holds.
+
+    ``to_dict`` gives the ``RunConfig`` keys of config.json (the data and train configs nested as dicts).
 
     Attributes:
         method: a registered method (``molssl.methods.METHODS``).
@@ -214,11 +200,6 @@ class RunConfig:
         if self.init is not None:
             object.__setattr__(self, "init", str(self.init))
 
-    def to_dict(self) -> dict[str, Any]:
-        """The run as JSON-ready data (the ``RunConfig`` keys of config.json)."""
-        return {"method": self.method, "method_config": dict(self.method_config), "encoder": dict(self.encoder),
-                "data": self.data.to_dict(), "train": self.train.to_dict(), "init": self.init}  # fmt: skip
-
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "RunConfig":
         """From ``to_dict`` output or a run's config.json (its ``RECORDED`` facts are set aside).
@@ -226,6 +207,4 @@ class RunConfig:
         Raises:
             ValueError: unknown keys (the valid ones listed) or invalid values.
         """
-        data = {k: v for k, v in data.items() if k not in RECORDED}
-        check_known_keys(cls, data)
-        return cls(**data)
+        return super().from_dict({k: v for k, v in data.items() if k not in RECORDED})

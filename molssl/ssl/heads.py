@@ -9,15 +9,13 @@ round-trips through JSON for checkpoints.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from torch import Tensor, nn
 
-from molssl.ssl.checks import check_known_keys
 from molssl.ssl.checks import check_positive_int
+from molssl.ssl.plain_config import PlainConfig
 
 #: activation between layers, by name
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -30,7 +28,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class HeadConfig:
+class HeadConfig(PlainConfig):
     """Configuration of a ``ProjectionHead`` or ``PredictionHead`` (plain data).
 
     Attributes:
@@ -62,15 +60,6 @@ class HeadConfig:
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; valid activations: {', '.join(sorted(ACTIVATIONS))}")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The config as plain, JSON-serializable data."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> HeadConfig:
-        """Inverse of ``to_dict``; an unknown key is an error naming the valid ones."""
-        check_known_keys(cls, data)
-        return cls(**data)
 
 
 def _build_mlp(config: HeadConfig) -> nn.Sequential:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from molssl.files import json_safe
-from molssl.ssl.checks import check_known_keys
+from molssl.ssl.plain_config import PlainConfig
 from molssl.pretrain.config import TrainConfig
 from molssl.tasks.finetune import FinetuneConfig
 
@@ -86,7 +86,7 @@ def _int_list(name: str, values: Any, minimum: int) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TransferConfig:
+class TransferConfig(PlainConfig):
     """What a transfer experiment pretrains, fine-tunes and on what (defaults: Hu et al. 2020's protocol).
 
     Attributes:
@@ -197,11 +197,6 @@ class TransferConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (lists, not tuples), as config.json holds it."""
         return json_safe(dataclasses.asdict(self))
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TransferConfig":
-        check_known_keys(cls, data)
-        return cls(**data)
 
     def extended_by(self, new: "TransferConfig") -> "TransferConfig":
         """The union of this (recorded) configuration and ``new`` (a rerun's), when ``new`` may extend it.
