@@ -57,6 +57,11 @@ def _first_where(mask: np.ndarray, labels: np.ndarray, task_names: Sequence[str]
     return f"row {int(row)}, column {task_names[int(task)]!r}: {labels[row, task]:g}"
 
 
+def declare(task_type: str) -> str:
+    """How to declare ``task_type``, for a command-line and a Python user alike."""
+    return f"declare --task-type {task_type} (Python: task_type={task_type!r})"
+
+
 def detect_task_type(
     labels: np.ndarray, task_names: Sequence[str], declared: str | None = None, source: str | None = None
 ) -> TaskTypeDecision:
@@ -95,7 +100,7 @@ def detect_task_type(
     if declared == "classification":
         if not binary:
             bad = _first_where(observed & (labels != 0) & (labels != 1), labels, task_names)
-            hint = "; for integer classes declare task_type='multiclass'" if integral else ""
+            hint = f"; for integer classes {declare('multiclass')}" if integral else ""
             raise ValueError(f"{prefix}{bad} is not 0 or 1: task_type 'classification' needs labels 0 or 1 (missing "
                              f"labels must be empty cells, not -1){hint}")  # fmt: skip
         return TaskTypeDecision("classification", "declared; every observed label is 0 or 1", detected=False)
@@ -107,7 +112,7 @@ def detect_task_type(
                                 num_classes=num_classes)  # fmt: skip
 
     if values.size == 0:
-        raise ValueError(f"{prefix}every label is missing, cannot detect the task type; pass task_type=")
+        raise ValueError(f"{prefix}every label is missing, cannot detect the task type (do the target columns hold the labels?)")
     if binary:
         return TaskTypeDecision("classification", "every observed label is 0 or 1", detected=True)
     if integral and num_classes is not None and num_classes <= MAX_DETECTED_CLASSES and distinct >= 3:
@@ -115,7 +120,7 @@ def detect_task_type(
         return TaskTypeDecision(
             "multiclass",
             f"every observed label is an integer 0..{num_classes - 1} (counts {counts.tolist()}); "
-            "declare task_type='regression' if they are measurements",
+            f"{declare('regression')} if they are measurements",
             detected=True,
             num_classes=num_classes,
         )
@@ -126,7 +131,7 @@ def detect_task_type(
         why = f"integer labels up to {int(values.max())}: more than {MAX_DETECTED_CLASSES} classes"
     else:
         why = f"integer labels with only {distinct} distinct values ({np.unique(values).tolist()}), not 0..K-1 classes"
-    return TaskTypeDecision("regression", f"{why}; declare task_type='multiclass' for classes", detected=True)
+    return TaskTypeDecision("regression", f"{why}; {declare('multiclass')} for classes", detected=True)
 
 
 __all__ = ["MAX_DETECTED_CLASSES", "TASK_TYPES", "TaskTypeDecision", "detect_task_type"]

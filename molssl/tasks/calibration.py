@@ -52,10 +52,29 @@ def _nll(logits: np.ndarray, labels: np.ndarray, temperature: float, task_type: 
     return float(np.mean(log_norm - z[np.arange(len(labels)), labels.astype(np.int64)]))
 
 
+def calibration_gap(labels: np.ndarray) -> str | None:
+    """Why one task's validation labels cannot fit a temperature, or None when they can.
+
+    Labels of one class only have no finite NLL minimum: the fit would drive every probability to that
+    class (T at a bound), so such a task keeps T = 1.
+
+    Shapes:
+        labels: [N], NaN for missing
+    """
+    observed = labels[~np.isnan(labels)]
+    if observed.size == 0:
+        return "no validation labels"
+    classes = np.unique(observed)
+    if classes.size < 2:
+        return f"only {int(classes[0])}s on validation ({observed.size} labels)"
+    return None
+
+
 def fit_temperatures(logits: np.ndarray, labels: np.ndarray, task_type: str) -> tuple[list[float], list[float], list[float]]:
     """Per-task temperatures minimizing the validation NLL, and the NLL before (T = 1) and after.
 
-    A task without observed labels keeps T = 1 (and NaN NLLs).
+    A task without observed labels keeps T = 1 (and NaN NLLs); one whose labels are all one class keeps
+    T = 1 (``calibration_gap`` says why).
 
     Shapes:
         logits: [N, T] (binary) or [N, T, C] (multiclass); labels: [N, T], NaN for missing
@@ -76,6 +95,11 @@ def fit_temperatures(logits: np.ndarray, labels: np.ndarray, task_type: str) -> 
             after.append(math.nan)
             continue
         z, y = logits[rows, task], labels[rows, task]
+        if calibration_gap(labels[:, task]) is not None:
+            temps.append(1.0)
+            before.append(_nll(z, y, 1.0, task_type))
+            after.append(before[-1])
+            continue
         found = minimize_scalar(lambda log_t: _nll(z, y, math.exp(log_t), task_type),
                                 bounds=(math.log(MIN_TEMPERATURE), math.log(MAX_TEMPERATURE)), method="bounded")  # fmt: skip
         best = math.exp(float(found.x))
@@ -85,4 +109,4 @@ def fit_temperatures(logits: np.ndarray, labels: np.ndarray, task_type: str) -> 
     return temps, before, after
 
 
-__all__ = ["MAX_TEMPERATURE", "MIN_TEMPERATURE", "fit_temperatures", "probability_logits", "scale_logits"]
+__all__ = ["MAX_TEMPERATURE", "MIN_TEMPERATURE", "calibration_gap", "fit_temperatures", "probability_logits", "scale_logits"]

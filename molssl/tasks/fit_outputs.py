@@ -21,7 +21,7 @@ import torch
 from molssl.checkpoint import load_weights
 from molssl.files import staged_file, write_text_atomic
 from molssl.graph.arrays import GraphArrays
-from molssl.tasks.calibration import fit_temperatures, probability_logits
+from molssl.tasks.calibration import calibration_gap, fit_temperatures, probability_logits
 from molssl.tasks.domain import TrainingDomain
 from molssl.tasks.ensemble import combine, member_outputs
 from molssl.tasks.finetune_report import score_test_split
@@ -39,9 +39,10 @@ class FitAssessment:
     Attributes:
         members: every seed's selected model when ``ensemble``, else empty.
         report: the per-task test report (plain data).
-        calibration: temperatures and validation NLL before/after (classifiers), else None.
+        calibration: temperatures and validation NLL before/after (classifiers), and the tasks whose
+            validation labels could fit no temperature (``kept_at_1``: task -> reason), else None.
         domain: the training molecules' elements and size range.
-        predictions: one row per kept molecule: SMILES, extra columns, split, targets (``<task>_true``),
+        predictions: one row per kept molecule: SMILES as given (and ``parent_smiles``), extra columns, split, targets (``<task>_true``),
             the predictor's columns (``molssl.tasks.prediction_columns``) and ``domain``.
     """
 
@@ -62,7 +63,7 @@ def build_member(config: PredictorConfig, state: dict[str, torch.Tensor], source
 def assess_fit(config: PredictorConfig, states: Sequence[dict[str, torch.Tensor]], best_index: int, graphs: GraphArrays,
                labels: np.ndarray, split: Sequence[np.ndarray], scaler: TargetScaler | None, *, ensemble: bool,
                smiles: Sequence[str], extra: dict[str, list[str]], scheme: dict, device: torch.device,
-               batch_size: int = 256, inputs: Any = None) -> FitAssessment:  # fmt: skip
+               batch_size: int = 256, inputs: Any = None, parents: Sequence[str] | None = None) -> FitAssessment:  # fmt: skip
     """Score, calibrate and describe the seeds' selected models.
 
     Args:
@@ -77,6 +78,7 @@ def assess_fit(config: PredictorConfig, states: Sequence[dict[str, torch.Tensor]
         scheme: the featurization scheme's description (for the domain).
         device: where the models run.
         batch_size: molecules per forward pass.
+        parents: the standardized SMILES that were featurized, when a standardizer ran (a ``parent_smiles`` column).
         inputs: what the models read when not ``graphs`` (a text model's ``molssl.text.inputs.TokenizedMolecules``);
             ``graphs`` still give the training domain.
     """
@@ -95,12 +97,14 @@ def assess_fit(config: PredictorConfig, states: Sequence[dict[str, torch.Tensor]
         temps, before, after = fit_temperatures(probability_logits(mean_valid, task_type), labels[valid], task_type)
         calibration = {"method": "temperature scaling (Guo et al. 2017), fitted on the validation split", "temperatures": temps,
                        "valid_nll_before": [None if np.isnan(v) else v for v in before],
-                       "valid_nll_after": [None if np.isnan(v) else v for v in after]}  # fmt: skip
+                       "valid_nll_after": [None if np.isnan(v) else v for v in after],
+                       "kept_at_1": {t: why for j, t in enumerate(config.task_names) if (why := calibration_gap(labels[valid, j]))}}  # fmt: skip
     prediction = combine(used, task_type, scaler, calibration["temperatures"] if calibration else None)
     split_of = np.empty(len(smiles), dtype=object)
     for name, idx in zip(SPLIT_NAMES, (train, valid, test)):
         split_of[idx] = name
-    frame = pd.DataFrame({"smiles": list(smiles), **extra, "split": split_of})
+    parent_column = {"parent_smiles": list(parents)} if parents is not None else {}
+    frame = pd.DataFrame({"smiles": list(smiles), **parent_column, **extra, "split": split_of})
     for j, t in enumerate(config.task_names):
         frame[f"{t}_true"] = labels[:, j]
     for name, values in prediction_columns(prediction, config.task_names, task_type, np.arange(len(smiles)), len(smiles)).items():

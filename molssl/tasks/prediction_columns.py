@@ -59,10 +59,11 @@ def prediction_columns(prediction: EnsemblePrediction, task_names: Sequence[str]
 
 
 
-def prediction_frame(smiles: Sequence[str], result: Any, outputs: np.ndarray, config: Any, scaler: Any, info: dict):
+def prediction_frame(smiles: Sequence[str], result: Any, outputs: np.ndarray, config: Any, scaler: Any, info: dict,
+                     parents: Sequence[str] | None = None):  # fmt: skip
     """The DataFrame ``PropertyPredictor.predict`` returns: one row per input, in input order.
 
-    Columns: ``smiles``, the prediction columns above, ``domain`` (why a molecule lies outside the training
+    Columns: ``smiles``, ``parent_smiles`` (when ``parents`` are given), the prediction columns above, ``domain`` (why a molecule lies outside the training
     domain, "" inside it; only when the model records its domain) and ``error`` ("" or why it was not
     predicted).
 
@@ -73,6 +74,7 @@ def prediction_frame(smiles: Sequence[str], result: Any, outputs: np.ndarray, co
         config: the members' ``PredictorConfig``.
         scaler: the regression ``TargetScaler`` (None for classifiers).
         info: the predictor's ``info_`` (``calibration``, ``domain``).
+        parents: the standardized SMILES that were featurized (a model fitted with a standardizer).
     """
     import pandas as pd
 
@@ -83,7 +85,7 @@ def prediction_frame(smiles: Sequence[str], result: Any, outputs: np.ndarray, co
     calibration = info.get("calibration")
     prediction = combine(outputs, config.task_type, scaler, calibration["temperatures"] if calibration else None)
     columns = prediction_columns(prediction, config.task_names, config.task_type, result.indices, len(smiles))
-    frame = pd.DataFrame({"smiles": list(smiles), **columns})
+    frame = pd.DataFrame({"smiles": list(smiles), **({"parent_smiles": list(parents)} if parents is not None else {}), **columns})
     if info.get("domain"):
         domain = [""] * len(smiles)
         scheme = molecule_scheme(config.encoder)  # a text model's domain is read off the graphs too

@@ -23,7 +23,7 @@ from molssl.chem.standardize import check_standardizer, standardize_smiles
 from molssl.data.labeled import featurize_table
 from molssl.data.labeled_source import load_labeled_table
 from molssl.tasks.ensemble import pack_members, pop_members
-from molssl.tasks.fit_outputs import assess_fit, build_member, format_skipped
+from molssl.tasks.fit_outputs import assess_fit, build_member
 from molssl.tasks.prediction_columns import prediction_frame
 from molssl.nn.encoder import EncoderConfig
 from molssl.nn.onednn import use_onednn_linears
@@ -147,6 +147,7 @@ class PropertyPredictor:
 
         cfg = config or FinetuneConfig(**{**finetune_options, "seeds": tuple(finetune_options.get("seeds", (0,)))})
         table = load_labeled_table(data, smiles_column, target_columns, task_type)
+        given_smiles = list(table.smiles)  # the file's SMILES, as predictions.csv shows them (parents beside them)
         standardized = standardize_smiles(table.smiles, standardize)
         if standardized.changed:
             table = dataclasses.replace(table, smiles=standardized.smiles)
@@ -161,11 +162,6 @@ class PropertyPredictor:
             self.encoder_config = EncoderConfig.from_dict({**enc_config.to_dict(), "dropout": self.encoder_config.dropout})
         scheme = molecule_scheme(self.encoder_config)
         result = featurize_table(table, scheme.name, sanitize=sanitize, on_error="skip", atom_order=atom_order)
-        if result.skipped:
-            logger.warning("%s (all in info_['skipped']; molssl finetune writes them to skipped.csv)",
-                           format_skipped(result.skipped, len(table.smiles)))
-        if result.lenient:
-            logger.warning("%s", result.lenient_report())
         kept = result.indices
         labels = table.labels[kept]
         smiles = [table.smiles[i] for i in kept.tolist()]
@@ -211,7 +207,8 @@ class PropertyPredictor:
             "best_seed": outcome.best_seed,
         }
         assessment = assess_fit(predictor_config, outcome.states, [s.seed for s in outcome.seeds].index(outcome.best_seed),
-                                result.graphs, labels, (train, valid, test), scaler, ensemble=ensemble, smiles=smiles,
+                                result.graphs, labels, (train, valid, test), scaler, ensemble=ensemble,
+                                smiles=[given_smiles[i] for i in kept.tolist()], parents=smiles if check_standardizer(standardize) != "none" else None,
                                 extra={c: [v[i] for i in kept.tolist()] for c, v in table.extra.items()}, scheme=scheme,
                                 device=self.device, inputs=inputs)  # fmt: skip
         self.members_ = assessment.members
@@ -318,7 +315,7 @@ class PropertyPredictor:
     ):
         """Predict every input; returns a pandas DataFrame with one row per input, in input order.
 
-        Columns: ``smiles``, one column per task (probability of the positive class for
+        Columns: ``smiles``, ``parent_smiles`` (what was featurized, for a model fitted with ``standardize``), one column per task (probability of the positive class for
         classification, the most probable class for multiclass with ``<task>_prob_<c>`` per class, the
         value in the training units for regression), ``<task>_std`` (an ensemble's spread over seeds),
         ``<task>_calibrated`` (temperature-scaled probability, classifiers), ``domain`` (why a molecule
@@ -355,7 +352,8 @@ class PropertyPredictor:
             with torch.inference_mode(), autocast:
                 inputs = model_inputs(model.config.encoder, result.graphs, [parents[i] for i in result.indices.tolist()])
                 outputs = np.stack([predict_graphs(member, inputs, batch_size=batch_size) for member in members])
-        return prediction_frame(smiles, result, outputs.astype(np.float64), model.config, self.scaler_, self.info_)
+        return prediction_frame(smiles, result, outputs.astype(np.float64), model.config, self.scaler_, self.info_,
+                                parents=parents if check_standardizer(self.info_.get("standardize")) != "none" else None)  # fmt: skip
 
     def predict_file(self, path: str | os.PathLike, smiles_column: str | None = None, **options: Any):
         """``predict`` the molecules of a file (SMILES/CSV/TSV or SD, optionally .gz), keeping its other columns.

@@ -119,7 +119,7 @@ def test_integer_classes_are_detected_as_multiclass_and_said_why(tmp_path):
     assert table.task_type == "multiclass" and table.num_classes == 3
     assert "detected" in table.task_type_reason and "0..2" in table.task_type_reason
     assert read_labeled_csv(path, task_type="regression").task_type == "regression"
-    with pytest.raises(ValueError, match=r"row 1, column 'cls'.*declare task_type='multiclass'"):
+    with pytest.raises(ValueError, match=r"row 1, column 'cls'.*declare --task-type multiclass \(Python: task_type='multiclass'\)"):
         read_labeled_csv(path, task_type="classification")
 
 

@@ -36,3 +36,10 @@ def test_declared_types_are_checked_against_the_labels():
         detect_task_type(np.array([[NAN]]), ["y"])
     with pytest.raises(ValueError, match="task_type must be one of"):
         detect_task_type(labels, ["y"], "ordinal")
+
+
+def test_the_reason_says_how_to_declare_the_other_type_on_the_command_line_and_in_python():
+    multi = detect_task_type(np.array([0, 1, 2, 2]), ["cls"])
+    assert "declare --task-type regression (Python: task_type='regression')" in multi.reason
+    regression = detect_task_type(np.array([0.5, 1, 2]), ["logS"])
+    assert "declare --task-type multiclass (Python: task_type='multiclass')" in regression.reason

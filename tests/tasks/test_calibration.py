@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from molssl.tasks.calibration import fit_temperatures, probability_logits, scale_logits
+from molssl.tasks.calibration import calibration_gap, fit_temperatures, probability_logits, scale_logits
 
 
 def _nll_binary(z, y, t):
@@ -43,3 +43,17 @@ def test_multiclass_temperature_and_logit_round_trip():
     with pytest.raises(ValueError, match="classifiers"):
         fit_temperatures(logits[:, :, 0], labels, "regression")
     assert fit_temperatures(np.zeros((3, 1)), np.full((3, 1), np.nan), "classification")[0] == [1.0]
+
+
+def test_a_task_of_one_class_on_validation_keeps_temperature_one():
+    # all-negative validation labels have no NLL minimum: a fit would push every probability to 0 (T at its bound)
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(200, 2))
+    labels = np.stack([(rng.random(200) < 0.5).astype(float), np.zeros(200)], axis=1)
+    temps, before, after = fit_temperatures(logits, labels, "classification")
+    assert temps[1] == 1.0 and before[1] == after[1] and np.isfinite(before[1])
+    assert temps[0] != 1.0
+    assert calibration_gap(labels[:, 1]) == "only 0s on validation (200 labels)"
+    assert calibration_gap(labels[:, 0]) is None and calibration_gap(np.full(3, np.nan)) == "no validation labels"
+    multiclass = np.full((50, 1), 2.0)
+    assert fit_temperatures(rng.normal(size=(50, 1, 3)), multiclass, "multiclass")[0] == [1.0]
