@@ -1,7 +1,7 @@
 """Fine-tuning epoch time on BBBP: molssl's protocol loop vs a plain PyTorch Geometric loop.
 
 One epoch of the fine-tuning protocol = train on the training molecules in shuffled batches of 32, then
-score valid and test (ROC-AUC), as Hu et al.'s ``finetune.py`` and ``molssl.tasks.finetune.run_seed``
+score valid and test (ROC-AUC), as Hu et al.'s ``finetune.py`` and ``molssl.tasks.seed_run.run_seed``
 do every epoch.
 
 Data: the embedded MoleculeNet BBBP copy, molecules RDKit parses (``featurize_table``, skips listed),

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from molssl.peft import METHOD_OPTIONS, PEFT_METHODS, PeftConfig
-from molssl.tasks.finetune import MODES
+from molssl.tasks.finetune_config import MODES
 
 _DEFAULTS = PeftConfig(method="adapter")
 

@@ -43,7 +43,8 @@ from molssl.ogb.run_config import OgbRunConfig, encoder_name
 from molssl.ogb.scoring import OfficialScores, check_scorable
 from molssl.machine import hardware
 from molssl.output_folder import clear_outputs
-from molssl.tasks.finetune import finetune, resolve_device
+from molssl.tasks.finetune import finetune
+from molssl.tasks.predict_graphs import resolve_device
 from molssl.tasks.model import PredictorConfig, PropertyModel
 from molssl.tasks.target_scaler import TargetScaler
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from molssl.ogb.catalog import OgbDatasetInfo
 from molssl.ogb.layout import OgbDataError, OgbDataset
-from molssl.tasks.finetune import predict_graphs
+from molssl.tasks.predict_graphs import predict_graphs
 from molssl.tasks.model import PropertyModel
 from molssl.tasks.target_scaler import TargetScaler
 

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from molssl.tasks.finetune import model_device, resolve_device
+from molssl.tasks.predict_graphs import model_device, resolve_device
 
 
 @dataclass

@@ -17,7 +17,7 @@ import torch
 
 from molssl.graph.arrays import GraphArrays
 from molssl.tasks.calibration import probability_logits, scale_logits
-from molssl.tasks.finetune import outputs_to_predictions, predict_graphs
+from molssl.tasks.predict_graphs import outputs_to_predictions, predict_graphs
 from molssl.tasks.model import PropertyModel
 from molssl.tasks.target_scaler import TargetScaler
 

@@ -4,6 +4,10 @@ Train for N epochs; after every epoch evaluate train/valid/test; select the epoc
 validation metric and report test at that epoch, and also test at the last epoch (published papers
 disagree on which to quote); repeat over seeds and report mean and standard deviation. Hu et al.
 (ICLR 2020): 100 epochs, batch size 32, Adam with lr 1e-3, dropout 0.5, ROC-AUC, scaffold split.
+
+Here: ``finetune`` checks the split, runs every seed (in this process or in worker processes) and gathers
+their results (``FinetuneResult``). One seed's training loop is ``molssl.tasks.seed_run``; the
+hyperparameters are ``molssl.tasks.finetune_config.FinetuneConfig``.
 """
 
 from __future__ import annotations
@@ -11,108 +15,22 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import random
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
-from molssl.ssl.checks import check_known_keys
-from molssl.data.loader import StoreLoader
 from molssl.eval.metrics import DEFAULT_METRIC, Metric, get_metric
 from molssl.graph.arrays import GraphArrays
-from molssl.nn.encoder import set_activation_checkpointing
-from molssl.peft import PEFT_METHODS
-from molssl.tasks.finetune_modes import check_mode_options, make_optimizer, training_phases
-from molssl.tasks.losses import loss_for_task
-from molssl.tasks.model import PropertyModel, frozen_modules_eval, set_trainable
+from molssl.tasks.finetune_config import FinetuneConfig
+from molssl.tasks.model import PropertyModel
+from molssl.tasks.predict_graphs import resolve_device
+from molssl.tasks.seed_run import EpochHook, SeedResult, SeedTask, improves, run_seed
 from molssl.tasks.target_scaler import TargetScaler
 
 logger = logging.getLogger(__name__)
-
-#: fine-tuning modes: everything, a frozen encoder, its last k layers, a PEFT method, or LP-FT
-MODES = ("full", "linear_probe", "last_k", *PEFT_METHODS, "lp_ft")
-#: ``on_epoch(model, record)``: called after every epoch with the model being trained and the epoch's record
-EpochHook = Callable[[PropertyModel, dict], None]
-
-
-@dataclass(frozen=True, kw_only=True)
-class FinetuneConfig:
-    """Hyperparameters of the fine-tuning protocol (defaults: Hu et al. 2020).
-
-    Attributes:
-        epochs: training epochs per seed.
-        batch_size: training batch size.
-        lr: learning rate of the head (and readout).
-        encoder_lr: learning rate of the encoder; None = ``lr``.
-        weight_decay: Adam weight decay.
-        mode: ``"full"``, ``"linear_probe"`` (frozen encoder), ``"last_k"``, a parameter-efficient
-            method (``"adapter"``, ``"lora"``, ``"bitfit"``, ``"gpf"``, ``"gpf_plus"``: ``molssl.peft``)
-            or ``"lp_ft"`` (Kumar et al., ICLR 2022: ``lp_epochs`` epochs of linear probing, then full
-            fine-tuning with a fresh optimizer for the rest).
-        last_k: trainable encoder layers in ``last_k`` mode.
-        peft: options of the PEFT ``mode`` (fields of ``molssl.peft.PeftConfig`` but ``method``, e.g.
-            ``{"lora_rank": 4}``); empty = its defaults. Only for PEFT modes.
-        lp_epochs: linear-probing epochs of ``lp_ft`` (default: half of ``epochs``). Only for ``lp_ft``.
-        seeds: one run per seed.
-        metric: selection/report metric; None = ROC-AUC for classification, one-vs-rest ROC-AUC for multiclass, RMSE for regression.
-        eval_batch_size: batch size for evaluation.
-        eval_train: also score the training set every epoch (costs a pass over it; only logged).
-        activation_checkpointing: recompute each encoder layer in backward instead of keeping its
-            activations (``molssl.nn.activation_checkpointing``): same results, less memory, more time.
-    """
-
-    epochs: int = 100
-    batch_size: int = 32
-    lr: float = 1e-3
-    encoder_lr: float | None = None
-    weight_decay: float = 0.0
-    mode: str = "full"
-    last_k: int = 1
-    peft: dict[str, Any] = field(default_factory=dict)
-    lp_epochs: int | None = None
-    seeds: tuple[int, ...] = (0,)
-    metric: str | None = None
-    eval_batch_size: int = 256
-    eval_train: bool = False
-    activation_checkpointing: bool = False
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError("epochs, batch_size and eval_batch_size must be >= 1")
-        if self.lr <= 0 or (self.encoder_lr is not None and self.encoder_lr < 0) or self.weight_decay < 0:
-            raise ValueError("lr must be > 0, encoder_lr and weight_decay >= 0")
-        if self.mode not in MODES:
-            raise ValueError(f"unknown fine-tuning mode {self.mode!r}; valid modes: {', '.join(MODES)}")
-        object.__setattr__(self, "lp_epochs", check_mode_options(self.mode, self.peft, self.lp_epochs, self.epochs))
-        if not isinstance(self.activation_checkpointing, bool):
-            raise ValueError(f"activation_checkpointing must be a bool, got {self.activation_checkpointing!r}")
-        if not self.seeds:
-            raise ValueError("seeds must not be empty")
-        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
-        if self.metric is not None:
-            get_metric(self.metric)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "seeds": list(self.seeds)}
-
-
-@dataclass
-class SeedResult:
-    """One seed's run: per-epoch history and the numbers the protocol reports."""
-
-    seed: int
-    best_epoch: int
-    valid_at_best: float
-    test_at_best: float
-    valid_at_last: float
-    test_at_last: float
-    history: list[dict] = field(default_factory=list)
-    #: parameters that trained in any phase, and all parameters of the model (PEFT modules included)
-    trainable_parameters: int | None = None
-    total_parameters: int | None = None
 
 
 @dataclass
@@ -168,13 +86,6 @@ def _nan_to_none(value: Any, where: str, found: list[str]) -> Any:
     if isinstance(value, list):
         return [_nan_to_none(v, f"{where}[{i}]", found) for i, v in enumerate(value)]
     return value
-
-
-def improves(metric: Metric, candidate: float, best: float | None) -> bool:
-    """Whether ``candidate`` replaces ``best`` in model selection; an undefined (NaN) score never wins."""
-    if math.isnan(candidate):
-        return False
-    return best is None or math.isnan(best) or metric.is_better(candidate, best)
 
 
 def _task_coverage(labels: np.ndarray, metric: Metric) -> list[str | None]:
@@ -234,185 +145,6 @@ def check_scoreable(labels: np.ndarray, split: Sequence[np.ndarray], metric: Met
         if unscoreable:
             logger.warning("%s%s cannot score %d of %d task(s) on the %s part (%s); it averages over the others",
                            prefix, metric.name, len(unscoreable), len(reasons), part, shown)  # fmt: skip
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and torch."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    """The device a model's parameters live on (the CPU for a model without parameters)."""
-    return next((p.device for p in model.parameters()), torch.device("cpu"))
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """A torch device from ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when present, else the CPU).
-
-    Raises:
-        ValueError: an unknown device name, or a CUDA device on a machine without CUDA.
-    """
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"unknown device {device!r} ({exc}); use cpu, cuda, cuda:N or auto") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but this machine has no CUDA device; use cpu or auto")
-    return resolved
-
-
-@torch.no_grad()
-def predict_graphs(model: PropertyModel, graphs: GraphArrays, indices: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
-    """Raw model outputs (logits or standardized values) for graphs, in order; shape [M, T].
-
-    Batches are built on the CPU and moved to the model's device; outputs come back to the CPU.
-    """
-    model.eval()
-    device = model_device(model)
-    loader = StoreLoader(graphs, batch_size=batch_size, indices=indices)
-    outs = [model(batch.to(device)).float().cpu() for batch in loader]
-    if not outs:
-        return np.zeros((0, model.config.num_tasks), dtype=np.float32)
-    return torch.cat(outs).numpy()
-
-
-def outputs_to_predictions(outputs: np.ndarray, task_type: str, scaler: TargetScaler | None) -> np.ndarray:
-    """Logits -> probabilities (classification; softmax over the last axis for multiclass [M, T, C]);
-    standardized -> original units (regression)."""
-    if task_type == "classification":
-        return 1.0 / (1.0 + np.exp(-outputs))
-    if task_type == "multiclass":
-        shifted = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
-        return shifted / shifted.sum(axis=-1, keepdims=True)
-    return scaler.inverse_transform(outputs) if scaler is not None else outputs
-
-
-@dataclass(frozen=True)
-class SeedTask:
-    """Everything one seed of the protocol needs, as plain picklable data (a seed may run in another process).
-
-    Attributes:
-        make_model: builds a fresh model (picklable when seeds run in processes: a module-level
-            function or a callable object, not a closure).
-        graphs: all featurized molecules.
-        labels: [M, T] float labels, NaN = missing (what the metric scores).
-        targets: [M, T] training targets (labels, standardized for regression).
-        split: (train, valid, test) indices into ``graphs``.
-        config: protocol hyperparameters.
-        metric: name of the selection/report metric.
-        task_type: ``"classification"`` or ``"regression"``.
-        scaler: the regression target scaler (None for classification).
-        device: where the model trains (None: where ``make_model`` put it).
-    """
-
-    make_model: Callable[[], PropertyModel]
-    graphs: GraphArrays
-    labels: np.ndarray
-    targets: np.ndarray
-    split: tuple[np.ndarray, np.ndarray, np.ndarray]
-    config: FinetuneConfig
-    metric: str
-    task_type: str
-    scaler: TargetScaler | None
-    device: torch.device | None = None
-
-
-def score_split(model: PropertyModel, task: SeedTask, idx: np.ndarray) -> float:
-    """The protocol metric of ``model`` on the molecules ``idx`` (NaN when it is undefined there)."""
-    return score_splits(model, task, [idx])[0]
-
-
-def score_splits(model: PropertyModel, task: SeedTask, parts: Sequence[np.ndarray]) -> list[float]:
-    """The protocol metric of ``model`` on each part (e.g. valid and test), predicted in one pass over all of them.
-
-    One ``predict_graphs`` over the concatenated parts fills whole evaluation batches across their
-    boundary instead of ending each part with a partial one (evaluation is per molecule: the same outputs up
-    to float rounding).
-    """
-    metric = get_metric(task.metric)
-    sizes = [len(idx) for idx in parts]
-    every = np.concatenate([np.asarray(idx, dtype=np.int64) for idx in parts]) if parts else np.zeros(0, dtype=np.int64)
-    outputs = predict_graphs(model, task.graphs, every, task.config.eval_batch_size).astype(np.float64)
-    # an order-only metric (ROC-AUC, PR-AUC) scores the logits, as OGB's Evaluator does: a sigmoid would tie large ones
-    preds = outputs if metric.order_only else outputs_to_predictions(outputs, task.task_type, task.scaler)
-    scores = []
-    for idx, part_preds in zip(parts, np.split(preds, np.cumsum(sizes)[:-1])):
-        try:
-            scores.append(float(metric.fn(task.labels[idx], part_preds)))
-        except ValueError as exc:  # e.g. no task with both classes in a tiny split
-            logger.warning("metric %s undefined on %d molecules: %s", metric.name, len(idx), exc)
-            scores.append(math.nan)
-    return scores
-
-
-def run_seed(
-    task: SeedTask, seed: int, progress: Callable[[dict], None] | None = None, on_epoch: EpochHook | None = None
-) -> tuple[SeedResult, dict[str, torch.Tensor]]:
-    """One seed of the protocol: train ``config.epochs`` epochs, evaluating valid/test after each.
-
-    Everything random is seeded from ``seed`` here, so a seed gives the same result in this process or
-    in a worker process (with the same number of threads). After every epoch ``on_epoch(model, record)``
-    sees the model being trained (in eval mode), then ``progress(record)`` the record.
-
-    Returns:
-        The seed's result and its best-validation weights (on the CPU).
-    """
-    config = task.config
-    metric = get_metric(task.metric)
-    train, valid, test = task.split
-    loss_fn = loss_for_task(task.task_type)
-    seed_everything(seed)
-    model = task.make_model()
-    set_activation_checkpointing(model, config.activation_checkpointing)
-    if task.device is not None:
-        model = model.to(task.device)
-    device = model_device(model)
-    phases = training_phases(config.mode, config.epochs, config.lp_epochs)  # LP-FT: a fresh optimizer per phase
-    trained: set[int] = set()
-    loader = StoreLoader(task.graphs, batch_size=config.batch_size, shuffle=True, seed=seed, indices=train, targets=task.targets)
-    best: tuple[float, int, float, dict] | None = None
-    history: list[dict] = []
-    for epoch in range(1, config.epochs + 1):
-        if epoch in phases:
-            set_trainable(model, phases[epoch], config.last_k)
-            optimizer = make_optimizer(model, config.lr, config.encoder_lr, config.weight_decay)
-            trained |= {id(p) for p in model.parameters() if p.requires_grad}
-        model.train()
-        frozen_modules_eval(model)
-        loader.set_epoch(epoch)
-        losses = []
-        for batch in loader:
-            if batch.num_graphs < 2 and any(isinstance(m, torch.nn.BatchNorm1d) and m.training for m in model.modules()):
-                continue  # BatchNorm cannot train on a single graph's readout
-            batch = batch.to(device)
-            optimizer.zero_grad()
-            loss = loss_fn(model(batch), batch.y)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.detach().item())
-        valid_score, test_score = score_splits(model, task, [valid, test])
-        record = {"seed": seed, "epoch": epoch, "loss": float(np.mean(losses)) if losses else math.nan,
-                  "train": score_split(model, task, train) if config.eval_train else None,
-                  "valid": valid_score, "test": test_score}  # fmt: skip
-        history.append(record)
-        if on_epoch is not None:
-            on_epoch(model, record)
-        if progress is not None:
-            progress(record)
-        if best is None or improves(metric, record["valid"], best[0]):
-            best = (record["valid"], epoch, record["test"], {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
-    assert best is not None
-    result = SeedResult(
-        seed=seed, best_epoch=best[1], valid_at_best=best[0], test_at_best=best[2],
-        valid_at_last=history[-1]["valid"], test_at_last=history[-1]["test"], history=history,
-        trainable_parameters=sum(p.numel() for p in model.parameters() if id(p) in trained),
-        total_parameters=sum(p.numel() for p in model.parameters()),
-    )  # fmt: skip
-    return result, best[3]
 
 
 def finetune(
@@ -503,7 +235,5 @@ def finetune(
     )  # fmt: skip
 
 
-def config_from_mapping(data: Mapping[str, Any]) -> FinetuneConfig:
-    """``FinetuneConfig`` from plain data (unknown keys are an error)."""
-    check_known_keys(FinetuneConfig, data)
-    return FinetuneConfig(**{**data, "seeds": tuple(data.get("seeds", (0,)))})
+# FinetuneConfig is what ``finetune`` takes: callers import both from here
+__all__ = ["FinetuneConfig", "FinetuneResult", "check_scoreable", "finetune"]

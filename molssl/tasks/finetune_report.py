@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from molssl.eval.metrics import REPORTED_METRICS, get_metric, score_tasks
-from molssl.tasks.finetune import outputs_to_predictions
+from molssl.tasks.predict_graphs import outputs_to_predictions
 from molssl.tasks.target_scaler import TargetScaler
 
 

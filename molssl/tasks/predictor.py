@@ -29,15 +29,10 @@ from molssl.nn.encoder import EncoderConfig
 from molssl.nn.onednn import use_onednn_linears
 from molssl.nn.pretrained import checkpoint_in, load_encoder_state
 from molssl.peft import state_sha256
-from molssl.tasks.finetune import (
-    FinetuneConfig,
-    finetune,
-    outputs_to_predictions,
-    predict_graphs,
-    resolve_device,
-)
+from molssl.tasks.finetune import FinetuneConfig, finetune
 from molssl.tasks.fit_plan import fit_plan
 from molssl.tasks.model import ModelFactory, PredictorConfig, PropertyModel, count_parameters, set_trainable
+from molssl.tasks.predict_graphs import outputs_to_predictions, predict_graphs, resolve_device
 from molssl.tasks.finetune_modes import peft_config
 from molssl.tasks.peft_checkpoint import DELTA_KIND, delta_state, save_delta
 from molssl.tasks.target_scaler import TargetScaler

@@ -1,6 +1,6 @@
 """Seeds of the fine-tuning protocol in parallel processes (``finetune(..., jobs=N)``, ``molssl finetune --jobs``).
 
-Each seed runs the caller's ``run_seed`` (``molssl.tasks.finetune.run_seed``) in a worker process
+Each seed runs the caller's ``run_seed`` (``molssl.tasks.seed_run.run_seed``) in a worker process
 (``worker_context``) with its own number of torch threads; per-epoch records travel back through a queue so
 the caller's ``progress`` sees every epoch as it ends. A seed seeds everything itself, so the results equal
 the sequential run's with the same threads. The pool knows nothing of fine-tuning: ``finetune`` hands it the
@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-#: ``run_seed(task, seed, progress=...) -> (result, best state)``: one seed, as ``molssl.tasks.finetune.run_seed``
+#: ``run_seed(task, seed, progress=...) -> (result, best state)``: one seed, as ``molssl.tasks.seed_run.run_seed``
 RunSeed = Callable[..., tuple[Any, dict[str, torch.Tensor]]]
 
 #: seconds between checks of the workers while no epoch record arrives
@@ -52,7 +52,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["torch", "molssl.tasks.finetune"])
+        context.set_forkserver_preload(["torch", "molssl.tasks.seed_run"])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -68,8 +68,8 @@ def run_seeds_in_processes(
     """Run ``run_seed(task, seed)`` for every seed in up to ``jobs`` worker processes; results in the order of ``seeds``.
 
     Args:
-        run_seed: one seed of the protocol, a module-level function (``molssl.tasks.finetune.run_seed``).
-        task: the protocol's data and options (a ``molssl.tasks.finetune.SeedTask``; picklable: its
+        run_seed: one seed of the protocol, a module-level function (``molssl.tasks.seed_run.run_seed``).
+        task: the protocol's data and options (a ``molssl.tasks.seed_run.SeedTask``; picklable: its
             ``make_model`` must not be a closure).
         seeds: the seeds to run.
         jobs: processes at once.

@@ -13,7 +13,8 @@ from molssl.chem.schemes import get_spec
 from molssl.data.splits_registry import get_splitter
 from molssl.eval.metrics import get_metric
 from molssl.nn.encoder import EncoderConfig
-from molssl.tasks.finetune import FinetuneConfig, finetune, predict_graphs, resolve_device
+from molssl.tasks.finetune import FinetuneConfig, finetune
+from molssl.tasks.predict_graphs import predict_graphs, resolve_device
 from molssl.tasks.model import ModelFactory, PredictorConfig, PropertyModel
 from tests.conftest import MOLECULENET
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from molssl.nn.encoder import EncoderConfig
-from molssl.tasks.finetune import FinetuneConfig, config_from_mapping
+from molssl.tasks.finetune import FinetuneConfig
 from molssl.tasks.finetune_modes import make_optimizer, training_phases
 from molssl.tasks.model import PredictorConfig, PropertyModel, set_trainable
 
 
 def test_peft_options_round_trip_through_plain_data():
     config = FinetuneConfig(mode="lora", peft={"lora_rank": 4, "lora_targets": ["convs.1.*"]})
-    assert config_from_mapping(config.to_dict()) == config
+    assert FinetuneConfig.from_dict(config.to_dict()) == config
     assert FinetuneConfig(mode="lp_ft", epochs=9).lp_epochs == 4
 
 

@@ -17,7 +17,8 @@ import torch
 
 import molssl.checkpoint as checkpoint
 from molssl.checkpoint import CheckpointError, save_checkpoint
-from molssl.tasks.finetune import FinetuneResult, SeedResult
+from molssl.tasks.finetune import FinetuneResult
+from molssl.tasks.seed_run import SeedResult
 from molssl.tasks.model import PredictorConfig, PropertyModel, frozen_modules_eval, set_trainable
 from molssl.tasks.predictor import PropertyPredictor
 from tests.conftest import MOLECULENET, moleculenet_head
@@ -78,7 +79,7 @@ def test_undefined_metrics_are_saved_as_null_with_a_warning(fitted, tmp_path):
 
 
 def test_nan_valid_score_never_becomes_the_best_epoch():
-    from molssl.tasks.finetune import improves
+    from molssl.tasks.seed_run import improves
     from molssl.eval.metrics import get_metric
 
     auc, rmse = get_metric("roc_auc"), get_metric("rmse")
