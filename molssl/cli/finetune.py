@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from molssl.cli.finetune_modes import add_mode_arguments, format_trainable, mode_options, save_as_delta
+from molssl.cli.predict import SMILES_COLUMN_HELP
 from molssl.output_folder import OutputLayout
 
 #: what ``molssl finetune`` writes into --out; a saved model or metrics.json is a finished run
@@ -18,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("finetune", help="train a property predictor on labeled molecules (scaffold split, seeds)")
     p.add_argument("data", help="a CSV/TSV or SD file (.sdf, .sdf.gz; data fields are the columns) of labeled molecules, "
                    "or a MoleculeNet name (see `molssl datasets`)")
-    p.add_argument("--smiles-column", default=None)
+    p.add_argument("--smiles-column", default=None, help=SMILES_COLUMN_HELP)
     p.add_argument("--targets", nargs="+", default=None, metavar="COLUMN",
                    help="target columns or SD data fields (default: every numeric column but SMILES; text columns such as IDs "
                    "are kept and written beside the predictions)")
@@ -45,11 +46,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="canonical: every spelling of a molecule gets the same graph and prediction (RDKit's chirality "
                         "tags depend on the written atom order); input: the SMILES's order, as pretrain-gnns and OGB")
     p.add_argument("--pretrained", type=Path, default=None,
-                   help="encoder checkpoint directory, pretraining run folder (its encoder/), or zoo name (see `molssl zoo list`) to start from")
+                   help="encoder checkpoint directory, pretraining run folder (its encoder/), or zoo name (see `molssl zoo list`) to start from "
+                        "(default: none, a randomly initialized encoder)")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--encoder-lr", type=float, default=None, help="separate encoder learning rate")
+    p.add_argument("--encoder-lr", type=float, default=None, help="separate encoder learning rate (default: --lr)")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--activation-checkpointing", action="store_true",
                    help="recompute each encoder layer in backward instead of keeping its activations (less memory, same results)")
@@ -106,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix(seed=record["seed"], loss=f"{record['loss']:.4f}", valid=f"{record['valid']:.4f}", test=f"{record['test']:.4f}")
             bar.update(1)
 
+    from molssl.tasks.calibration import format_calibration
     from molssl.tasks.finetune_report import format_report, format_stats
     from molssl.tasks.fit_outputs import write_fit_outputs
 
@@ -133,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
           f"(valid {format_metric(m['valid_at_best_valid']['mean'])}); test at last epoch {stats('test_at_last_epoch')}")  # fmt: skip
     for line in format_report(m["test_report"], seeds):
         print(line)
+    if info.get("calibration"):
+        print("  " + format_calibration(info["calibration"], predictor.task_names))
     if info.get("standardized"):
         print(f"standardize {info['standardize']}: kept the parent fragment of {len(info['standardized'])} molecules "
               "(listed in metrics.json)")  # fmt: skip

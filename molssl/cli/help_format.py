@@ -18,7 +18,7 @@ def shows_default(action: argparse.Action) -> bool:
 def format_default(value: Any) -> str:
     """A default as a user would type it: lists space-separated."""
     if isinstance(value, (list, tuple)):
-        return " ".join(str(v) for v in value)
+        return " ".join(str(v) for v in value) if value else "none"
     return str(value)
 
 

@@ -6,6 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from molssl.data.corpus import SMILES_COLUMN_CANDIDATES
+
+#: ``--smiles-column``'s help, for every command that reads labeled or unlabeled molecule files
+SMILES_COLUMN_HELP = (f"the SMILES column of a CSV/TSV file (default: the first of {', '.join(SMILES_COLUMN_CANDIDATES)}, "
+                      "in any case; an SD file brings its molecules)")  # fmt: skip
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="predict properties with a saved model (one output row per input)")
@@ -14,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--input", type=Path, help="SMILES/CSV/TSV or SD (.sdf) file, optionally .gz; its other columns "
                      "(IDs, names, SD data fields) are kept beside the predictions")
     src.add_argument("--smiles", nargs="+", help="SMILES given on the command line")
-    p.add_argument("--smiles-column", default=None)
+    p.add_argument("--smiles-column", default=None, help=SMILES_COLUMN_HELP)
     p.add_argument("--out", type=Path, default=None, help="output CSV (default: standard output)")
     p.add_argument("--batch-size", type=int, default=256, help="molecules per forward pass")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, or auto (CUDA when present)")

@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="option of the modality's data, e.g. --data-option smiles_column=smiles (repeatable)")
     d.add_argument("--workers", type=int, default=1, help="processes that prepare the data (graphs: featurization)")
     d.add_argument("--scheme", help="graphs: featurization scheme for files (default hu; a store brings its own)")
-    d.add_argument("--targets", nargs="+", help="graphs: label columns of a CSV (supervised)")
+    d.add_argument("--targets", nargs="+", help="graphs: label columns of a CSV (supervised; default: every numeric column but SMILES)")
     g = p.add_argument_group("encoder (default: the method's; graphs: GIN 5x300, JK last, no dropout, as Hu et al.)")
     g.add_argument("--encoder-kind", help="a registered encoder kind (gnn, resnet, vit, ...; default the method's)")
     g.add_argument("--encoder-option", type=key_value, action="append", default=[], metavar="KEY=VALUE",
@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--jk", help="GNN jumping knowledge (default last)")
     g.add_argument("--dropout", type=float, help="GNN dropout (default 0)")
     g.add_argument("--virtual-node", action="store_true", default=None, help="GNN virtual node")
-    g.add_argument("--init", type=Path, help="start the encoder from this checkpoint or run directory")
+    g.add_argument("--init", type=Path, help="start the encoder from this checkpoint or run directory (default: none, random initialization)")
     t = p.add_argument_group("training (defaults: Hu et al.: Adam 1e-3, batch 256, 100 epochs)")
     add_config_options(t, TrainConfig)
     p.set_defaults(run=run)

@@ -122,7 +122,7 @@ def find_smiles_column(columns: Sequence[str], requested: str | None, source: st
             return normalized[candidate]
     raise ValueError(
         f"{source}: found no SMILES column among {columns}; looked for {list(SMILES_COLUMN_CANDIDATES)} "
-        f"(case-insensitive). Pass smiles_column= to name it."
+        f"(case-insensitive). Name it with --smiles-column (Python: smiles_column=)."
     )
 
 

@@ -9,6 +9,7 @@ the negative log-likelihood of the observed validation labels, one temperature p
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
@@ -109,4 +110,19 @@ def fit_temperatures(logits: np.ndarray, labels: np.ndarray, task_type: str) -> 
     return temps, before, after
 
 
-__all__ = ["MAX_TEMPERATURE", "MIN_TEMPERATURE", "calibration_gap", "fit_temperatures", "probability_logits", "scale_logits"]
+def format_calibration(calibration: dict, task_names: Sequence[str], limit: int = 10) -> str:
+    """``calibration (temperature scaling on validation): p_np T=0.61; rare T=1 (only 0s on validation ...)``.
+
+    Args:
+        calibration: ``info_["calibration"]`` of a fitted classifier (``temperatures``, ``kept_at_1``).
+        task_names: the tasks, in the temperatures' order.
+        limit: how many tasks to show.
+    """
+    kept = calibration.get("kept_at_1") or {}
+    parts = [f"{t} T=1 ({kept[t]})" if t in kept else f"{t} T={temp:.3g}"
+             for t, temp in zip(task_names, calibration["temperatures"])][:limit]  # fmt: skip
+    more = f"; ... ({len(task_names) - limit} more in metrics.json)" if len(task_names) > limit else ""
+    return "calibration (temperature scaling on validation): " + "; ".join(parts) + more
+
+
+__all__ = ["MAX_TEMPERATURE", "MIN_TEMPERATURE", "calibration_gap", "fit_temperatures", "format_calibration", "probability_logits", "scale_logits"]

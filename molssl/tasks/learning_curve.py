@@ -19,7 +19,7 @@ def plot_learning_curve(histories: Sequence[Sequence[dict]], metric: str, path: 
         metric: the metric's name, for the axis labels.
         path: the PNG to write (atomically, as the pretraining loss plot).
         title: a title above the first panel.
-        best_epochs: per seed, the epoch selected on validation, marked with a dot in the test panel.
+        best_epochs: per seed, the epoch selected on validation, marked with a dot in the valid and test panels.
     """
     import matplotlib
 
@@ -39,18 +39,18 @@ def plot_learning_curve(histories: Sequence[Sequence[dict]], metric: str, path: 
         for ax, (key, _) in zip(axes, panels):
             ax.plot(epochs, [float("nan") if r.get(key) is None else r[key] for r in history], color=color, linewidth=1.2,
                     label=f"seed {history[0]['seed']}")  # fmt: skip
-        if best_epochs is not None:
-            chosen = [r for r in history if r["epoch"] == best_epochs[i]]
-            if chosen and chosen[0].get("test") is not None:
-                marker = axes[2].scatter([chosen[0]["epoch"]], [chosen[0]["test"]], color=color, s=18, zorder=3,
-                                         label="epoch selected on valid")  # fmt: skip
+        chosen = [r for r in history if best_epochs is not None and r["epoch"] == best_epochs[i]]
+        for ax, key in ((axes[1], "valid"), (axes[2], "test")):  # where the choice was made, and what it gives
+            if chosen and chosen[0].get(key) is not None:
+                marker = ax.scatter([chosen[0]["epoch"]], [chosen[0][key]], color=color, s=18, zorder=3,
+                                    label="epoch selected on valid")  # fmt: skip
     for ax, (_, label) in zip(axes, panels):
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     if len(histories) > 1:
-        axes[0].legend(loc="upper right", fontsize=8)
-    if marker is not None:
-        axes[2].legend(handles=[marker], loc="lower right", fontsize=8)
+        axes[0].legend(loc="best", fontsize=8)
+    if marker is not None:  # "best": the legend goes where it hides the fewest lines and marks
+        axes[2].legend(handles=[marker], loc="best", fontsize=8)
     axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_title(title)
     axes[-1].set_xlabel("epoch")

@@ -68,3 +68,23 @@ def test_pretrain_and_ogb_run_cli_defaults_are_the_python_defaults():
             assert cli[field.name] == python, (path, field.name)
             compared += 1
         assert compared >= 8, path
+
+
+def test_options_without_a_value_default_say_what_omitting_them_does():
+    # a default of None ("detected", "the same as --lr", "from scratch") is a default a user needs to read too
+    commands = dict(_commands(build_parser()))
+    silent = []
+    for path in (("finetune",), ("predict",), ("pretrain",)):
+        parser = commands[path]
+        chosen = {id(a) for g in parser._mutually_exclusive_groups if g.required for a in g._group_actions}  # one is required
+        for action in parser._actions:
+            if not action.option_strings or action.required or action.nargs == 0 or action.default is not None or id(action) in chosen:
+                continue
+            text = action.help or ""
+            if not any(word in text for word in ("default", "omitted", "overrides")):
+                silent.append(f"molssl {' '.join(path)} {action.option_strings[0]}")
+    assert not silent, silent
+
+
+def test_an_empty_list_default_reads_none():
+    assert format_default([]) == "none"

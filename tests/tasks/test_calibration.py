@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from molssl.tasks.calibration import calibration_gap, fit_temperatures, probability_logits, scale_logits
+from molssl.tasks.calibration import calibration_gap, fit_temperatures, format_calibration, probability_logits, scale_logits
 
 
 def _nll_binary(z, y, t):
@@ -57,3 +57,10 @@ def test_a_task_of_one_class_on_validation_keeps_temperature_one():
     assert calibration_gap(labels[:, 0]) is None and calibration_gap(np.full(3, np.nan)) == "no validation labels"
     multiclass = np.full((50, 1), 2.0)
     assert fit_temperatures(rng.normal(size=(50, 1, 3)), multiclass, "multiclass")[0] == [1.0]
+
+
+def test_format_calibration_names_each_task_and_why_one_kept_temperature_one():
+    text = format_calibration({"temperatures": [0.6105, 1.0], "kept_at_1": {"rare": "only 0s on validation (204 labels)"}},
+                              ["p_np", "rare"])  # fmt: skip
+    assert text == ("calibration (temperature scaling on validation): p_np T=0.611; "
+                    "rare T=1 (only 0s on validation (204 labels))")  # fmt: skip
