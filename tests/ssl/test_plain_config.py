@@ -44,8 +44,10 @@ def test_the_configs_that_repeat_it_share_it():
     from molssl.peft.config import PeftConfig
     from molssl.pretrain.config import DataConfig, RunConfig, TrainConfig
     from molssl.ssl.heads import HeadConfig
+    from molssl.tasks.finetune_config import FinetuneConfig
     from molssl.tasks.transfer_config import TransferConfig
 
-    for cls in (MethodConfig, EncoderConfig, PeftConfig, DataConfig, RunConfig, TrainConfig, HeadConfig, TransferConfig):
+    for cls in (MethodConfig, EncoderConfig, PeftConfig, DataConfig, RunConfig, TrainConfig, HeadConfig, TransferConfig,
+                FinetuneConfig):
         assert issubclass(cls, PlainConfig), cls
     assert "to_dict" not in vars(TrainConfig) and "from_dict" not in vars(TrainConfig)
