@@ -56,6 +56,18 @@ def train(method: PretrainMethod, steps: int, batch_size: int = 64, lr: float = 
     return losses
 
 
+def digit_knn_split(encoder: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """kNN bank (even-numbered digits) and queries (odd-numbered; the file is sorted by class) embedded by ``encoder``.
+
+    Shapes:
+        -> bank [2500, D], bank labels [2500], queries [2500, D], query labels [2500]
+    """
+    from molssl.eval.probe import embed
+
+    z, y = embed(encoder, mnist_source())
+    return z[0::2], y[0::2], z[1::2], y[1::2]
+
+
 def mean(values: list[float]) -> float:
     return sum(values) / len(values)
 

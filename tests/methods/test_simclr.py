@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from molssl.methods.simclr import SimCLR, SimCLRConfig
 from molssl.views import get_views
-from tests.methods.images import DIGIT_VIEWS, TINY_RESNET, TINY_VIT, generator, mean, mnist_batch, train
+from tests.methods.images import DIGIT_VIEWS, TINY_RESNET, TINY_VIT, digit_knn_split, generator, mean, mnist_batch, train
 
 
 def naive_nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> float:
@@ -88,10 +88,10 @@ def test_a_resnet_learns_digit_classes_in_a_few_hundred_steps():
 
     torch.manual_seed(0)
     method = SimCLR(TINY_RESNET, SimCLRConfig(projection_dim=32, view_options=DIGIT_VIEWS))
-    untrained = knn_accuracy(*_digit_embeddings(method))
+    untrained = knn_accuracy(*digit_knn_split(method.encoder))
     losses = train(method, steps=300, batch_size=64, lr=1e-3)
     assert mean(losses[-20:]) < mean(losses[:20]) - 0.5, (losses[:20], losses[-20:])
-    assert knn_accuracy(*_digit_embeddings(method)) > untrained + 0.03
+    assert knn_accuracy(*digit_knn_split(method.encoder)) > untrained + 0.03
 
 
 def test_pretrain_from_the_command_line_on_the_digits_file(tmp_path, capsys):
@@ -161,12 +161,3 @@ def test_the_collapse_monitor_flags_a_constant_encoder(tmp_path):
                           method_options={"projection_dim": 8}, encoder={"kind": "constant_test"})  # fmt: skip
     assert [r["collapse_warning"] for r in result.metrics] == [True]
     assert result.metrics[0]["effective_rank"] == 0.0
-
-
-def _digit_embeddings(method) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """kNN bank (even-numbered digits) and queries (odd-numbered; the file is sorted by class) embedded by the encoder."""
-    from molssl.eval.probe import embed
-    from tests.methods.images import mnist_source
-
-    z, y = embed(method.encoder, mnist_source())
-    return z[0::2], y[0::2], z[1::2], y[1::2]
