@@ -47,7 +47,8 @@ def plot_curves(rows: Sequence[dict], path: str | os.PathLike, title: str = "", 
     fig, axes = plt.subplots(1 + len(monitors), 1, figsize=(7, 2.6 * (1 + len(monitors))), sharex=True, squeeze=False)
     steps = [r["step"] for r in rows]
     ax = axes[0, 0]
-    ax.plot(steps, [r["loss"] for r in rows], color="tab:blue", linewidth=1.2)
+    dots = {"marker": "o", "markersize": 3} if len(rows) <= 20 else {}  # a short run's few rows: a line alone may show nothing
+    ax.plot(steps, [r["loss"] for r in rows], color="tab:blue", linewidth=1.2, **dots)
     flagged = [r for r in rows if r.get("collapse_warning")]
     if flagged:
         ax.scatter([r["step"] for r in flagged], [r["loss"] for r in flagged], color="tab:red", s=12, zorder=3, label="collapse warning")
@@ -57,7 +58,7 @@ def plot_curves(rows: Sequence[dict], path: str | os.PathLike, title: str = "", 
     ax.grid(alpha=0.3)
     for i, key in enumerate(monitors, start=1):
         pts = [(r["step"], r[key]) for r in rows if key in r]
-        axes[i, 0].plot([p[0] for p in pts], [p[1] for p in pts], color="tab:orange", linewidth=1.2)
+        axes[i, 0].plot([p[0] for p in pts], [p[1] for p in pts], color="tab:orange", linewidth=1.2, **dots)
         axes[i, 0].set_ylabel(key)
         if key == "effective_rank" and min_effective_rank is not None:
             axes[i, 0].axhline(min_effective_rank, color="tab:red", linestyle="--", linewidth=1,

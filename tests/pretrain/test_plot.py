@@ -29,3 +29,17 @@ def test_bookkeeping_columns_are_not_method_metrics():
     rows = [{"step": 1, "epoch": 0, "loss": 1.0, "lr": 1e-3, "graphs_per_s": 10.0, "graphs_seen": 32, "collapse_warning": True,
              "effective_rank": 3.0, "bond_acc": 0.5, "note": "text"}]  # fmt: skip
     assert plot.method_metric_keys(rows) == ["bond_acc"]
+
+
+def test_a_short_run_with_one_logged_row_still_shows_its_points(tmp_path, monkeypatch):
+    # a few steps log one row: a bare line of one point is invisible, every panel looked empty
+    rows = [{"step": 6, "epoch": 1, "loss": 4.8, "atom_acc": 0.05, "effective_rank": 12.0}]
+    markers = []
+
+    def capture(fig, path, dpi=100):
+        markers.extend(line.get_marker() for ax in fig.axes for line in ax.get_lines() if len(line.get_xdata()) == 1)
+        return path
+
+    monkeypatch.setattr(plot, "save_figure", capture)
+    plot.plot_curves(rows, tmp_path / "loss.png", "attr_masking")
+    assert len(markers) == 3 and all(m not in (None, "None", "", " ") for m in markers)
