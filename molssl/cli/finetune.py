@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task-type", choices=("classification", "multiclass", "regression"), default=None,
                    help="detected when omitted (0/1: classification; integers 0..K-1, 3-10 classes: multiclass; else regression)")
     p.add_argument("--ensemble", action="store_true",
-                   help="keep every seed's model: predictions are their mean, with the spread over seeds as an uncertainty")
+                   help="keep every seed's model (two or more --seeds): predictions are their mean, with the spread over seeds as an uncertainty")
     p.add_argument("--standardize", choices=("none", "largest_fragment"), default="none",
                    help="largest_fragment keeps each molecule's parent fragment (strips salts); the model records it and "
                    "predict applies it (default none)")

@@ -126,8 +126,8 @@ class PropertyPredictor:
             threads: torch threads per seed process when ``jobs > 1`` (default: this process's divided among them).
             on_plan: called once before training with the plan (``molssl.tasks.fit_plan``: molecules, detected
                 task type and why, split sizes, epochs x seeds, trainable parameters, device).
-            ensemble: keep every seed's selected model; ``predict`` then gives their mean and, per task, the
-                spread over seeds (``<task>_std``), chemprop's ensemble uncertainty. Otherwise the best seed's.
+            ensemble: keep every seed's selected model (two or more seeds); ``predict`` then gives their mean and,
+                per task, the spread over seeds (``<task>_std``), chemprop's ensemble uncertainty. Otherwise the best seed's.
             standardize: ``"largest_fragment"`` keeps each molecule's parent fragment (strips salts and
                 solvents, RDKit's ``LargestFragmentChooser``); recorded in the model, so ``predict`` applies it.
 
@@ -141,6 +141,9 @@ class PropertyPredictor:
         check_standardizer(standardize)
 
         cfg = config or FinetuneConfig(**{**finetune_options, "seeds": tuple(finetune_options.get("seeds", (0,)))})
+        if ensemble and len(cfg.seeds) < 2:
+            raise ValueError(f"an ensemble needs two or more seeds (--seeds 0 1 2; Python: seeds=(0, 1, 2)), got seeds "
+                             f"{list(cfg.seeds)}: one model has no spread to give as an uncertainty")  # fmt: skip
         table = load_labeled_table(data, smiles_column, target_columns, task_type)
         given_smiles = list(table.smiles)  # the file's SMILES, as predictions.csv shows them (parents beside them)
         standardized = standardize_smiles(table.smiles, standardize)

@@ -35,3 +35,15 @@ def test_pack_and_pop_members_round_trip():
     popped = pop_members(packed)
     assert set(packed) == set(main) and sorted(popped) == [1, 2]
     assert torch.equal(popped[1]["head.weight"], others[1]["head.weight"])
+
+
+def test_an_ensemble_of_one_seed_is_refused_before_any_work(tmp_path):
+    # one model has no spread: the run would report no uncertainty while promising one
+    import pytest
+
+    from molssl.tasks.predictor import PropertyPredictor
+
+    with pytest.raises(ValueError, match=r"ensemble needs two or more seeds \(--seeds 0 1 2; Python: seeds=\(0, 1, 2\)\)"):
+        PropertyPredictor().fit(tmp_path / "not read.csv", ensemble=True, seeds=(0,))
+    with pytest.raises(ValueError, match="two or more seeds"):
+        PropertyPredictor().fit(tmp_path / "not read.csv", ensemble=True)
