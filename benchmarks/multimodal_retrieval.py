@@ -12,8 +12,8 @@ k / N and (N + 1) / 2). One row per (modalities, size, steps, seed) goes to
 fine-tunes the encoders of the same runs.
 
 Run:
-    python benchmarks/multimodal_retrieval.py --modalities graph,smiles --steps 300      # the recorded slice
-    python benchmarks/multimodal_retrieval.py --modalities graph,smiles,image --steps 300
+    python benchmarks/multimodal_retrieval.py --modalities graph,smiles --steps 150      # the recorded slice
+    python benchmarks/multimodal_retrieval.py --modalities graph,smiles,image --steps 150
     python benchmarks/multimodal_retrieval.py --molecules 49000 --steps 20000 --size base --seeds 0 1 2  # intended (GPU)
     python benchmarks/multimodal_retrieval.py --plan | --report
 """
@@ -128,7 +128,7 @@ def add_pretraining_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", default="small", choices=sorted(SIZES))
     parser.add_argument("--molecules", type=int, default=10_000, help="MOSES molecules to pretrain on (the first ones)")
     parser.add_argument("--held-out", type=int, default=1000, help="the last MOSES molecules, for retrieval")
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=2)
