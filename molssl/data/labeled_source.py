@@ -27,8 +27,30 @@ def load_labeled_table(data: Any, smiles_column: str | None, target_columns: Seq
             return read_labeled_sdf(path, target_columns=target_columns, task_type=task_type)
         return read_labeled_csv(path, smiles_column=smiles_column, target_columns=target_columns, task_type=task_type)
     if str(data).lower() in MOLECULENET or any(str(data).lower() in (i.aliases or ()) for i in MOLECULENET.values()):
-        return load_moleculenet(str(data))
+        return _choose(load_moleculenet(str(data)), str(data), smiles_column, target_columns, task_type)
     raise FileNotFoundError(f"{data!r} is neither a file nor a MoleculeNet dataset name ({', '.join(MOLECULENET)})")
+
+
+def _choose(table: LabeledTable, name: str, smiles_column: str | None, target_columns: Sequence[str] | None,
+            task_type: str | None) -> LabeledTable:  # fmt: skip
+    """A MoleculeNet set with the options a file takes: its tasks ``target_columns``, its type checked against ``task_type``."""
+    import dataclasses
+
+    from molssl.data.task_type import detect_task_type
+
+    if smiles_column is not None:
+        raise ValueError(f"{name}: a MoleculeNet set brings its own SMILES column; smiles_column applies to files")
+    if target_columns is not None:
+        missing = [t for t in target_columns if t not in table.task_names]
+        if missing:
+            raise ValueError(f"{name}: no task {missing[0]!r}; its tasks: {', '.join(table.task_names)}")
+        picked = [table.task_names.index(t) for t in target_columns]
+        table = dataclasses.replace(table, labels=table.labels[:, picked], task_names=tuple(target_columns))
+    if task_type is not None:
+        decision = detect_task_type(table.labels, table.task_names, task_type, source=name)
+        table = dataclasses.replace(table, task_type=decision.task_type, task_type_reason=decision.explanation,
+                                    num_classes=decision.num_classes)  # fmt: skip
+    return table
 
 
 __all__ = ["load_labeled_table"]

@@ -21,9 +21,17 @@ import numpy as np
 from molssl.tasks.ensemble import EnsemblePrediction
 
 
+def _class_column(values: np.ndarray) -> Any:
+    """Class indices as integers (``2``, not ``2.0``, in a CSV), missing where ``values`` is NaN."""
+    import pandas as pd
+
+    return pd.array([None if np.isnan(v) else int(v) for v in values], dtype="Int64")
+
+
 def prediction_columns(prediction: EnsemblePrediction, task_names: Sequence[str], task_type: str, rows: np.ndarray,
                        num_rows: int) -> dict[str, np.ndarray]:  # fmt: skip
-    """Named float columns of length ``num_rows``; ``prediction`` row i goes to row ``rows[i]``.
+    """Named columns of length ``num_rows`` (floats; a multiclass task's class an integer column with missing
+    values); ``prediction`` row i goes to row ``rows[i]``.
 
     Shapes:
         prediction.values: [M, T] or [M, T, C]; rows: [M] -> each column [num_rows]
@@ -40,7 +48,7 @@ def prediction_columns(prediction: EnsemblePrediction, task_names: Sequence[str]
         if task_type == "multiclass":
             probs = prediction.values[:, j]  # [M, C]
             chosen = probs.argmax(axis=1)
-            columns[t] = column(chosen.astype(np.float64))
+            columns[t] = _class_column(column(chosen.astype(np.float64)))
             for c in range(probs.shape[1]):
                 columns[f"{t}_prob_{c}"] = column(probs[:, c])
             if prediction.spread is not None:

@@ -363,7 +363,8 @@ class PropertyPredictor:
 
         table = read_molecule_table(path, smiles_column)
         frame = self.predict(table.smiles, **options)
-        for position, (name, values) in enumerate(table.extra.items(), start=1):
+        first = 2 if "parent_smiles" in frame.columns else 1  # the file's columns after the molecule's SMILES
+        for position, (name, values) in enumerate(table.extra.items(), start=first):
             frame.insert(position, name if name not in frame.columns else f"input_{name}", values)
         for index, reason in table.read_errors.items():
             frame.loc[index, "error"] = reason

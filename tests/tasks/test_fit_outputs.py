@@ -79,6 +79,8 @@ def test_ensemble_predictions_spread_calibration_domain_survive_save_and_load(en
     members = np.array([PropertyPredictor.load(tmp_path / "model", device="cpu").members_[i] is not None for i in range(3)])
     assert members.all() and after.loc[1, "p_np_std"] > 0
     assert "element(s) not in training: Se" in after.loc[2, "domain"] and after.loc[1, "domain"] == ""
+    pd.DataFrame({"compound_id": ["A", "B"], "smiles": smiles[:2]}).to_csv(tmp_path / "new.csv", index=False)
+    assert list(loaded.predict_file(tmp_path / "new.csv").columns[:3]) == ["smiles", "parent_smiles", "compound_id"]
     assert after.loc[3, "error"] != "" and np.isnan(after.loc[3, "p_np"])
 
 
@@ -103,7 +105,10 @@ def test_multiclass_from_esol_bins_with_accuracy_f1_and_baseline(tmp_path):
     report = predictor.metrics_["test_report"]
     assert set(report["metrics"]) == {"roc_auc_ovr", "accuracy", "macro_f1"}
     assert report["baseline"]["accuracy"]["mean"] is not None and predictor.metrics_["metric"] == "roc_auc_ovr"
-    out = predictor.predict(["CCO", "c1ccc2ccccc2c1"])
+    out = predictor.predict(["CCO", "c1ccc2ccccc2c1", "C1CC"])
+    assert str(out["solubility_class"].dtype) == "Int64" and out["solubility_class"].isna().tolist() == [False, False, True]
+    assert out.to_csv(index=False).splitlines()[1].split(",")[1] in ("0", "1", "2")  # a class, not "2.0"
+    out = out.iloc[:2]
     probs = out[[f"solubility_class_prob_{c}" for c in range(3)]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
     assert (out["solubility_class"].to_numpy() == probs.argmax(axis=1)).all()
