@@ -131,7 +131,8 @@ def detect_task_type(
         why = f"integer labels up to {int(values.max())}: more than {MAX_DETECTED_CLASSES} classes"
     else:
         why = f"integer labels with only {distinct} distinct values ({np.unique(values).tolist()}), not 0..K-1 classes"
-    return TaskTypeDecision("regression", f"{why}; {declare('multiclass')} for classes", detected=True)
+    hint = f"; {declare('multiclass')} for classes" if integral else ""  # measurements with decimals need no hint
+    return TaskTypeDecision("regression", f"{why}{hint}", detected=True)
 
 
 __all__ = ["MAX_DETECTED_CLASSES", "TASK_TYPES", "TaskTypeDecision", "detect_task_type"]

@@ -41,5 +41,7 @@ def test_declared_types_are_checked_against_the_labels():
 def test_the_reason_says_how_to_declare_the_other_type_on_the_command_line_and_in_python():
     multi = detect_task_type(np.array([0, 1, 2, 2]), ["cls"])
     assert "declare --task-type regression (Python: task_type='regression')" in multi.reason
-    regression = detect_task_type(np.array([0.5, 1, 2]), ["logS"])
-    assert "declare --task-type multiclass (Python: task_type='multiclass')" in regression.reason
+    gaps = detect_task_type(np.array([0.0, 2.0, 2.0]), ["y"])  # integers, read as measurements: say how to mean classes
+    assert "declare --task-type multiclass (Python: task_type='multiclass')" in gaps.reason
+    measured = detect_task_type(np.array([0.5, 1, 2]), ["logS"])  # decimals are measurements: no hint to add noise
+    assert measured.reason == "a label is not a non-negative integer (row 0, column 'logS': 0.5)"
