@@ -130,7 +130,7 @@ def log_mel(waveforms: Tensor, config: LogMelConfig, filterbank: Tensor | None =
     power = power_spectrogram(waveforms, config)  # [B, K, frames]
     if filterbank is None:
         filterbank = mel_filterbank(config, waveforms.device)
-    mel = torch.einsum("bkt,km->bmt", power, filterbank.to(power.dtype))
+    mel = torch.matmul(filterbank.to(power.dtype).T, power)  # [M, K] @ [B, K, frames] -> [B, M, frames]
     return torch.log(torch.clamp(mel, min=config.floor))
 
 
