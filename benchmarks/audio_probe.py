@@ -90,7 +90,7 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> list[dict]:
                 for task, result in probe_tasks(x, source).items()]  # fmt: skip
     train_rows = source.probe_split()[0]
     pretrain_source = AudioSource([source.clips[i] for i in train_rows], source.logmel, frames=source.frames,
-                                  path=source.path + " (train takes 10-49)", digest=source.digest)  # fmt: skip
+                                  path=source.path + " (train takes 10-49)")  # normalized from these clips only
     config = encoder_config(method, args)
     with tempfile.TemporaryDirectory() as tmp:
         log_every = max(1, args.steps // 10)

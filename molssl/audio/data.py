@@ -51,8 +51,8 @@ FSDD_INDEX = "fsdd/fsdd_index.csv"
 FSDD_NAME = re.compile(r"^(\d+)_([A-Za-z]+)_(\d+)\.wav$")
 #: FSDD's customary test takes (its README), and the validation takes the probes hold out before them
 TEST_TAKES, VALIDATION_TAKES = range(0, 5), range(5, 10)
-#: (data sha256, LogMelConfig, frames) -> the log-mel mean and std computed from it, once per process
-_STATISTICS: dict[tuple[str, LogMelConfig, int], tuple[float, float]] = {}
+#: (data sha256, clips, LogMelConfig, frames) -> the log-mel mean and std computed from them, once per process
+_STATISTICS: dict[tuple[str, int, LogMelConfig, int], tuple[float, float]] = {}
 
 
 class AudioSource(DataSource):
@@ -65,7 +65,8 @@ class AudioSource(DataSource):
         labels: label name -> [N] int64 per clip (e.g. ``{"digit": ..., "speaker": ...}``); ``classes`` names them.
         label: which of ``labels`` batches carry (None: none).
         takes: [N] take number of each clip (FSDD), for ``probe_split``; None when there are none.
-        path, digest: where the clips came from and the sha256 of what was read.
+        path, digest: where the clips came from and the sha256 of what was read (it also keys the cached
+            normalization statistics, so it must identify these clips).
         mean, std: the log-mel normalization; None computes it from the clips' own frames.
     """
 
@@ -96,7 +97,7 @@ class AudioSource(DataSource):
             raise ValueError("give both mean and std, or neither (computed from the clips)")
         self.mean, self.std = 0.0, 1.0  # until computed: ``_statistics`` collates unnormalized batches
         if mean is None:
-            key = (digest, self.logmel, self.frames)
+            key = (digest, len(self.clips), self.logmel, self.frames)
             statistics = _STATISTICS.get(key) if digest is not None else None
             if statistics is None:
                 statistics = self._statistics()
