@@ -15,7 +15,7 @@ Runs live in ``benchmarks/_work/multimodal/``; rows go to ``results/multimodal_t
 fit ends, and a rerun skips recorded rows (resumable).
 
 Run:
-    python benchmarks/multimodal_transfer.py --datasets bbbp bace --seeds 0 --epochs 5   # the recorded slice
+    python benchmarks/multimodal_transfer.py --datasets bbbp --seeds 0 --epochs 5        # the recorded slice
     python benchmarks/multimodal_transfer.py --datasets bbbp bace clintox sider --seeds 0 1 2 --epochs 100 \\
         --molecules 49000 --steps 20000 --size base                                     # the intended scale (GPU)
     python benchmarks/multimodal_transfer.py --plan | --report

@@ -208,7 +208,7 @@ class MultimodalSource(DataSource):
         return torch.as_tensor([len(self.smiles(i)) for i in range(len(self))], dtype=torch.long)
 
 
-def _unparsable(corpus: Any, positions: np.ndarray) -> tuple[list[str], list[dict]]:
+def _canonical_or_reject(corpus: Any, positions: np.ndarray) -> tuple[list[str], list[dict]]:
     """The canonical SMILES of the molecules at ``positions`` (None where RDKit cannot read one) and the rejects."""
     from molssl.text.randomize import canonical_smiles
 
@@ -233,7 +233,7 @@ def _build(corpus: Any, options: MultimodalDataOptions, digest: str | None, moda
         store, store_index, rejects = _graph_store(corpus, options, workers)
         keep &= store_index >= 0
         unrepresentable["graph"] = rejects
-    canonical, rejects = _unparsable(corpus, np.flatnonzero(keep))
+    canonical, rejects = _canonical_or_reject(corpus, np.flatnonzero(keep))
     parsed = np.array([c is not None for c in canonical], dtype=bool)
     for m in modalities:
         if m != "graph":  # the featurizer parses with RDKit already: its rejects are the graph's
