@@ -10,20 +10,20 @@ its right point; no area normalization), then the natural log with a floor, ``lo
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import torch
 from torch import Tensor
 
-from molssl.ssl.checks import check_known_keys, check_positive_float, check_positive_int
+from molssl.ssl.checks import check_positive_float, check_positive_int
+from molssl.ssl.plain_config import PlainConfig
 
 
 @dataclass(frozen=True, kw_only=True)
-class LogMelConfig:
-    """How waveforms become log-mel spectrograms (plain data; recorded in an encoder checkpoint's preprocessing).
+class LogMelConfig(PlainConfig):
+    """How waveforms become log-mel spectrograms (plain data on the shared ``PlainConfig``: ``to_dict`` is its
+    fields, ``from_dict`` refuses unknown keys; recorded in an encoder checkpoint's preprocessing).
 
     Defaults suit 8 kHz speech: 32 ms windows, 16 ms hop, 64 mel bands from 0 to 4 kHz; 64 frames span 1.04 s.
 
@@ -65,14 +65,6 @@ class LogMelConfig:
     def num_frames(self, samples: int) -> int:
         """Frames of a waveform of ``samples`` samples (0 when shorter than one window)."""
         return 0 if samples < self.n_fft else 1 + (samples - self.n_fft) // self.hop_length
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LogMelConfig:
-        check_known_keys(cls, data)
-        return cls(**data)
 
 
 def hz_to_mel(hz: Tensor) -> Tensor:

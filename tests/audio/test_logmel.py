@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -92,3 +93,18 @@ def test_bad_inputs_and_settings_are_errors():
         LogMelConfig(f_max=5000.0)
     with pytest.raises(ValueError, match="unknown LogMelConfig keys"):
         LogMelConfig.from_dict({"n_mel": 64})
+
+
+def test_config_is_plain_data_on_the_shared_base_and_reads_what_older_checkpoints_wrote():
+    from molssl.ssl.plain_config import PlainConfig
+
+    assert issubclass(LogMelConfig, PlainConfig) and "to_dict" not in vars(LogMelConfig)
+    # preprocessing.logmel as checkpoints written before the shared base recorded it (config.json)
+    written = json.loads('{"sample_rate": 8000, "n_fft": 200, "hop_length": 80, "n_mels": 40, "f_min": 60.0, '
+                         '"f_max": 3800.0, "floor": 1e-07}')  # fmt: skip
+    config = LogMelConfig.from_dict(written)
+    assert config == LogMelConfig(n_fft=200, hop_length=80, n_mels=40, f_min=60.0, f_max=3800.0)
+    assert config.to_dict() == written
+    assert LogMelConfig.from_dict(json.loads(json.dumps(LogMelConfig().to_dict()))) == LogMelConfig()
+    with pytest.raises(ValueError, match="LogMelConfig.n_mels"):
+        LogMelConfig.from_dict({**written, "n_mels": 0})

@@ -46,8 +46,9 @@ def test_the_configs_that_repeat_it_share_it():
     from molssl.ssl.heads import HeadConfig
     from molssl.tasks.finetune_config import FinetuneConfig
     from molssl.tasks.transfer_config import TransferConfig
+    from molssl.audio.logmel import LogMelConfig
 
     for cls in (MethodConfig, EncoderConfig, PeftConfig, DataConfig, RunConfig, TrainConfig, HeadConfig, TransferConfig,
-                FinetuneConfig):
+                FinetuneConfig, LogMelConfig):
         assert issubclass(cls, PlainConfig), cls
     assert "to_dict" not in vars(TrainConfig) and "from_dict" not in vars(TrainConfig)
