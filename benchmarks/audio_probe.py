@@ -21,7 +21,10 @@ Protocol, per seed, on the embedded Free Spoken Digit Dataset (3,000 recordings,
         [--threads 2] [--device cpu] [--plan] [--table]
 
 Rows are appended to ``results/audio_probe.jsonl``; runs already recorded (same method, seed, steps, batch size,
-device) are skipped, so an interrupted run continues.
+device) are skipped, so an interrupted run continues. Each encoder row records the log-mel normalization it used
+(``normalization``: two scalars from the train clips). Rows carrying a ``superseded`` field (its value says why)
+stay in the file as history but count neither as done nor in ``--table``: the first BYOL-A/MAE rows were
+normalized with statistics from all 3,000 clips, test takes included.
 """
 
 from __future__ import annotations
@@ -57,6 +60,11 @@ def method_options(method: str) -> dict:
     return {"projection_dim": 128, "projection_hidden_dim": 512, "prediction_hidden_dim": 512}
 
 
+def live(rows: list[dict]) -> list[dict]:
+    """The rows not flagged ``superseded`` (the ones the tables read and that count as done)."""
+    return [row for row in rows if "superseded" not in row]
+
+
 def probe_tasks(x: torch.Tensor, source) -> dict:
     """kNN and linear probe of embeddings ``x`` [N, D] for each task, on the customary split."""
     from molssl.eval.probe import probe
@@ -86,7 +94,7 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> list[dict]:
             "device": args.device}  # fmt: skip
     if method == "raw":
         x, _ = pixels(source)
-        return [{**base, "method": "raw", "representation": "raw_logmel_mean", "task": task, **result}
+        return [{**base, "method": "raw", "representation": "raw_logmel_mean", "normalization": None, "task": task, **result}
                 for task, result in probe_tasks(x, source).items()]  # fmt: skip
     train_rows = source.probe_split()[0]
     pretrain_source = AudioSource([source.clips[i] for i in train_rows], source.logmel, frames=source.frames,
@@ -105,7 +113,9 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> list[dict]:
         prepared = source.with_preprocessing(pretrain_source.preprocessing())
         encoder = load_encoder(Path(tmp) / "run", expected_preprocessing=prepared.preprocessing())
         x, _ = embed(encoder, prepared, device=args.device)
-    common = {**base, "method": method, "encoder": config, "method_options": method_options(method)}
+    normalization = {"from": "train takes 10-49", **prepared.preprocessing()["normalization"]}
+    common = {**base, "method": method, "encoder": config, "method_options": method_options(method),
+              "normalization": normalization}  # fmt: skip
     rows = [{**common, "representation": "pretrained", "task": task, "pretrain_wall_s": round(wall, 1),
              "pretrain_cpu_s": round(cpu, 1), "loss_first": losses[0], "loss_last": losses[-1],
              "effective_rank_last": result.metrics[-1].get("effective_rank"), **r}
@@ -141,6 +151,28 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def gain_table(rows: list[dict]) -> str:
+    """Markdown table of each seed's pretrained minus same-seed random-init test accuracy, in points."""
+    keyed: dict[tuple, dict[str, dict]] = {}
+    for row in rows:
+        if row["method"] != "raw":
+            scale = (row["steps"], row["batch_size"], row.get("device", "cpu"))
+            keyed.setdefault((row["task"], row["method"], scale, row["seed"]), {})[row["representation"]] = row
+    groups: dict[tuple, list[dict[str, dict]]] = {}
+    for (task, method, scale, _), pair in sorted(keyed.items()):
+        if {"pretrained", "random_init"} <= set(pair):
+            groups.setdefault((task, method, scale), []).append(pair)
+    lines = ["| task | method (steps x batch) | seeds | kNN@20 gain per seed | median | linear gain per seed | median |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for (task, method, (steps, batch, device)), pairs in groups.items():
+        cells = []
+        for key in ("knn20_test", "linear_test"):
+            gains = [100 * (p["pretrained"][key] - p["random_init"][key]) for p in pairs]
+            cells += [", ".join(f"{g:+.1f}" for g in gains), f"{statistics.median(gains):+.1f}"]
+        lines.append(f"| {task} | {method} ({steps}x{batch}, {device}) | {len(pairs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--methods", nargs="+", default=["raw", *METHODS])
@@ -158,11 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.table:
-        print(table(recorded(SUITE)))
+        print(table(live(recorded(SUITE))) + "\n\n" + gain_table(live(recorded(SUITE))))
         return 0
     runs = [(m, s, args.steps, args.batch_size, args.device) for s in args.seeds for m in args.methods]
-    done = {(r["method"], r["seed"], r["steps"], r["batch_size"], r.get("device", "cpu")) for r in recorded(SUITE)}
-    done |= {("raw", r["seed"], s, b, d) for r in recorded(SUITE) if r["method"] == "raw" for (_, _, s, b, d) in runs}
+    rows = live(recorded(SUITE))
+    done = {(r["method"], r["seed"], r["steps"], r["batch_size"], r.get("device", "cpu")) for r in rows}
+    done |= {("raw", r["seed"], s, b, d) for r in rows if r["method"] == "raw" for (_, _, s, b, d) in runs}
     todo = todo_or_plan(runs, done, args.plan)
     if todo is None:
         return 0
