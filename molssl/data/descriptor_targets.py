@@ -1,4 +1,4 @@
-"""Descriptor targets of a molecule store: computed once, cached beside the store, standardized robustly.
+"""Descriptor targets of a molecule store or a SMILES list: computed once, cached, standardized robustly.
 
 RDKit descriptors span many orders of magnitude and have heavy tails (``Ipc`` reaches 1e30 on large
 ring systems), so a mean/std standardization would let a few molecules dominate the loss. Targets are
@@ -9,7 +9,9 @@ signal and are masked out (all NaN).
 
 The raw values live in ``<store cache>/descriptors-<smiles digest>-<selection id>/`` (``values.npy``,
 ``meta.json`` written last, atomically), keyed by the content of the store's SMILES so two stores of
-the same corpus under different featurization schemes share them.
+the same corpus under different featurization schemes share them. A SMILES list (a text corpus,
+``smiles_descriptor_targets``) is cached the same way under the store cache directory, keyed by the
+list's content.
 """
 
 from __future__ import annotations
@@ -113,12 +115,28 @@ def _smiles_digest(store: MoleculeStore) -> str:
     return h.hexdigest()
 
 
-def descriptor_cache_dir(store: MoleculeStore, names: Sequence[str]) -> Path:
-    """Where the raw descriptors of ``store`` for ``names`` are cached (beside the store)."""
+def smiles_digest(smiles: Sequence[str]) -> str:
+    """sha256 of a SMILES list, in order: the descriptor cache key, equal to a store's of the same SMILES.
+
+    A store's key covers its ``smiles.bin`` (the UTF-8 SMILES concatenated) and its byte offsets, so a
+    text run and a graph run of one corpus share the cached descriptors.
+    """
+    encoded = [text.encode() for text in smiles]
+    h = hashlib.sha256(b"".join(encoded))
+    h.update(np.concatenate([[0], np.cumsum([len(e) for e in encoded], dtype=np.int64)]).astype(np.int64).tobytes())
+    return h.hexdigest()
+
+
+def _cache_dir(root: Path, digest: str, names: Sequence[str]) -> Path:
     from rdkit import __version__ as rdkit_version
 
     selection = hashlib.sha256(json.dumps([list(names), rdkit_version]).encode()).hexdigest()[:8]
-    return store.path.parent / f"descriptors-{_smiles_digest(store)[:16]}-{selection}"
+    return root / f"descriptors-{digest[:16]}-{selection}"
+
+
+def descriptor_cache_dir(store: MoleculeStore, names: Sequence[str]) -> Path:
+    """Where the raw descriptors of ``store`` for ``names`` are cached (beside the store)."""
+    return _cache_dir(store.path.parent, _smiles_digest(store), names)
 
 
 def _load_cached(path: Path, names: tuple[str, ...], molecules: int) -> tuple[np.ndarray, dict] | None:
@@ -137,6 +155,51 @@ def _load_cached(path: Path, names: tuple[str, ...], molecules: int) -> tuple[np
     return values, meta
 
 
+def _cached_descriptors(
+    read_smiles: Callable[[], Sequence[str]],
+    molecules: int,
+    path: Path,
+    names: tuple[str, ...],
+    origin: str,
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The raw descriptors cached at ``path``, or computed from ``read_smiles()`` and cached there."""
+    from rdkit import __version__ as rdkit_version
+
+    from molssl.chem.descriptors import compute_descriptors
+
+    if path.exists():
+        cached = _load_cached(path, names, molecules)
+        if cached is not None:
+            logger.info("reusing descriptors %s", path)
+            return cached[0], {**cached[1], "path": str(path)}
+        shutil.rmtree(path, ignore_errors=True)
+    smiles = read_smiles()
+    result = compute_descriptors(smiles, names, workers=workers, progress=progress)
+    summary = result.summary()
+    if result.failed:
+        i, reason = result.failed[0]
+        logger.warning("%s: descriptors failed for %d molecule(s) (masked; listed in %s); first: molecule %d %r: %s",
+                       origin, len(result.failed), path / "meta.json", i, smiles[i], reason)  # fmt: skip
+    meta = {
+        "format": DESCRIPTORS_FORMAT,
+        "names": list(names),
+        "rdkit_version": rdkit_version,
+        "store": origin,
+        "summary": summary,
+        "failed": [{"index": i, "smiles": smiles[i], "reason": r} for i, r in result.failed],
+        "values_sha256": hashlib.sha256(result.values.tobytes()).hexdigest(),
+    }
+    try:
+        with staged_directory(path, replace=False) as tmp:
+            np.save(tmp / "values.npy", result.values)
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    except FileExistsError:  # another process finished the same computation first
+        pass
+    return result.values, {**meta, "path": str(path)}
+
+
 def raw_descriptors(
     store: MoleculeStore,
     names: Sequence[str] | None = None,
@@ -148,40 +211,49 @@ def raw_descriptors(
     Returns:
         (values, meta): meta holds the names, RDKit version, the cache path and the failure summary.
     """
-    from rdkit import __version__ as rdkit_version
-
-    from molssl.chem.descriptors import check_descriptor_names, compute_descriptors, descriptor_names
+    from molssl.chem.descriptors import check_descriptor_names, descriptor_names
 
     names = descriptor_names() if names is None else check_descriptor_names(names)
-    path = descriptor_cache_dir(store, names)
-    if path.exists():
-        cached = _load_cached(path, names, len(store))
-        if cached is not None:
-            logger.info("reusing descriptors %s", path)
-            return cached[0], {**cached[1], "path": str(path)}
-        shutil.rmtree(path, ignore_errors=True)
-    result = compute_descriptors(store.all_smiles(), names, workers=workers, progress=progress)
-    summary = result.summary()
-    if result.failed:
-        i, reason = result.failed[0]
-        logger.warning("%s: descriptors failed for %d molecule(s) (masked; listed in %s); first: molecule %d %r: %s",
-                       store.path, len(result.failed), path / "meta.json", i, store.smiles(i), reason)  # fmt: skip
-    meta = {
-        "format": DESCRIPTORS_FORMAT,
-        "names": list(names),
-        "rdkit_version": rdkit_version,
-        "store": str(store.path),
-        "summary": summary,
-        "failed": [{"index": i, "smiles": store.smiles(i), "reason": r} for i, r in result.failed],
-        "values_sha256": hashlib.sha256(result.values.tobytes()).hexdigest(),
-    }
-    try:
-        with staged_directory(path, replace=False) as tmp:
-            np.save(tmp / "values.npy", result.values)
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-    except FileExistsError:  # another process finished the same computation first
-        pass
-    return result.values, {**meta, "path": str(path)}
+    return _cached_descriptors(store.all_smiles, len(store), descriptor_cache_dir(store, names), names, str(store.path),
+                               workers, progress)  # fmt: skip
+
+
+def raw_smiles_descriptors(
+    smiles: Sequence[str],
+    names: Sequence[str] | None = None,
+    cache_root: str | Path | None = None,
+    origin: str = "<memory>",
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Unstandardized descriptors [M, K] of a SMILES list (a text corpus), cached under ``cache_root``.
+
+    The cache is keyed by the list's content (``smiles_digest``), the names and the RDKit version, in
+    ``cache_root`` (default ``molssl.data.store_build.default_cache_dir()``, where the stores live).
+
+    Returns:
+        (values, meta): as ``raw_descriptors``.
+    """
+    from molssl.chem.descriptors import check_descriptor_names, descriptor_names
+    from molssl.data.store_build import default_cache_dir
+
+    names = descriptor_names() if names is None else check_descriptor_names(names)
+    smiles = list(smiles)
+    root = Path(cache_root) if cache_root is not None else default_cache_dir()
+    path = _cache_dir(root, smiles_digest(smiles), names)
+    return _cached_descriptors(lambda: smiles, len(smiles), path, names, origin, workers, progress)
+
+
+def _standardized(values: np.ndarray, meta: dict[str, Any], clip: float, scaler: RobustScaler | None) -> DescriptorTargets:
+    scaler = RobustScaler.fit(values, clip=clip) if scaler is None else scaler
+    if len(scaler.median) != values.shape[1]:
+        raise ValueError(f"scaler has {len(scaler.median)} columns, descriptors have {values.shape[1]}")
+    constant = [n for n, s in zip(meta["names"], scaler.scale) if s == 0]
+    description = {
+        "path": meta["path"], "rdkit_version": meta["rdkit_version"], "descriptors": len(meta["names"]),
+        "constant_masked": constant, **{k: meta["summary"][k] for k in ("failed_molecules", "molecules_with_missing_values")},
+    }  # fmt: skip
+    return DescriptorTargets(scaler.transform(values), tuple(meta["names"]), scaler, description)
 
 
 def descriptor_targets(
@@ -202,15 +274,22 @@ def descriptor_targets(
         scaler: reuse saved statistics (a resumed run) instead of fitting them.
     """
     values, meta = raw_descriptors(store, names, workers=workers, progress=progress)
-    scaler = RobustScaler.fit(values, clip=clip) if scaler is None else scaler
-    if len(scaler.median) != values.shape[1]:
-        raise ValueError(f"scaler has {len(scaler.median)} columns, descriptors have {values.shape[1]}")
-    constant = [n for n, s in zip(meta["names"], scaler.scale) if s == 0]
-    description = {
-        "path": meta["path"], "rdkit_version": meta["rdkit_version"], "descriptors": len(meta["names"]),
-        "constant_masked": constant, **{k: meta["summary"][k] for k in ("failed_molecules", "molecules_with_missing_values")},
-    }  # fmt: skip
-    return DescriptorTargets(scaler.transform(values), tuple(meta["names"]), scaler, description)
+    return _standardized(values, meta, clip, scaler)
 
 
-__all__ = ["DescriptorTargets", "RobustScaler", "descriptor_cache_dir", "descriptor_targets", "raw_descriptors"]
+def smiles_descriptor_targets(
+    smiles: Sequence[str],
+    names: Sequence[str] | None = None,
+    clip: float = 6.0,
+    cache_root: str | Path | None = None,
+    origin: str = "<memory>",
+    workers: int = 1,
+    scaler: RobustScaler | None = None,
+) -> DescriptorTargets:
+    """``descriptor_targets`` of a SMILES list (a text corpus; statistics from the list's molecules)."""
+    values, meta = raw_smiles_descriptors(smiles, names, cache_root=cache_root, origin=origin, workers=workers)
+    return _standardized(values, meta, clip, scaler)
+
+
+__all__ = ["DescriptorTargets", "RobustScaler", "descriptor_cache_dir", "descriptor_targets", "raw_descriptors",
+           "raw_smiles_descriptors", "smiles_descriptor_targets", "smiles_digest"]  # fmt: skip

@@ -23,6 +23,7 @@ from molssl.methods.mae import MAE, MAEConfig
 from molssl.methods.mlm import MaskedLanguageModelling, MLMConfig
 from molssl.methods.simclr import SimCLR, SimCLRConfig
 from molssl.methods.smiles_contrastive import SmilesContrastive, SmilesContrastiveConfig
+from molssl.methods.smiles_descriptors import SmilesDescriptorConfig, SmilesDescriptorPrediction
 from molssl.methods.supervised import SupervisedConfig, SupervisedPretraining
 from molssl.methods.vicreg import VICReg, VICRegConfig
 from molssl.registry import Registry
@@ -32,7 +33,7 @@ METHODS: Registry[type[PretrainMethod]] = Registry("pretraining method", {
     cls.name: cls
     for cls in (
         AttributeMasking, BGRL, ContextPrediction, DescriptorPrediction, EdgePrediction, GraphInfomax, GraphCL, GraphMAE, InfoGraph,
-        SupervisedPretraining, MaskedLanguageModelling, SmilesContrastive, SimCLR, BYOL, MAE, DINO, BarlowTwins, VICReg,
+        SupervisedPretraining, MaskedLanguageModelling, SmilesContrastive, SmilesDescriptorPrediction, SimCLR, BYOL, MAE, DINO, BarlowTwins, VICReg,
         CrossModalAlignment,
     )
 }, plural="methods")  # fmt: skip
@@ -51,5 +52,5 @@ __all__ = [
     "BGRL", "METHODS", "AttributeMasking", "AttributeMaskingConfig", "BGRLConfig", "ContextPrediction", "CrossModalAlignment", "CrossModalAlignmentConfig",
     "ContextPredictionConfig", "DescriptorConfig", "DescriptorPrediction", "EdgePrediction", "EdgePredictionConfig", "GraphCL", "GraphCLConfig", "GraphInfomax",
     "GraphMAE", "GraphMAEConfig", "InfoGraph", "InfoGraphConfig", "MethodConfig", "MethodOutput", "PretrainMethod",
-    "SupervisedConfig", "SupervisedPretraining", "get_method",
+    "SmilesDescriptorConfig", "SmilesDescriptorPrediction", "SupervisedConfig", "SupervisedPretraining", "get_method",
 ]  # fmt: skip

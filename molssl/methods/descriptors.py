@@ -23,6 +23,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import numpy as np
 import torch
 
 from molssl.methods.attribute_masking import AttributeMasking, AttributeMaskingConfig
@@ -34,26 +35,20 @@ from molssl.tasks.losses import masked_mse
 
 
 @dataclass(frozen=True, kw_only=True)
-class DescriptorConfig(MethodConfig):
-    """Options of descriptor-prediction pretraining.
+class DescriptorTargetsConfig(MethodConfig):
+    """The descriptor-regression options every modality's descriptor method has.
 
     Attributes:
         num_targets: number of descriptors K (set from the data by the loop).
         descriptors: names of the RDKit descriptors to predict (``None``: all of them).
         clip: bound on the standardized targets.
-        readout: graph pooling.
         hidden_dim: hidden size of the MLP head (``None``: the encoder's output size).
-        attr_masking_weight: weight of an attribute-masking loss on the same encoder (0: none).
-        mask_rate: attribute masking's fraction of atoms (when its weight is > 0).
     """
 
     num_targets: int = 1
     descriptors: tuple[str, ...] | None = None
     clip: float = 6.0
-    readout: str = "mean"
     hidden_dim: int | None = None
-    attr_masking_weight: float = 0.0
-    mask_rate: float = 0.15
 
     def __post_init__(self) -> None:
         check_positive_int("num_targets", self.num_targets)
@@ -65,10 +60,68 @@ class DescriptorConfig(MethodConfig):
             raise ValueError(f"clip must be a positive number, got {self.clip!r}")
         if self.hidden_dim is not None:
             check_positive_int("hidden_dim", self.hidden_dim)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DescriptorConfig(DescriptorTargetsConfig):
+    """Options of descriptor-prediction pretraining of a GNN (those of ``DescriptorTargetsConfig`` and:).
+
+    Attributes:
+        readout: graph pooling.
+        attr_masking_weight: weight of an attribute-masking loss on the same encoder (0: none).
+        mask_rate: attribute masking's fraction of atoms (when its weight is > 0).
+    """
+
+    readout: str = "mean"
+    attr_masking_weight: float = 0.0
+    mask_rate: float = 0.15
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if not (isinstance(self.attr_masking_weight, (int, float)) and self.attr_masking_weight >= 0):
             raise ValueError(f"attr_masking_weight must be a number >= 0, got {self.attr_masking_weight!r}")
         check_fraction("mask_rate", self.mask_rate)
         get_readout(self.readout)
+
+
+def check_descriptor_options(config_class: type[DescriptorTargetsConfig], options: Mapping[str, Any] | None) -> None:
+    """The user's options as ``config_class`` checks them, ``num_targets`` counted from named ``descriptors``."""
+    options = dict(options or {})
+    if isinstance(options.get("descriptors"), (list, tuple)) and "num_targets" not in options:
+        options["num_targets"] = len(options["descriptors"])
+    config_class.from_dict(options)
+
+
+def prepare_descriptor_targets(data: Any, options: dict[str, Any], workers: int = 1) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
+    """Compute (or read from the cache) the standardized descriptor targets of a graph or text source.
+
+    A graph source's molecules come from its store (``molssl.data.descriptor_targets.descriptor_targets``,
+    cached beside it), a text source's from its SMILES (``smiles_descriptor_targets``).
+
+    Returns:
+        (targets [M, K] float32 with NaN = masked, the source description with ``descriptor_targets``
+        (names, scaler, what could not be computed), the options with ``descriptors`` and ``num_targets``).
+
+    Raises:
+        ValueError: the source has no molecules to compute descriptors from (images, in-memory graphs).
+    """
+    from molssl.data.descriptor_targets import descriptor_targets, smiles_descriptor_targets
+
+    options = dict(options)
+    names, clip = options.get("descriptors"), options.get("clip", DescriptorTargetsConfig.clip)
+    if getattr(data, "store", None) is not None:
+        targets = descriptor_targets(data.store, names, clip=clip, workers=workers)
+    elif getattr(data, "modality", None) == "text":
+        targets = smiles_descriptor_targets(data.smiles, names, clip=clip, origin=data.source, workers=workers)
+    else:
+        kind = data.describe().get("kind") if callable(getattr(data, "describe", None)) else type(data).__name__
+        raise ValueError(f"descriptor prediction computes its targets from SMILES: pretrain on a SMILES file or molecule "
+                         f"store, not {kind} data")  # fmt: skip
+    options["descriptors"] = list(targets.names)
+    options["num_targets"] = len(targets.names)
+    description = {**data.describe(), "descriptor_targets": {**targets.description, "names": list(targets.names),
+                                                             "scaler": targets.scaler.to_dict()}}  # fmt: skip
+    return targets.values, description, options
 
 
 class DescriptorPrediction(PretrainMethod):
@@ -88,10 +141,7 @@ class DescriptorPrediction(PretrainMethod):
     @classmethod
     def check_options(cls, options: Mapping[str, Any] | None) -> None:
         """The user's options as the config checks them, ``num_targets`` counted from named ``descriptors``."""
-        options = dict(options or {})
-        if isinstance(options.get("descriptors"), (list, tuple)) and "num_targets" not in options:
-            options["num_targets"] = len(options["descriptors"])
-        cls.config_class.from_dict(options)
+        check_descriptor_options(cls.config_class, options)
 
     @classmethod
     def prepare_data(cls, data: Any, options: dict[str, Any], workers: int = 1) -> tuple[Any, dict[str, Any]]:
@@ -100,19 +150,8 @@ class DescriptorPrediction(PretrainMethod):
         The standardization statistics, the descriptor names and what could not be computed are
         recorded in the run's data description (``descriptor_targets``).
         """
-        from molssl.data.descriptor_targets import descriptor_targets
-
-        if data.store is None:
-            raise ValueError(f"descriptor prediction computes its targets from SMILES: pretrain on a SMILES file or "
-                             f"molecule store, not {data.description.get('kind')} data")  # fmt: skip
-        options = dict(options)
-        clip = options.get("clip", DescriptorConfig.clip)
-        targets = descriptor_targets(data.store, options.get("descriptors"), clip=clip, workers=workers)
-        options["descriptors"] = list(targets.names)
-        options["num_targets"] = len(targets.names)
-        description = {**data.description, "descriptor_targets": {**targets.description, "names": list(targets.names),
-                                                                   "scaler": targets.scaler.to_dict()}}  # fmt: skip
-        return dataclasses.replace(data, targets=targets.values, description=description), options
+        targets, description, options = prepare_descriptor_targets(data, options, workers)
+        return dataclasses.replace(data, targets=targets, description=description), options
 
     def __init__(self, encoder_config: EncoderConfig, config: DescriptorConfig | None = None) -> None:
         super().__init__(encoder_config, config)

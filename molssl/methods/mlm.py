@@ -118,8 +118,12 @@ class MaskedLanguageModelling(PretrainMethod):
         self.vocab_size = encoder_config.vocab_size
         self.head = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.LayerNorm(dim), nn.Linear(dim, self.vocab_size))
 
-    def forward(self, batch: Any, generator: torch.Generator) -> MethodOutput:
-        ids = batch.ids if batch.views == 1 else batch.view(0)  # [B, L]
+    def masked_step(self, ids: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, dict[str, Tensor]]:
+        """Choose and corrupt tokens of ``ids``, encode the corrupted sequences and score the chosen tokens.
+
+        Shapes:
+            ids: [B, L] -> (loss [], states [B, L, D], corrupted [B, L], metrics)
+        """
         targets = choose_targets(ids, self.config, generator)  # [B, L]
         corrupted = corrupt(ids, targets, self.config, generator, self.vocab_size)
         states = self.encoder.forward_tokens(corrupted)  # [B, L, D]
@@ -128,4 +132,9 @@ class MaskedLanguageModelling(PretrainMethod):
         loss = F.cross_entropy(logits, truth) if truth.numel() else states.sum() * 0.0
         metrics = {"accuracy": accuracy(logits, truth),
                    "mask_fraction": (targets.sum() / (ids >= NUM_SPECIAL).sum().clamp(min=1)).detach()}  # fmt: skip
+        return loss, states, corrupted, metrics
+
+    def forward(self, batch: Any, generator: torch.Generator) -> MethodOutput:
+        ids = batch.ids if batch.views == 1 else batch.view(0)  # [B, L]
+        loss, states, corrupted, metrics = self.masked_step(ids, generator)
         return MethodOutput(loss, metrics, self.encoder.pool(states, corrupted).detach())

@@ -15,8 +15,9 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -61,6 +62,8 @@ class SmilesSource(DataSource):
         self.source = source
         self.digest = digest
         self.rows = list(range(len(self.smiles))) if rows is None else [int(r) for r in rows]
+        self.targets: np.ndarray | None = None
+        self.target_description: dict[str, Any] = {}
         self.checked = False
         if check or randomize:
             self._check_molecules()
@@ -96,6 +99,19 @@ class SmilesSource(DataSource):
         out.randomize, out.views = True, views
         return out
 
+    def with_targets(self, targets: np.ndarray, description: Mapping[str, Any]) -> "SmilesSource":
+        """This source with per-molecule regression targets, attached to each batch as ``y`` (a copy).
+
+        Args:
+            targets: [N, K] float, NaN = masked (e.g. standardized descriptors, ``molssl.methods.smiles_descriptors``).
+            description: what the targets are, merged into ``describe()``.
+        """
+        if targets.ndim != 2 or targets.shape[0] != len(self.smiles):
+            raise ValueError(f"targets must be [{len(self.smiles)}, K], one row per molecule, got shape {targets.shape}")
+        out = copy.copy(self)
+        out.targets, out.target_description = targets, dict(description)
+        return out
+
     def __len__(self) -> int:
         return len(self.smiles)
 
@@ -118,12 +134,13 @@ class SmilesSource(DataSource):
         """
         index = indices.tolist()
         ids = [self.tokenizer.encode(s, max_length=self.max_length).ids for s in self.strings(index, generator)]
-        return TokenBatch(pad_ids(ids), self.views, index=torch.as_tensor(index, dtype=torch.long))
+        y = None if self.targets is None else torch.from_numpy(np.ascontiguousarray(self.targets[index]))  # [B, K]
+        return TokenBatch(pad_ids(ids), self.views, y=y, index=torch.as_tensor(index, dtype=torch.long))
 
     def describe(self) -> dict[str, Any]:
         """What was read and how: file, digest, tokenizer, randomization and the corpus counts."""
         return {"modality": self.modality, "path": self.source, "sha256": self.digest, **self.preprocessing(),
-                "randomize": self.randomize, "views": self.views, **self.stats}  # fmt: skip
+                "randomize": self.randomize, "views": self.views, **self.stats, **self.target_description}  # fmt: skip
 
     def preprocessing(self) -> dict[str, Any]:
         """The tokenizer (name, grammar, size, vocabulary digest) and the sequence length a user must reproduce."""

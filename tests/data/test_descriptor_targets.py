@@ -9,7 +9,14 @@ import pytest
 
 from molssl.chem import descriptors as chem_descriptors
 from molssl.chem.descriptors import compute_descriptors
-from molssl.data.descriptor_targets import RobustScaler, descriptor_cache_dir, descriptor_targets, raw_descriptors
+from molssl.data.descriptor_targets import (
+    RobustScaler,
+    descriptor_cache_dir,
+    descriptor_targets,
+    raw_descriptors,
+    raw_smiles_descriptors,
+    smiles_descriptor_targets,
+)
 from molssl.data.store_build import build_store
 from tests.conftest import moleculenet_smiles
 
@@ -38,6 +45,23 @@ def test_raw_values_equal_rdkit_and_are_cached_beside_the_store(store, monkeypat
     monkeypatch.setattr(chem_descriptors, "compute_descriptors", boom)
     again, _ = raw_descriptors(store, NAMES)  # from the cache
     np.testing.assert_array_equal(again, values)
+
+
+def test_a_smiles_list_shares_the_cache_of_a_store_of_the_same_molecules(store, monkeypatch):
+    values, _ = raw_descriptors(store, NAMES)
+
+    def boom(*args, **kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(chem_descriptors, "compute_descriptors", boom)
+    smiles = store.all_smiles()
+    again, meta = raw_smiles_descriptors(smiles, NAMES, cache_root=store.path.parent)  # a text run of the same corpus
+    np.testing.assert_array_equal(again, values)
+    assert meta["path"] == str(descriptor_cache_dir(store, NAMES))
+    np.testing.assert_array_equal(smiles_descriptor_targets(smiles, NAMES, cache_root=store.path.parent).values,
+                                  descriptor_targets(store, NAMES).values)  # fmt: skip
+    with pytest.raises(AssertionError, match="recomputed"):  # another list is another key
+        raw_smiles_descriptors(smiles[1:], NAMES, cache_root=store.path.parent)
 
 
 def test_corrupt_cache_is_recomputed(store):

@@ -3,6 +3,7 @@ SMILES drawn from the loop's per-step generator), and their encoder fine-tunes t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -69,3 +70,34 @@ def test_mlm_pretrains_from_the_cli_and_fine_tunes(corpus, tmp_path):
     predictor = PropertyPredictor(encoder="smiles_transformer", device="cpu").fit(data, pretrained=run, epochs=1, seeds=(0,))
     assert predictor.model_.config.encoder == encoder.config.__class__.from_dict({**encoder.config.to_dict(), "dropout": 0.1})
     assert predictor.info_["pretrained_sha256"]
+
+
+def test_smiles_descriptors_pretrains_from_the_cli_records_its_targets_and_resumes_exactly(corpus, tmp_path, monkeypatch):
+    from molssl.cli.main import main
+
+    monkeypatch.setenv("MOLSSL_CACHE", str(tmp_path / "cache"))
+    names = ["MolWt", "MolLogP", "TPSA", "RingCount"]
+    args = ["pretrain", "--method", "smiles_descriptors", "--data", str(corpus), "-o", f"descriptors={json.dumps(names)}",
+            "-o", "mlm_weight=0.5", "--steps", "6", "--batch-size", "16", "--log-every", "2", "--checkpoint-every", "2",
+            "--device", "cpu", "--no-progress", "--encoder-option", "dim=32", "--encoder-option", "depth=1",
+            "--encoder-option", "heads=2"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "full")]) == 0
+    config = json.loads((tmp_path / "full" / "config.json").read_text())
+    assert config["method_config"]["descriptors"] == names and config["method_config"]["mlm_weight"] == 0.5
+    assert config["source"]["descriptor_targets"]["names"] == names
+    rows = [json.loads(line) for line in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
+    assert all("descriptor_loss" in r and "mlm_loss" in r for r in rows)
+
+    def interrupt(row):
+        if row["step"] == 4:
+            raise KeyboardInterrupt("simulated kill")
+
+    run = dataclasses.replace(_config("smiles_descriptors", corpus, steps=6, batch_size=16, log_every=2, checkpoint_every=2),
+                              method_config={"descriptors": names, "mlm_weight": 0.5})  # fmt: skip
+    full = pretrain(run, out=tmp_path / "full_py")
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(run, out=tmp_path / "cut", on_log=interrupt)
+    resumed = pretrain(run, out=tmp_path / "cut", resume=True)
+    a, b = load_encoder(full.encoder_dir).state_dict(), load_encoder(resumed.encoder_dir).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _rows(full) == _rows(resumed)
