@@ -20,13 +20,16 @@ How it differs from the paper, and why:
   categorical features, so a masked atom becomes the scheme's mask token instead (as in
   ``attr_mask``). Defaults 0.2 for both views and both augmentations (BGRL tunes ``p_f``, ``p_e``
   per dataset; none is published for molecules).
-* The teacher follows ``t <- m t + (1 - m) s`` with a constant ``momentum`` (default 0.99, BGRL's
-  starting value) instead of BGRL's cosine schedule to 1.0: the shared loop tells a method neither
-  the step it is at nor the total. The loop also has no hook after the optimizer step, so the
-  teacher is moved at the start of every training forward, from the student the previous step
-  left: the same sequence of teachers, one step later. At the first training step the teacher is
-  copied from the student (``momentum`` 0), so an encoder loaded after construction (``init=``)
-  starts teacher and student equal; a flag in the state dict keeps a resumed run from copying again.
+* The teacher is the shared ``MomentumTeacher`` (``molssl.methods.joint_embedding``, as BYOL's and
+  DINO's; its head is the identity, since BGRL regresses the encoder's own outputs) on BGRL's step
+  clock (``ScheduledMethod``): ``t <- m t + (1 - m) s`` with a constant ``momentum`` by default (0.99,
+  BGRL's starting value); ``final_momentum=1.0`` gives BGRL's cosine schedule from ``momentum`` to 1.0
+  over the run. The constant default keeps the earlier runs' behaviour (the loop could not tell a method
+  the run's length when BGRL was written). The teacher moves at the start of every training forward,
+  from the student the previous step left (the loop has no hook after the optimizer step): the same
+  sequence of teachers, one step later. At the first training step it is copied from the student, so an
+  encoder loaded after construction (``init=``) starts teacher and student equal; the persistent step
+  count keeps a resumed run from copying again.
 """
 
 from __future__ import annotations
@@ -35,18 +38,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from molssl.augment import AttrMask, EdgePerturb
-from molssl.methods.base import (
-    MethodConfig,
-    MethodOutput,
-    PretrainMethod,
-    check_fraction,
-)
+from molssl.methods.base import MethodConfig, MethodOutput, check_fraction
+from molssl.methods.joint_embedding import MomentumTeacher, ScheduledMethod
 from molssl.nn.encoder import EncoderConfig
 from molssl.nn.readout import MeanReadout
-from molssl.ssl import EMATeacher, PredictionHead, negative_cosine
+from molssl.ssl import PredictionHead, negative_cosine
+from molssl.ssl.checks import check_unit_interval
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +58,9 @@ class BGRLConfig(MethodConfig):
         feature_mask2: the same for view 2.
         edge_drop1: fraction of each molecule's bonds dropped in view 1, in [0, 1).
         edge_drop2: the same for view 2.
-        momentum: EMA momentum ``m`` of the teacher, in [0, 1) (BGRL starts at 0.99).
+        momentum: EMA momentum ``m`` of the teacher at the start, in [0, 1) (BGRL starts at 0.99).
+        final_momentum: momentum at the end of the run on BYOL's cosine schedule, in [momentum, 1]
+            (BGRL: 1.0); ``None`` keeps ``momentum`` constant.
         predictor_hidden_dim: hidden size of the predictor; ``None`` = the encoder's output size.
     """
 
@@ -67,6 +69,7 @@ class BGRLConfig(MethodConfig):
     edge_drop1: float = 0.2
     edge_drop2: float = 0.2
     momentum: float = 0.99
+    final_momentum: float | None = None
     predictor_hidden_dim: int | None = None
 
     def __post_init__(self) -> None:
@@ -75,9 +78,11 @@ class BGRLConfig(MethodConfig):
         hidden = self.predictor_hidden_dim
         if hidden is not None and (isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1):
             raise ValueError(f"predictor_hidden_dim must be a positive int or None, got {hidden!r}")
+        if self.final_momentum is not None and check_unit_interval("final_momentum", self.final_momentum) < self.momentum:
+            raise ValueError(f"final_momentum {self.final_momentum} is below momentum {self.momentum}; the schedule only rises")
 
 
-class BGRL(PretrainMethod):
+class BGRL(ScheduledMethod):
     """Regress an EMA teacher's atom representations of the other view (Thakoor et al., ICLR 2022).
 
     The collapse monitors see the mean-pooled online representations of both views.
@@ -98,17 +103,14 @@ class BGRL(PretrainMethod):
         super().__init__(encoder_config, config)
         dim = self.encoder.out_dim
         self.predictor = PredictionHead(dim, self.config.predictor_hidden_dim, activation="prelu")
-        self.teacher = EMATeacher(self.encoder, self.config.momentum)
-        self.pool = MeanReadout(dim)
         c = self.config
+        final = c.momentum if c.final_momentum is None else c.final_momentum
+        self.teacher = MomentumTeacher(self.encoder, nn.Identity(), c.momentum, final)
+        self.pool = MeanReadout(dim)
         self.augmentations = (
             (AttrMask.from_scheme(self.scheme, c.feature_mask1), EdgePerturb(ratio=c.edge_drop1)),
             (AttrMask.from_scheme(self.scheme, c.feature_mask2), EdgePerturb(ratio=c.edge_drop2)),
         )
-        # whether the teacher was ever copied from the student; persistent, so a resumed run keeps it
-        self.register_buffer("teacher_synced", torch.zeros((), dtype=torch.bool))
-        self._synced: bool | None = None  # host copy of the flag, read once (a device sync) and cached
-        self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "_synced", None))
 
     def views(self, batch: Any, generator: torch.Generator) -> tuple[Any, Any]:
         """Two views of ``batch``, each from the original: masked atoms, then dropped bonds."""
@@ -118,14 +120,11 @@ class BGRL(PretrainMethod):
         return out[0], out[1]
 
     @torch.no_grad()
-    def update_teacher(self) -> None:
-        """Move the teacher towards the encoder (copy it the first time; see the module docstring)."""
-        if self._synced is None:
-            self._synced = bool(self.teacher_synced)
-        self.teacher.update(self.encoder, None if self._synced else 0.0)
-        if not self._synced:
-            self.teacher_synced.fill_(True)
-            self._synced = True
+    def update_teacher(self) -> float:
+        """Count a training step and move the teacher towards the encoder (copied at the first); the momentum used."""
+        constant = self.teacher.final == self.teacher.base  # needs no run length
+        total = 1 if constant else self.run_length("target momentum")
+        return self.teacher.update(self.encoder, nn.Identity(), self.advance(), total)
 
     def _predict_and_target(self, view: Any) -> tuple[Tensor, Tensor, Tensor]:
         h = self.encoder(view)  # [N, D]

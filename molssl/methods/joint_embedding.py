@@ -8,10 +8,11 @@ over the run. This module holds that common part once:
 
 * ``JointEmbeddingConfig``: the ``views`` recipe (``None`` = the method's default for the batch's
   modality) and its ``view_options``; ``ExpanderConfig`` adds the wide projector of Barlow Twins and VICReg.
+* ``ScheduledMethod``: counts training steps in a persistent buffer (so a resumed run continues its
+  schedules exactly) and knows the run's length (``set_total_steps``, called by the loop) for the
+  schedules; BGRL (``molssl.methods.bgrl``), a graph method without view recipes, uses it too.
 * ``JointEmbeddingMethod``: makes and checks the views, encodes them (one encoder pass per view, so each
-  view has its own BatchNorm statistics, as in BYOL and solo-learn), counts training steps in a
-  persistent buffer (so a resumed run continues its schedules exactly) and knows the run's length
-  (``set_total_steps``, called by the loop) for the schedules.
+  view has its own BatchNorm statistics, as in BYOL and solo-learn), on ``ScheduledMethod``'s clock.
 * ``MomentumTeacher``: an EMA copy of the encoder and a head, moved at the start of every training step
   from the student the previous optimizer step left (the loop has no hook after the optimizer step):
   the same sequence of teachers as updating after each step, one step later. At the first training step
@@ -83,12 +84,59 @@ class ExpanderConfig(JointEmbeddingConfig):
                               num_layers=self.projection_layers)  # fmt: skip
 
 
-class JointEmbeddingMethod(PretrainMethod):
+class ScheduledMethod(PretrainMethod):
+    """Base of methods with schedules over the run (an EMA teacher's momentum): a step clock.
+
+    Counts training steps in a persistent buffer (so a resumed run continues its schedules exactly) and
+    knows the run's length (``set_total_steps``, called by the loop). A training ``forward`` calls
+    ``advance`` once; ``steps_taken`` and ``run_length`` feed the schedules.
+    """
+
+    def __init__(self, encoder_config: Any, config: MethodConfig | None = None) -> None:
+        super().__init__(encoder_config, config)
+        # training steps taken, persistent so a resumed run continues its schedules where it stopped
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+        self._steps: int | None = None  # host copy, read once (a device sync) and cached
+        self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "_steps", None))
+        self.total_steps: int | None = None
+
+    def set_total_steps(self, total_steps: int) -> None:
+        """Tell the method how many optimizer steps the run takes (its schedules run over them)."""
+        self.total_steps = check_positive_int("total_steps", total_steps)
+
+    def advance(self) -> int:
+        """In a training forward: the index of this step (0 for the first), counting it as taken."""
+        step = self.steps_taken()
+        self.steps_done.fill_(step + 1)
+        self._steps = step + 1
+        return step
+
+    def steps_taken(self) -> int:
+        """Training steps taken so far (restored with the state dict)."""
+        if self._steps is None:
+            self._steps = int(self.steps_done)
+        return self._steps
+
+    def run_length(self, what: str) -> int:
+        """The run's total steps, for a schedule named ``what``.
+
+        Raises:
+            RuntimeError: the run's length is unknown (``set_total_steps`` was not called).
+        """
+        if self.total_steps is None:
+            raise RuntimeError(
+                f"{self.name}'s {what} follows a schedule over the run: call set_total_steps(total) before "
+                "training (molssl.pretrain does)"
+            )
+        return self.total_steps
+
+
+class JointEmbeddingMethod(ScheduledMethod):
     """Base of methods that compare views of each item made by the modality's view recipe.
 
     Subclasses set ``default_views`` (recipe per modality) and ``num_views`` (how many views the loss
     takes; DINO: at least that many), and implement ``forward`` with ``make_views``, ``represent``
-    and, for schedules, ``advance`` / ``steps_taken`` / ``run_length``.
+    and, for schedules, ``advance`` / ``steps_taken`` / ``run_length`` (``ScheduledMethod``).
     """
 
     modality: ClassVar[tuple[str, ...]] = ("image", "audio")
@@ -102,18 +150,6 @@ class JointEmbeddingMethod(PretrainMethod):
     #: views the loss takes (a minimum when ``exact_views`` is False)
     num_views: ClassVar[int] = 2
     exact_views: ClassVar[bool] = True
-
-    def __init__(self, encoder_config: Any, config: JointEmbeddingConfig | None = None) -> None:
-        super().__init__(encoder_config, config)
-        # training steps taken, persistent so a resumed run continues its schedules where it stopped
-        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
-        self._steps: int | None = None  # host copy, read once (a device sync) and cached
-        self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "_steps", None))
-        self.total_steps: int | None = None
-
-    def set_total_steps(self, total_steps: int) -> None:
-        """Tell the method how many optimizer steps the run takes (its schedules run over them)."""
-        self.total_steps = check_positive_int("total_steps", total_steps)
 
     def recipe(self, modality: str) -> str:
         """The view recipe used for batches of ``modality``."""
@@ -165,32 +201,6 @@ class JointEmbeddingMethod(PretrainMethod):
         """
         represented = [self.represent(view) for view in views]
         return represented, [head(h).float() for h in represented]
-
-    def advance(self) -> int:
-        """In a training forward: the index of this step (0 for the first), counting it as taken."""
-        step = self.steps_taken()
-        self.steps_done.fill_(step + 1)
-        self._steps = step + 1
-        return step
-
-    def steps_taken(self) -> int:
-        """Training steps taken so far (restored with the state dict)."""
-        if self._steps is None:
-            self._steps = int(self.steps_done)
-        return self._steps
-
-    def run_length(self, what: str) -> int:
-        """The run's total steps, for a schedule named ``what``.
-
-        Raises:
-            RuntimeError: the run's length is unknown (``set_total_steps`` was not called).
-        """
-        if self.total_steps is None:
-            raise RuntimeError(
-                f"{self.name}'s {what} follows a schedule over the run: call set_total_steps(total) before "
-                "training (molssl.pretrain does)"
-            )
-        return self.total_steps
 
 
 class _Branch(nn.Module):
@@ -255,4 +265,4 @@ def retrieval_top1(z1: Tensor, z2: Tensor) -> Tensor:
     return (similarity.argmax(dim=1) == rows).float().mean()
 
 
-__all__ = ["ExpanderConfig", "JointEmbeddingConfig", "JointEmbeddingMethod", "MomentumTeacher", "retrieval_top1"]
+__all__ = ["ExpanderConfig", "JointEmbeddingConfig", "JointEmbeddingMethod", "MomentumTeacher", "ScheduledMethod", "retrieval_top1"]
