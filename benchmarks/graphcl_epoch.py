@@ -30,6 +30,16 @@ same sizes. They are vectorized with numpy per graph where the reference loops o
 (``for n in range(edge_num)``): the baseline here is faster than the reference's own code, so the
 ratio understates molssl's advantage over it.
 
+* ``reference pipeline``: the reference end to end, its loader and its model: the same two
+  ``ReferenceViews`` loaders feeding ``ReferenceGraphCL`` below, a model written after the reference's
+  (pretrain-gnns' ``GNN`` as GraphCL uses it, not copied): five PyG ``MessagePassing`` GIN layers of 300
+  whose messages ``h_j + e_ji`` are gathered per edge and summed at the target (self-loops appended with
+  ``add_self_loops`` and the scheme's self-loop bond), bond embeddings per layer, MLP 300-600-300,
+  BatchNorm, ReLU but after the last layer; ``global_mean_pool``, projection head 300-300-300 and the
+  reference's ``loss_cl`` (T = 0.1). Same optimizer; its own initial weights (another module tree), so
+  its losses differ from the others'. The ratio of ``molssl`` to it is molssl's GraphCL epoch against
+  GraphCL's own, both on this CPU; the ratio to ``reference loader`` isolates the data path.
+
 Two more contenders time the data path alone, the views of the same epoch without the model:
 ``molssl views only`` (``StoreLoader`` + ``GraphCL.views``) and ``reference views only`` (the two
 reference loaders). On a CPU the encoder steps, the same on both sides, take most of an epoch, so the
@@ -43,6 +53,7 @@ workers). We report each epoch, the medians and the ratio of medians, and the pe
 Run:
     python benchmarks/graphcl_epoch.py                     # 2,560 molecules (10 batches of 256), 3 repeats
     python benchmarks/graphcl_epoch.py --molecules 5000 --workers 2
+    python benchmarks/graphcl_epoch.py --contenders molssl "reference pipeline"   # a subset
 """
 
 from __future__ import annotations
@@ -63,6 +74,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch_geometric.data import Data  # noqa: E402
+from torch_geometric.nn import MessagePassing  # noqa: E402
 
 from benchmarks.pretrain_speed import corpus_store  # noqa: E402
 from benchmarks.record import append_rows  # noqa: E402
@@ -73,6 +85,10 @@ from molssl.nn.encoder import EncoderConfig  # noqa: E402
 from molssl.pretrain.trainer import DEFAULT_ENCODER, step_seed  # noqa: E402
 
 REFERENCE_AUGS = ("node_drop", "subgraph", "edge_perturb", "attr_mask")
+CONTENDERS = ("molssl", "reference loader", "reference pipeline", "molssl views only", "reference views only")
+#: the baseline each contender's speed-up is taken against
+BASELINE_OF = {"molssl": "reference pipeline", "reference loader": "reference pipeline", "reference pipeline": "reference pipeline",
+               "molssl views only": "reference views only", "reference views only": "reference views only"}  # fmt: skip
 
 
 def _keep_atoms(x: np.ndarray, edge_index: np.ndarray, edge_attr: np.ndarray, keep: np.ndarray):
@@ -168,6 +184,71 @@ class ReferenceViews(torch.utils.data.Dataset):
                     edge_attr=torch.from_numpy(np.ascontiguousarray(edge_attr, dtype=np.int64)))  # fmt: skip
 
 
+class ReferenceGIN(MessagePassing):
+    """pretrain-gnns' GIN layer as a PyG ``MessagePassing``: ``MLP(sum_{j in N(i) + i} (h_j + e_ji))``.
+
+    Shapes:
+        x: [N, D], edge_index: [2, E + N] (self-loops appended), edge_embedding: [E + N, D] -> [N, D]
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__(aggr="add")
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(dim, 2 * dim), torch.nn.ReLU(), torch.nn.Linear(2 * dim, dim))
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_embedding: torch.Tensor) -> torch.Tensor:
+        return self.mlp(self.propagate(edge_index, x=x, edge_embedding=edge_embedding))
+
+    def message(self, x_j: torch.Tensor, edge_embedding: torch.Tensor) -> torch.Tensor:
+        return x_j + edge_embedding  # [E + N, D]: one message per edge, as the reference
+
+
+class ReferenceGraphCL(torch.nn.Module):
+    """GraphCL's molecular model written after the reference: pretrain-gnns' GNN, mean pool, projection, ``loss_cl``.
+
+    Atom and bond features are embedded per column and summed (bond embeddings per layer); self-loops
+    are appended for every forward with the scheme's self-loop bond token.
+
+    Shapes:
+        view.x: [N, F_atom], view.edge_index: [2, E], view.edge_attr: [E, F_bond] -> z [B, D]; loss []
+    """
+
+    def __init__(self, scheme: Any, dim: int = 300, num_layers: int = 5, temperature: float = 0.1) -> None:
+        super().__init__()
+        emb = torch.nn.Embedding
+        self.atom_embeddings = torch.nn.ModuleList(emb(v, dim) for v in scheme.atom_vocab)
+        self.bond_embeddings = torch.nn.ModuleList(
+            torch.nn.ModuleList(emb(v, dim) for v in scheme.bond_vocab) for _ in range(num_layers)
+        )
+        self.convs = torch.nn.ModuleList(ReferenceGIN(dim) for _ in range(num_layers))
+        self.norms = torch.nn.ModuleList(torch.nn.BatchNorm1d(dim) for _ in range(num_layers))
+        self.projection = torch.nn.Sequential(torch.nn.Linear(dim, dim), torch.nn.ReLU(), torch.nn.Linear(dim, dim))
+        self.register_buffer("self_loop", torch.tensor(scheme.self_loop_token, dtype=torch.long), persistent=False)
+        self.temperature = temperature
+
+    def project(self, view: Any) -> torch.Tensor:
+        from torch_geometric.nn import global_mean_pool
+        from torch_geometric.utils import add_self_loops
+
+        x = view.x
+        edge_index, edge_attr = add_self_loops(view.edge_index, view.edge_attr, fill_value=self.self_loop, num_nodes=x.size(0))
+        h = sum(e(x[:, i]) for i, e in enumerate(self.atom_embeddings))  # [N, D]
+        last = len(self.convs) - 1
+        for layer, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            bond = sum(e(edge_attr[:, i]) for i, e in enumerate(self.bond_embeddings[layer]))  # [E + N, D]
+            h = norm(conv(h, edge_index, bond))
+            if layer < last:
+                h = torch.relu(h)
+        return self.projection(global_mean_pool(h, view.batch, size=int(view.num_graphs)))  # [B, D]
+
+    def loss(self, view1: Any, view2: Any) -> torch.Tensor:
+        """The reference's ``loss_cl``: ``-mean log(pos / (sum_row - pos))`` over cosine similarities / T."""
+        z1, z2 = self.project(view1), self.project(view2)
+        cosine = (z1 @ z2.t()) / torch.outer(z1.norm(dim=1), z2.norm(dim=1))  # [B, B]
+        sim = torch.exp(cosine / self.temperature)
+        positive = sim.diagonal()
+        return -torch.log(positive / (sim.sum(dim=1) - positive)).mean()
+
+
 def _cpu() -> float:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() + children.ru_utime + children.ru_stime
@@ -183,6 +264,8 @@ def main() -> None:
     parser.add_argument("--ratio", type=float, default=0.2, help="aug_ratio of both views (default 0.2)")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers of each reference loader (default 0)")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
+    parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=CONTENDERS,
+                        help="contenders to time (default: all; a speed-up needs its baseline among them)")  # fmt: skip
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
 
@@ -233,6 +316,20 @@ def main() -> None:
         model, optimizer = models["reference loader"]
         return [step(model, optimizer, model.contrast(v1, v2)) for v1, v2 in zip(*reference_loaders(repeat))]
 
+    torch.manual_seed(0)
+    reference_model = ReferenceGraphCL(scheme, temperature=config.temperature).train()
+    reference_optimizer = torch.optim.Adam(reference_model.parameters(), lr=1e-3)
+
+    def reference_pipeline_epoch(repeat: int) -> list[float]:
+        losses = []
+        for v1, v2 in zip(*reference_loaders(repeat)):
+            reference_optimizer.zero_grad(set_to_none=True)
+            loss = reference_model.loss(v1, v2)
+            loss.backward()
+            reference_optimizer.step()
+            losses.append(float(loss.detach()))
+        return losses
+
     def molssl_views(repeat: int) -> list[float]:
         model = models["molssl"][0]
         out = []
@@ -244,8 +341,9 @@ def main() -> None:
     def reference_views(repeat: int) -> list[float]:
         return [float(v1.num_nodes + v2.num_nodes) for v1, v2 in zip(*reference_loaders(repeat))]
 
-    contenders = {"molssl": molssl_epoch, "reference loader": reference_epoch,
-                  "molssl views only": molssl_views, "reference views only": reference_views}  # fmt: skip
+    every = {"molssl": molssl_epoch, "reference loader": reference_epoch, "reference pipeline": reference_pipeline_epoch,
+             "molssl views only": molssl_views, "reference views only": reference_views}  # fmt: skip
+    contenders = {name: every[name] for name in CONTENDERS if name in args.contenders}
     times: dict[str, list[tuple[float, float]]] = {k: [] for k in contenders}
     steps_per_epoch = len(loader)
     print(f"GraphCL ({args.aug1} {args.ratio} / {args.aug2} {args.ratio}), {len(store)} MOSES molecules, {steps_per_epoch} "
@@ -261,24 +359,30 @@ def main() -> None:
 
     rows = []
     for name, values in times.items():
-        base = "reference views only" if name.endswith("views only") else "reference loader"
+        base = BASELINE_OF[name] if BASELINE_OF[name] in times else name
         ref_wall = statistics.median(w for w, _ in times[base])
         ref_cpu = statistics.median(c for _, c in times[base])
         wall, cpu = statistics.median(w for w, _ in values), statistics.median(c for _, c in values)
         per_repeat = [round(r[1] / m[1], 2) for m, r in zip(values, times[base])]
-        row = {"what": "graphcl_epoch", "contender": name, "aug1": args.aug1, "aug2": args.aug2, "aug_ratio": args.ratio,
+        speedup_vs_loader = None
+        if name == "molssl" and "reference loader" in times:  # same model both sides: the data path's share
+            speedup_vs_loader = round(statistics.median(c for _, c in times["reference loader"]) / cpu, 2)
+        row = {"what": "graphcl_epoch", "contender": name, "baseline": base, "aug1": args.aug1, "aug2": args.aug2, "aug_ratio": args.ratio,
                "molecules": len(store), "batch_size": args.batch_size, "steps_per_epoch": steps_per_epoch,
                "median_epoch_wall_s": round(wall, 2), "median_epoch_cpu_s": round(cpu, 2),
                "speedup_vs_reference_wall": round(ref_wall / wall, 2), "speedup_vs_reference_cpu": round(ref_cpu / cpu, 2),
                "epochs_wall_s": [round(w, 2) for w, _ in values], "epochs_cpu_s": [round(c, 2) for _, c in values],
-               "speedup_cpu_per_repeat": per_repeat if name.startswith("molssl") else None,
+               "speedup_cpu_per_repeat": per_repeat if name != base else None,
+               "speedup_vs_reference_loader_same_model_cpu": speedup_vs_loader,
                "reference_workers": args.workers, "threads": args.threads, "repeats": args.repeats, "load_avg_1m_at_start": load_1m}  # fmt: skip
         rows.append(row)
-        print(f"{name:16s} median epoch {wall:6.1f} s wall ({ref_wall / wall:4.2f}x the reference), {cpu:6.1f} s CPU "
-              f"({ref_cpu / cpu:4.2f}x){'; per-repeat CPU ratios ' + str(per_repeat) if name.startswith('molssl') else ''}")  # fmt: skip
-    share = statistics.median(c for _, c in times["reference views only"]) / statistics.median(c for _, c in times["reference loader"])
-    print(f"the reference loader's views are {share:.0%} of its epoch's CPU time; the encoder steps, the same model on "
-          "both sides, are the rest")  # fmt: skip
+        print(f"{name:20s} median epoch {wall:6.1f} s wall ({ref_wall / wall:4.2f}x {base}), {cpu:6.1f} s CPU "
+              f"({ref_cpu / cpu:4.2f}x){'; per-repeat CPU ratios ' + str(per_repeat) if name != base else ''}")  # fmt: skip
+    views = times.get("reference views only")
+    for name in ("reference pipeline", "reference loader"):
+        if views and name in times:
+            share = statistics.median(c for _, c in views) / statistics.median(c for _, c in times[name])
+            print(f"the reference loader's views are {share:.0%} of the {name!r} epoch's CPU time; its encoder steps the rest")
     if not args.no_record:
         path = append_rows("graphcl_epoch", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
         print(f"recorded in {path.relative_to(ROOT)}")
