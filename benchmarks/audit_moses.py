@@ -1,13 +1,11 @@
 """Audit of the full MOSES training set (1,584,663 SMILES) against every embedded MoleculeNet set (issue 22).
 
 Reports rows read, invalid rows, duplicates, statistics with outliers, and per downstream set how many of its
-train/valid/test molecules (scaffold split) and test scaffolds occur in MOSES; times the key computation
-(the costly part: one RDKit parse, two canonical SMILES, an InChIKey and a scaffold per molecule) with its
-worker count and the machine, and the comparison phase separately.
-
-Resumable: keys are computed in slices of 20,000 rows cached under ``benchmarks/_work/audit_moses/<corpus>/``
-with the wall and CPU seconds each took, so an interrupted run continues where it stopped (``--limit`` stops
-a run early on purpose).
+train/valid/test molecules (scaffold split) and test scaffolds occur in MOSES. Times it twice in one run:
+cold (keys computed with ``--workers`` processes into an empty cache) and warm (the same audit again: keys
+read from the cache by the file's digest), stage by stage (``AuditReport.timings``), with wall and CPU
+seconds (this process and its workers). A profile of the per-molecule RDKit steps on a sample, measured in
+the same run, says where the cold time goes.
 
 Run:
     python benchmarks/get_moses.py            # once: benchmarks/_work/moses_train.csv.gz
@@ -22,8 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import resource
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -35,77 +33,91 @@ from benchmarks.record import RESULTS, environment  # noqa: E402
 
 CORPUS = ROOT / "benchmarks" / "_work" / "moses_train.csv.gz"
 WORK = ROOT / "benchmarks" / "_work" / "audit_moses"
-SLICE = 20_000
 
 
 def cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished (joined) worker processes."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def slice_keys(smiles: list[str], workers: int, limit: int | None, work: Path):
-    """Keys of every slice, computed or read from the cache; also the summed wall and CPU seconds."""
-    from molssl.audit.keys import MoleculeKeys, molecule_keys
+def profile(smiles: list[str], sample: int) -> dict[str, float]:
+    """CPU microseconds per molecule of each RDKit step the keys take, on the first ``sample`` rows."""
+    from rdkit import Chem, rdBase
+    from rdkit.Chem import rdFingerprintGenerator
+    from rdkit.Chem.Scaffolds import MurckoScaffold
 
-    work.mkdir(parents=True, exist_ok=True)
-    parts, wall, cpu = [], 0.0, 0.0
-    for start in range(0, len(smiles), SLICE):
-        cached = work / f"keys-{start:07d}-{SLICE}.pkl"
-        if cached.exists():
-            record = pickle.loads(cached.read_bytes())
-        else:
-            if limit is not None and start >= limit:
-                break
-            t0, c0 = time.perf_counter(), cpu_seconds()
-            keys = molecule_keys(smiles[start:start + SLICE], workers=workers)
-            record = {"keys": keys, "wall_s": time.perf_counter() - t0, "cpu_s": cpu_seconds() - c0, "workers": workers,
-                      "load": os.getloadavg()[0]}
-            tmp = cached.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps(record))
-            tmp.replace(cached)
-            print(f"rows {start:,}-{start + len(keys):,}: {record['wall_s']:.0f} s wall, {record['cpu_s']:.0f} s CPU "
-                  f"(load {record['load']:.1f})", flush=True)
-        parts.append(record["keys"])
-        wall += record["wall_s"]
-        cpu += record["cpu_s"]
-    return MoleculeKeys.concatenate(parts), wall, cpu
+    from molssl.audit.keys import _graph_hash, atom_statistics
+
+    rows = smiles[:sample]
+    generator = rdFingerprintGenerator.GetMorganGenerator(
+        radius=2, bondInvariantsGenerator=rdFingerprintGenerator.GetMorganBondInvGen(useBondTypes=False))  # fmt: skip
+    out = {}
+    with rdBase.BlockLogs():
+        start = time.process_time()
+        mols = [Chem.MolFromSmiles(s) for s in rows]
+        out["parse_and_sanitize"] = time.process_time() - start
+        mols = [m for m in mols if m is not None]
+        steps = {
+            "canonical_smiles": lambda m: Chem.MolToSmiles(m),
+            "inchikey": lambda m: Chem.MolToInchiKey(m),
+            "murcko_scaffold": lambda m: MurckoScaffold.MurckoScaffoldSmiles(mol=m, includeChirality=False),
+            "graph_hash": lambda m: _graph_hash(m, generator),
+            "statistics_from_smiles": lambda m: (atom_statistics(Chem.MolToSmiles(m)), Chem.GetFormalCharge(m)),
+        }
+        for name, step in steps.items():
+            start = time.process_time()
+            for m in mols:
+                step(m)
+            out[name] = time.process_time() - start
+    out["statistics_from_smiles"] -= out["canonical_smiles"]  # it canonicalizes again to have its input
+    return {name: round(seconds / len(rows) * 1e6, 1) for name, seconds in out.items()}
+
+
+def timed_audit(corpus: Path, against: list[str], workers: int, cache: Path) -> tuple:
+    from molssl.audit import audit
+
+    start, cpu = time.perf_counter(), cpu_seconds()
+    report = audit(corpus, against, workers=workers, cache_dir=cache)
+    return report, round(time.perf_counter() - start, 1), round(cpu_seconds() - cpu, 1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="default: the full MOSES training set")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--limit", type=int, default=None, help="compute at most up to this row this run (resume later)")
+    parser.add_argument("--profile-sample", type=int, default=5000, help="rows the per-step profile times")
     args = parser.parse_args()
     from molssl.data.corpus import read_smiles_file
-    from molssl.files import file_sha256
 
-    corpus = read_smiles_file(args.corpus)
     work = WORK / args.corpus.name.split(".")[0]
-    keys, keys_wall, keys_cpu = slice_keys(corpus.smiles, args.workers, args.limit, work)
-    if len(keys) < len(corpus.smiles):
-        print(f"{len(keys):,} of {len(corpus.smiles):,} rows done; run again to continue")
-        return
-    from molssl.audit.run import audit_keys
-
+    cache = work / "keys_cache"
+    shutil.rmtree(cache, ignore_errors=True)  # the cold run starts from nothing
     against = sorted(path.stem for path in (ROOT / "datasets" / "moleculenet").glob("*.csv"))
-    t0, c0 = time.perf_counter(), cpu_seconds()
-    report = audit_keys(corpus.smiles, keys, against=against, source=str(args.corpus), sha256=file_sha256(args.corpus))
-    compare_wall, compare_cpu = time.perf_counter() - t0, cpu_seconds() - c0
-    report.write(work / "report")
+    load_before = os.getloadavg()[0]
+    cold, cold_wall, cold_cpu = timed_audit(args.corpus, against, args.workers, cache)
+    warm, warm_wall, warm_cpu = timed_audit(args.corpus, against, args.workers, cache)
+    per_step = profile(read_smiles_file(args.corpus).smiles, args.profile_sample)
+    if warm.to_dict() | {"timings": None} != cold.to_dict() | {"timings": None}:
+        raise SystemExit("the warm (cached) audit differs from the cold one")
+    cold.write(work / "report")
     overlap = {o["dataset"]: {part: o["parts"][part] for part in ("train", "valid", "test")} | {"test_scaffolds": o["test_scaffolds"]}
-               for o in report.overlap}
+               for o in cold.overlap}  # fmt: skip
     row = {
-        "suite": "audit_moses", "corpus": str(args.corpus.relative_to(ROOT) if args.corpus.is_relative_to(ROOT) else args.corpus), "command": "python benchmarks/audit_moses.py " + " ".join(sys.argv[1:]),
-        "rows": report.rows, "invalid": report.invalid_count, "duplicates": report.duplicates, "overlap": overlap,
-        "keys_wall_s": round(keys_wall, 1), "keys_cpu_s": round(keys_cpu, 1), "compare_wall_s": round(compare_wall, 1),
-        "compare_cpu_s": round(compare_cpu, 1), "workers": args.workers, "load_average": os.getloadavg()[0], **environment(),
-    }
+        "suite": "audit_moses", "corpus": str(args.corpus.relative_to(ROOT) if args.corpus.is_relative_to(ROOT) else args.corpus),
+        "command": "python benchmarks/audit_moses.py " + " ".join(sys.argv[1:]), "against": against,
+        "rows": cold.rows, "invalid": cold.invalid_count, "duplicates": cold.duplicates, "overlap": overlap,
+        "inchikeys_computed": cold.statistics["inchikeys_computed"],
+        "cold": {"wall_s": cold_wall, "cpu_s": cold_cpu, "stages": cold.timings},
+        "warm": {"wall_s": warm_wall, "cpu_s": warm_cpu, "stages": warm.timings},
+        "profile_us_per_molecule": per_step, "profile_sample": args.profile_sample,
+        "workers": args.workers, "load_average_before": load_before, "load_average_after": os.getloadavg()[0], **environment(),
+    }  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / "audit_moses.jsonl", "a") as fh:
         fh.write(json.dumps(row) + "\n")
-    print(json.dumps({k: v for k, v in row.items() if k != "overlap"}, indent=1))
+    print(json.dumps({k: v for k, v in row.items() if k not in ("overlap", "duplicates")}, indent=1))
     print((work / "report" / "audit.md").read_text())
 
 

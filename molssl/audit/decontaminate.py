@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Sequence
 
 from molssl.audit.downstream import PARTS, DownstreamSet, load_downstream
-from molssl.audit.keys import molecule_keys
 from molssl.audit.report import AuditReport
-from molssl.audit.run import MATCH_LEVELS, audit_keys, test_scaffold_rows
+from molssl.audit.run import MATCH_LEVELS, audit_keys, corpus_keys, test_scaffold_rows
 
 REMOVED_SUFFIX = ".removed.csv"
 
@@ -46,6 +45,7 @@ def decontaminate(
     smiles_column: str | None = None,
     split: str = "scaffold",
     workers: int = 1,
+    cache_dir: str | os.PathLike | None = None,
 ) -> Decontamination:
     """Write ``corpus`` without the rows that hold a molecule of the downstream sets.
 
@@ -61,6 +61,7 @@ def decontaminate(
         scaffolds: also remove corpus rows whose Murcko scaffold is a test scaffold of a set.
         split: the registered splitter defining the parts.
         workers: processes computing the corpus's keys.
+        cache_dir: where the corpus's keys are kept by digest (as ``audit`` keeps them); None keeps nothing.
 
     Invalid rows are kept (the featurizer reports them with their reasons); nothing else is dropped.
 
@@ -80,9 +81,11 @@ def decontaminate(
     if out.exists() and out.resolve() == Path(corpus).resolve():
         raise ValueError(f"{out}: the decontaminated corpus must not overwrite its source")
     table = read_smiles_file(corpus, smiles_column=smiles_column)
-    keys = molecule_keys(table.smiles, workers=workers)
-    sets = [item if isinstance(item, DownstreamSet) else load_downstream(item, split) for item in against]
-    report = audit_keys(table.smiles, keys, sets, source=str(corpus), sha256=file_sha256(corpus), split=split)
+    sha256 = file_sha256(corpus)
+    keys, timings = corpus_keys(table.smiles, sha256, smiles_column, workers=workers, cache_dir=cache_dir)
+    sets = [item if isinstance(item, DownstreamSet) else load_downstream(item, split, cache_dir) for item in against]
+    report = audit_keys(table.smiles, keys, sets, source=str(corpus), sha256=sha256, split=split, workers=workers)
+    report.timings = timings | report.timings
     levels = {"exact"} if match == "exact" else {"exact", "stereo_insensitive"}
     reasons: dict[int, list[str]] = {}
     for m in report.matches:

@@ -8,11 +8,13 @@ many *test* molecules a pretraining corpus holds, not only how many molecules of
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from molssl.audit.cache import keys_path, load_keys, save_keys
 from molssl.audit.keys import MoleculeKeys, molecule_keys
 from molssl.files import file_sha256
 
@@ -43,8 +45,9 @@ class DownstreamSet:
         return np.flatnonzero(self.part == part)
 
 
-def load_downstream(name_or_path: str, split: str = "scaffold") -> DownstreamSet:
-    """Read a downstream set, compute its keys and split its parsable molecules.
+def load_downstream(name_or_path: str, split: str = "scaffold", cache_dir: str | os.PathLike | None = None) -> DownstreamSet:
+    """Read a downstream set, compute its keys (or read them from ``cache_dir``, by the file's digest) and split
+    its parsable molecules.
 
     Raises:
         ValueError: an unknown dataset name (listing the valid ones) that is also not an existing file.
@@ -64,10 +67,16 @@ def load_downstream(name_or_path: str, split: str = "scaffold") -> DownstreamSet
         except ValueError as error:
             raise ValueError(f"--against {name_or_path!r} is neither a file nor a dataset name: {error}") from None
         smiles, source = table.smiles, table.source
-    keys = molecule_keys(smiles)
+    sha256 = file_sha256(source)
+    cached = keys_path(cache_dir, sha256, None, all_inchikeys=True) if cache_dir is not None else None
+    keys = load_keys(cached) if cached is not None and cached.exists() else None
+    if keys is None or len(keys) != len(smiles):
+        keys = molecule_keys(smiles)
+        if cached is not None:
+            save_keys(keys, cached)
     valid = np.flatnonzero(keys.valid)
     parts = get_splitter(split)([smiles[i] for i in valid.tolist()])
     part = np.full(len(smiles), "", dtype=object)
     for part_name, rows in zip(PARTS, parts):
         part[valid[rows]] = part_name
-    return DownstreamSet(str(name_or_path), source, file_sha256(source), keys, part, split)
+    return DownstreamSet(str(name_or_path), source, sha256, keys, part, split)

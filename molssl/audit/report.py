@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from molssl.audit.keys import MoleculeKeys
+
 _SHOW = 20  # rows of long lists shown in the Markdown (the JSON has them all)
 
 
@@ -27,6 +29,9 @@ class AuditReport:
             InChIKey, exact = either, stereo-insensitive), its test scaffolds found in the corpus.
         matches: every corpus row matching a downstream molecule: ``{"row", "smiles", "dataset", "part", "match"}``.
         heavy_atoms: heavy-atom counts of the corpus and each set (for the figure; not in the JSON).
+        timings: seconds per stage (reading, keys, downstream sets, InChIKeys, comparison) and whether the
+            keys came from the cache.
+        keys: the corpus's keys the report was made from (not in the JSON).
     """
 
     source: str
@@ -40,6 +45,8 @@ class AuditReport:
     overlap: list[dict]
     matches: list[dict]
     heavy_atoms: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
+    keys: MoleculeKeys | None = field(default=None, repr=False)
 
     @property
     def invalid_count(self) -> int:
@@ -51,7 +58,7 @@ class AuditReport:
         return {"molssl_version": __version__, "source": self.source, "sha256": self.sha256, "rows": self.rows,
                 "invalid_count": self.invalid_count, "invalid_reasons": self.invalid_reasons, "invalid": self.invalid,
                 "duplicates": self.duplicates, "statistics": self.statistics, "outliers": self.outliers,
-                "overlap": self.overlap, "matches": self.matches}  # fmt: skip
+                "overlap": self.overlap, "matches": self.matches, "timings": self.timings}  # fmt: skip
 
     def to_markdown(self) -> str:
         lines = [f"# Corpus audit: `{Path(self.source).name}`", "",
@@ -71,6 +78,8 @@ class AuditReport:
                   "- heavy atoms: " + ", ".join(f"{k} {v:.4g}" for k, v in atoms.items()),  # type: ignore[union-attr]
                   f"- net charge: {stats['net_charge']}; molecules with charged atoms: {stats['molecules_with_charged_atoms']:,}",
                   f"- fragments: {stats['fragments']}",
+                  f"- InChIKeys computed: {stats['inchikeys_computed']:,} (the other molecules' element-labelled heavy-atom "
+                  "graph is shared by no other row and no downstream molecule, so their InChIKey can repeat or match nothing)",
                   f"- elements (molecules containing): {stats['elements']}", "",
                   "## Flagged molecules", "", "| flag | rule | molecules | first rows |", "|---|---|---|---|"]  # fmt: skip
         lines += [f"| {name} | {o['rule']} | {o['count']:,} | {o['examples']} |" for name, o in self.outliers.items()]
@@ -93,6 +102,8 @@ class AuditReport:
                 lines += [f"| {m['row']} | `{m['smiles'][:60]}` | {m['dataset']} | {m['part']} | {m['match']} |" for m in self.matches[:_SHOW]]
                 if len(self.matches) > _SHOW:
                     lines.append(f"\n({len(self.matches) - _SHOW:,} more in audit.json)")
+        if self.timings:
+            lines += ["", "## Time", "", ", ".join(f"{k} {v}" for k, v in self.timings.items())]
         return "\n".join(lines) + "\n"
 
     def write(self, directory: str | Path) -> dict[str, Path]:

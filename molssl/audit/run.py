@@ -8,13 +8,15 @@ every downstream set in seconds.
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from typing import Callable, Sequence
 
 import numpy as np
 
 from molssl.audit.downstream import PARTS, DownstreamSet, load_downstream
-from molssl.audit.keys import MoleculeKeys, molecule_keys
+from molssl.audit.cache import keys_path, load_keys, save_keys
+from molssl.audit.keys import MoleculeKeys, fill_inchikeys, molecule_keys
 from molssl.audit.report import AuditReport
 
 #: elements of ordinary organic, drug-like chemistry; a molecule with any other is flagged
@@ -37,6 +39,7 @@ def audit(
     split: str = "scaffold",
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    cache_dir: str | os.PathLike | None = None,
 ) -> AuditReport:
     """Audit a SMILES corpus file, optionally against downstream sets (MoleculeNet names or files).
 
@@ -47,16 +50,52 @@ def audit(
         split: the registered splitter that defines each downstream set's train/valid/test parts.
         workers: processes computing the corpus's keys.
         progress: called with rows finished after each chunk of the corpus.
+        cache_dir: keep the corpus's keys here, named by its digest (``molssl.audit.cache``), so auditing
+            the same file again (against any sets) skips RDKit; None keeps nothing.
 
     Returns:
-        The report (``AuditReport.write`` gives Markdown, JSON and a figure).
+        The report (``AuditReport.write`` gives Markdown, JSON and a figure); ``timings`` says where the
+        time went.
     """
     from molssl.data.corpus import read_smiles_file
     from molssl.files import file_sha256
 
-    table = read_smiles_file(corpus, smiles_column=smiles_column)
-    keys = molecule_keys(table.smiles, workers=workers, progress=progress)
-    return audit_keys(table.smiles, keys, against, source=str(corpus), sha256=file_sha256(corpus), split=split)
+    start = time.perf_counter()
+    sha256 = file_sha256(corpus)
+    smiles = read_smiles_file(corpus, smiles_column=smiles_column).smiles
+    read_s = round(time.perf_counter() - start, 2)
+    keys, timings = corpus_keys(smiles, sha256, smiles_column, workers, progress, cache_dir)
+    report = audit_keys(smiles, keys, against, source=str(corpus), sha256=sha256, split=split, workers=workers,
+                        cache_dir=cache_dir)
+    if cache_dir is not None and report.timings.get("inchikeys_computed_now", 0):
+        save_keys(report.keys, keys_path(cache_dir, sha256, smiles_column))  # the InChIKeys filled in too
+    report.timings = {"read_s": read_s} | timings | report.timings | {"total_s": round(time.perf_counter() - start, 2)}
+    return report
+
+
+def corpus_keys(
+    smiles: Sequence[str],
+    sha256: str,
+    smiles_column: str | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> tuple[MoleculeKeys, dict[str, float]]:
+    """Keys of a corpus file's SMILES (InChIKeys lazily, see ``molecule_keys``), read from or saved to
+    ``cache_dir`` under the file's ``sha256``; also the seconds it took and whether the cache held them."""
+    start = time.perf_counter()
+    timings: dict[str, float] = {}
+    cached = keys_path(cache_dir, sha256, smiles_column) if cache_dir is not None else None
+    keys = load_keys(cached) if cached is not None and cached.exists() else None
+    if keys is not None and len(keys) != len(smiles):
+        keys = None
+    timings["keys_from_cache"] = keys is not None
+    if keys is None:
+        keys = molecule_keys(smiles, workers=workers, progress=progress, all_inchikeys=False)
+        if cached is not None:
+            save_keys(keys, cached)
+    timings["keys_s"] = round(time.perf_counter() - start, 2)
+    return keys, timings
 
 
 def audit_keys(
@@ -66,14 +105,27 @@ def audit_keys(
     source: str = "",
     sha256: str = "",
     split: str = "scaffold",
+    workers: int = 1,
+    cache_dir: str | os.PathLike | None = None,
 ) -> AuditReport:
-    """The audit of a corpus whose keys are already computed (``molecule_keys(smiles)``)."""
+    """The audit of a corpus whose keys are already computed (``molecule_keys(smiles)``).
+
+    InChIKeys ``molecule_keys`` left out are filled in where they can repeat or match (``fill_inchikeys``);
+    ``cache_dir`` keeps the downstream sets' keys by digest.
+    """
     if len(keys) != len(smiles):
         raise ValueError(f"{len(keys)} key rows for {len(smiles)} SMILES")
-    sets = [item if isinstance(item, DownstreamSet) else load_downstream(item, split) for item in against]
+    start = time.perf_counter()
+    sets = [item if isinstance(item, DownstreamSet) else load_downstream(item, split, cache_dir) for item in against]
+    timings: dict[str, float] = {"downstream_sets_s": round(time.perf_counter() - start, 2)}
+    start = time.perf_counter()
+    before = int(keys.inchikey_done.sum())
+    keys = fill_inchikeys(keys, [ds.keys.graph_hash[ds.part != ""] for ds in sets], workers=workers)
+    timings |= {"inchikeys_s": round(time.perf_counter() - start, 2), "inchikeys_computed_now": int(keys.inchikey_done.sum()) - before}
+    start = time.perf_counter()
     invalid = np.flatnonzero(~keys.valid)
     overlap, matches = zip(*(_overlap(keys, smiles, ds) for ds in sets)) if sets else ((), ())
-    return AuditReport(
+    report = AuditReport(
         source=source,
         sha256=sha256,
         rows=len(smiles),
@@ -85,7 +137,10 @@ def audit_keys(
         overlap=list(overlap),
         matches=[m for per_set in matches for m in per_set],
         heavy_atoms={"corpus": keys.heavy_atoms[keys.valid]} | {ds.name: ds.keys.heavy_atoms[ds.keys.valid] for ds in sets},
+        keys=keys,
     )
+    report.timings = timings | {"compare_s": round(time.perf_counter() - start, 2)}
+    return report
 
 
 def _series(values: np.ndarray):  # noqa: ANN202 - pandas is imported lazily
@@ -129,6 +184,8 @@ def _statistics(keys: MoleculeKeys) -> dict[str, object]:
         "elements": dict(elements.most_common()),  # molecules containing each element
         "acyclic_molecules": int((keys.scaffold[valid] == "").sum()),
         "distinct_scaffolds": int(_series(keys.scaffold[valid]).nunique()),
+        # the others' element-labelled heavy-atom graph is unique here, so their InChIKey can match nothing
+        "inchikeys_computed": int((valid & keys.inchikey_done).sum()),
     }
 
 

@@ -23,20 +23,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="which parts of each set to remove (default all)")
     p.add_argument("--scaffolds", action="store_true", help="also remove corpus rows carrying a test scaffold of a set")
     p.add_argument("--workers", type=int, default=1, help="processes computing the corpus's keys")
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="where the corpus's keys are kept by file digest, so a repeated audit skips RDKit "
+                   "(default $MOLSSL_CACHE/audit or ~/.cache/molssl/audit)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor keep the corpus's keys")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from molssl.audit import audit, decontaminate
+    from molssl.data.store_build import default_cache_dir
 
+    cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir() / "audit")
     if args.decontaminate is not None:
         if not args.against:
             raise ValueError("--decontaminate needs --against: the downstream sets whose molecules to remove")
         done = decontaminate(args.corpus, args.against, args.decontaminate, match=args.match, parts=args.parts,
-                             scaffolds=args.scaffolds, smiles_column=args.smiles_column, split=args.split, workers=args.workers)  # fmt: skip
+                             scaffolds=args.scaffolds, smiles_column=args.smiles_column, split=args.split, workers=args.workers, cache_dir=cache_dir)  # fmt: skip
         report = done.report
     else:
-        report = audit(args.corpus, args.against, smiles_column=args.smiles_column, split=args.split, workers=args.workers)
+        report = audit(args.corpus, args.against, smiles_column=args.smiles_column, split=args.split, workers=args.workers,
+                       cache_dir=cache_dir)
     out = args.out or args.corpus.with_name(args.corpus.name + ".audit")
     paths = report.write(out)
     dup = report.duplicates["canonical"]
@@ -48,5 +55,6 @@ def run(args: argparse.Namespace) -> int:
     if args.decontaminate is not None:
         print(f"decontaminated: kept {done.rows_kept:,}, removed {done.rows_removed:,} -> {done.corpus} "
               f"(why: {done.removed_file.name}; provenance: {done.provenance_file.name})")
-    print(f"report: {paths['markdown']}")
+    keys = "from the cache" if report.timings.get("keys_from_cache") else f"computed in {report.timings.get('keys_s', 0):.1f} s"
+    print(f"report: {paths['markdown']} (keys {keys})")
     return 0

@@ -159,9 +159,11 @@ def test_cli_audit_writes_the_report(planted, tmp_path, capsys) -> None:
     downstream = tmp_path / "mine.csv"
     downstream.write_text("smiles\n" + "\n".join(exact + [planted["with_stereo"]] + others) + "\n")
     assert main(["audit", str(planted["path"]), "--against", str(downstream), "--out", str(tmp_path / "rep"),
-                 "--decontaminate", str(tmp_path / "clean.csv"), "--match", "exact"]) == 0  # fmt: skip
+                 "--decontaminate", str(tmp_path / "clean.csv"), "--match", "exact", "--cache-dir", str(tmp_path / "cache")]) == 0  # fmt: skip
     printed = capsys.readouterr().out
-    assert f"{len(planted['rows'])} rows, 3 invalid" in printed and "removed 4" in printed
+    assert f"{len(planted['rows'])} rows, 3 invalid" in printed and "removed 4" in printed and "(keys computed in" in printed
+    assert main(["audit", str(planted["path"]), "--out", str(tmp_path / "again"), "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert "(keys from the cache)" in capsys.readouterr().out
     data = json.loads((tmp_path / "rep" / "audit.json").read_text())
     assert data["rows"] == len(planted["rows"]) and sorted({m["row"] for m in data["matches"]}) == sorted(planted["planted"])
     assert (tmp_path / "rep" / "audit.png").stat().st_size > 1000
