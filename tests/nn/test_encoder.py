@@ -12,6 +12,7 @@ import torch
 import molssl
 from molssl.graph.batch import to_batch
 from molssl.nn import CONVS, JK_MODES, READOUTS, EncoderConfig, GNNEncoder, get_readout
+from molssl.nn.dropout import dropout
 from molssl.nn.encoders import encoder_kind
 from tests.nn.conftest import permute_nodes
 
@@ -185,7 +186,7 @@ def test_unknown_encoder_lists_valid_ones():
 
 
 def test_per_layer_dropout_draws_as_one_functional_dropout_per_layer(hu_graphs):
-    """The reference loop of the encoder (dropout as ``F.dropout`` after each layer): same draws, same output."""
+    """The reference loop of the encoder (``molssl.nn.dropout.dropout`` after each layer): same draws, same output."""
     batch = to_batch(hu_graphs)
     torch.manual_seed(0)
     encoder = GNNEncoder(EncoderConfig(scheme="hu", dropout=0.3, **SMALL)).train()
@@ -196,7 +197,7 @@ def test_per_layer_dropout_draws_as_one_functional_dropout_per_layer(hu_graphs):
     for layer, (conv, norm) in enumerate(zip(encoder.convs, encoder.batch_norms)):
         h = norm(conv(h, batch.edge_index, batch.edge_attr))
         h = torch.nn.functional.relu(h) if layer < 2 else h
-        h = torch.nn.functional.dropout(h, 0.3, training=True)
+        h = dropout(h, 0.3, training=True)
     assert torch.equal(out, h)
     assert not any(k.startswith("dropouts") for k in encoder.state_dict())  # checkpoints unchanged
 
