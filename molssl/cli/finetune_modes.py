@@ -15,16 +15,17 @@ def add_mode_arguments(p: argparse.ArgumentParser) -> None:
     """``--mode`` and the options of each mode, with their defaults in ``--help``."""
     p.add_argument("--mode", choices=MODES, default="full",
                    help="full; linear_probe (frozen encoder); last_k; parameter-efficient: adapter (bottleneck adapters after "
-                   "each layer), lora (low-rank updates of the convs' linear maps), bitfit (biases and norms), gpf / gpf_plus "
-                   "(graph prompt on the atom embeddings); lp_ft (linear probe, then full fine-tuning) (default: %(default)s)")  # fmt: skip
+                   "each layer), lora (low-rank updates of the convs' linear maps or the attention projections), bitfit (biases "
+                   "and norms), gpf / gpf_plus (prompt on the atom or token embeddings); lp_ft (linear probe, then full fine-tuning) (default: %(default)s)")  # fmt: skip
     p.add_argument("--last-k", type=int, default=1, help="last_k: trainable encoder layers (default: %(default)s)")
     group = p.add_argument_group("parameter-efficient and LP-FT options (each applies to its mode only)")
     group.add_argument("--adapter-dim", type=int, default=_DEFAULTS.adapter_dim, help="adapter: bottleneck width (default: %(default)s)")
     group.add_argument("--lora-rank", type=int, default=_DEFAULTS.lora_rank, help="lora: rank r (default: %(default)s)")
     group.add_argument("--lora-alpha", type=float, default=_DEFAULTS.lora_alpha,
                        help="lora: scale numerator, the update is alpha/r B A (default: %(default)s)")
-    group.add_argument("--lora-targets", nargs="+", default=list(_DEFAULTS.lora_targets), metavar="PATTERN",
-                       help="lora: name patterns of the encoder's linear layers to adapt (default: %(default)s)")
+    group.add_argument("--lora-targets", nargs="+", default=None, metavar="PATTERN",
+                       help="lora: name patterns of the encoder's linear layers to adapt (default: the encoder's: convs.* for "
+                       "the GNNs, blocks.*.qkv blocks.*.proj for the SMILES transformer)")  # fmt: skip
     group.add_argument("--prompt-basis", type=int, default=_DEFAULTS.prompt_basis,
                        help="gpf_plus: number of basis prompts (default: %(default)s)")
     group.add_argument("--lp-epochs", type=int, default=None, help="lp_ft: linear-probing epochs (default: half of --epochs)")
@@ -37,8 +38,10 @@ def add_mode_arguments(p: argparse.ArgumentParser) -> None:
 def mode_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``FinetuneConfig`` fields of the chosen mode: ``mode``, ``last_k``, its ``peft`` options, ``lp_epochs``."""
     peft = {name: getattr(args, name) for name in METHOD_OPTIONS.get(args.mode, ())}
-    if "lora_targets" in peft:
-        peft["lora_targets"] = list(peft["lora_targets"])
+    if "lora_targets" in peft:  # None: the encoder's default, filled in by the model config
+        targets = peft.pop("lora_targets")
+        if targets is not None:
+            peft["lora_targets"] = list(targets)
     return {"mode": args.mode, "last_k": args.last_k, "peft": peft, "lp_epochs": args.lp_epochs if args.mode == "lp_ft" else None}
 
 

@@ -11,8 +11,9 @@ a copy wired to its own PEFT modules. The encoder must be a module with its own 
 bare ``nn.Sequential``, which would run the container as a layer).
 
 Which modules get the adapters and where the prompt goes is the encoder's business, stated in a
-``PeftSites`` (for the GNN encoders: ``molssl.nn.peft_sites``); LoRA targets any ``nn.Linear`` whose
-name matches ``PeftConfig.lora_targets``.
+``PeftSites`` (``molssl.nn.peft_sites``: the GNNs', and any encoder's own ``peft_sites()``, as the SMILES
+transformer's); LoRA targets any ``nn.Linear`` whose name matches ``PeftConfig.lora_targets`` (by default
+the patterns the sites name).
 """
 
 from __future__ import annotations
@@ -44,12 +45,15 @@ class PeftSites:
         input_features: name of the module whose output holds the input features (node / token
             embeddings); the prompt is added to it.
         input_dim: the feature size of that output.
+        lora_targets: the name patterns of the linear layers LoRA adapts when ``PeftConfig.lora_targets``
+            is ``None`` (the encoder's choice, e.g. the attention projections of a transformer).
     """
 
     layer_outputs: tuple[str, ...]
     layer_dims: tuple[int, ...]
     input_features: str
     input_dim: int
+    lora_targets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.layer_outputs) != len(self.layer_dims):
@@ -129,7 +133,11 @@ def attach_peft(encoder: nn.Module, config: PeftConfig, sites: PeftSites) -> Pef
             adapter = peft.adapters[_key(name)] = BottleneckAdapter(dim, config.adapter_dim)
             hooks.append((_site(modules, name), adapter.hook))
     elif config.method == "lora":
-        for name in lora_target_names(encoder, config.lora_targets):
+        patterns = config.lora_targets if config.lora_targets is not None else sites.lora_targets
+        if not patterns:
+            raise ValueError("lora_targets is None (the encoder's default) but the encoder's PeftSites name no default; "
+                             "pass lora_targets")  # fmt: skip
+        for name in lora_target_names(encoder, patterns):
             linear = modules[name]
             update = peft.lora[_key(name)] = LoRAUpdate(linear.in_features, linear.out_features, config.lora_rank, config.lora_scale)
             lora_layers.append((linear, update))

@@ -31,7 +31,9 @@ class PeftConfig(PlainConfig):
         lora_rank: rank r of each low-rank update (Hu et al. 2022).
         lora_alpha: LoRA scale numerator: the update is ``(lora_alpha / lora_rank) B A``.
         lora_targets: ``fnmatch`` patterns over the names (relative to the encoder) of the
-            ``nn.Linear`` layers that get a LoRA update; every pattern must match at least one.
+            ``nn.Linear`` layers that get a LoRA update; every pattern must match at least one. ``None``:
+            the encoder's default (``PeftSites.lora_targets``: ``convs.*`` for the GNNs, the attention
+            projections for the SMILES transformer).
         prompt_basis: number of basis prompts of GPF-plus (Fang et al. 2023).
     """
 
@@ -39,7 +41,7 @@ class PeftConfig(PlainConfig):
     adapter_dim: int = 32
     lora_rank: int = 8
     lora_alpha: float = 16.0
-    lora_targets: tuple[str, ...] = ("convs.*",)
+    lora_targets: tuple[str, ...] | None = None
     prompt_basis: int = 5
 
     def __post_init__(self) -> None:
@@ -53,9 +55,11 @@ class PeftConfig(PlainConfig):
         if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not alpha > 0:
             raise ValueError(f"lora_alpha must be a positive number, got {alpha!r}")
         targets = self.lora_targets
-        if isinstance(targets, str) or not targets or any(not isinstance(t, str) or not t for t in targets):
-            raise ValueError(f"lora_targets must be a non-empty list of non-empty name patterns, got {targets!r}")
-        object.__setattr__(self, "lora_targets", tuple(targets))
+        if targets is not None:
+            if isinstance(targets, str) or not targets or any(not isinstance(t, str) or not t for t in targets):
+                raise ValueError(f"lora_targets must be a non-empty list of non-empty name patterns (or None: the encoder's "
+                                 f"default), got {targets!r}")  # fmt: skip
+            object.__setattr__(self, "lora_targets", tuple(targets))
         object.__setattr__(self, "lora_alpha", float(alpha))
 
     @property

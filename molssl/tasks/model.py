@@ -1,7 +1,8 @@
 """A property-prediction model: encoder -> readout -> linear head, with its plain-data config.
 
 The encoder is a GNN (``EncoderConfig``) or another registered kind that pools its own inputs into one
-vector per molecule (the SMILES transformer of ``molssl.text``, kind ``"smiles_transformer"``)."""
+vector per molecule (the SMILES transformer of ``molssl.text``, kind ``"smiles_transformer"``, or an image encoder
+reading RDKit depictions, ``molssl.vision.molecule_inputs``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from torch import Tensor, nn
 
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 from molssl.nn.encoders import build_encoder, config_from_dict
-from molssl.nn.peft_sites import attach_gnn_peft
+from molssl.nn.peft_sites import attach_encoder_peft, resolve_peft
 from molssl.nn.readout import get_readout
 from molssl.peft import PEFT_METHODS, PeftConfig, load_base, mark_trainable
 
@@ -57,11 +58,8 @@ class PredictorConfig:
         if (self.task_type == "multiclass") != (self.num_classes is not None) or (self.num_classes is not None and self.num_classes < 2):
             raise ValueError(f"num_classes (>= 2) is required for task_type 'multiclass' and only for it, got "
                              f"task_type {self.task_type!r} with num_classes {self.num_classes}")  # fmt: skip
-        if self.peft is not None and not isinstance(self.encoder, EncoderConfig):
-            raise ValueError("parameter-efficient fine-tuning (peft) attaches to GNN encoders only; use mode 'full', "
-                             "'linear_probe', 'last_k' or 'lp_ft' for this encoder")  # fmt: skip
-        if self.peft is not None:
-            object.__setattr__(self, "peft", PeftConfig.from_dict(self.peft).to_dict())
+        if self.peft is not None:  # recorded with the encoder's default LoRA targets filled in
+            object.__setattr__(self, "peft", resolve_peft(PeftConfig.from_dict(self.peft), self.encoder).to_dict())
 
     @property
     def num_tasks(self) -> int:
@@ -96,18 +94,20 @@ class PropertyModel(nn.Module):
             self.encoder = build_encoder(config.encoder)
             self.readout = None
             self.head = nn.Linear(self.encoder.out_dim, config.num_outputs)
+            if config.peft is not None:
+                attach_encoder_peft(self.encoder, PeftConfig.from_dict(config.peft))
             return
         self.encoder = GNNEncoder(config.encoder)
         readout_cls = get_readout(config.readout)
         self.readout = readout_cls(self.encoder.out_dim)
         self.head = nn.Linear(readout_cls.out_dim(self.encoder.out_dim), config.num_outputs)
         if config.peft is not None:
-            attach_gnn_peft(self.encoder, PeftConfig.from_dict(config.peft))
+            attach_encoder_peft(self.encoder, PeftConfig.from_dict(config.peft))
 
     def embed(self, batch: Any) -> Tensor:
-        """Molecule representations, shape [B, readout dim] (a sequence encoder's pooled [B, D])."""
-        if self.readout is None:
-            return self.encoder(batch.ids)
+        """Molecule representations, shape [B, readout dim] (a sequence or image encoder's pooled [B, D])."""
+        if self.readout is None:  # a token batch's ids, or a depiction batch's pixels (molssl.vision.molecule_inputs)
+            return self.encoder(batch.pixels if hasattr(batch, "pixels") else batch.ids)
         h = self.encoder(batch)
         return self.readout(h, batch.batch, int(batch.num_graphs), getattr(batch, "ptr", None))
 

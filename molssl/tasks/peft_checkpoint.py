@@ -17,10 +17,12 @@ from typing import Any, Mapping
 from torch import Tensor
 
 from molssl.checkpoint import Checkpoint, CheckpointError, reading_checkpoint, save_checkpoint
-from molssl.chem.schemes import FeaturizationSpec
+from molssl.nn.encoder import EncoderConfig
+from molssl.nn.encoders import config_from_dict, kind_of
 from molssl.nn.pretrained import load_encoder_state
 from molssl.peft import apply_delta, base_record, check_base, state_delta
 from molssl.tasks.model import PropertyModel
+from molssl.text.inputs import molecule_scheme
 from molssl.zoo import resolve_pretrained
 from molssl.zoo.catalog import ZOO
 
@@ -34,8 +36,18 @@ def base_name(pretrained: str | os.PathLike) -> str:
     return text if text in ZOO and not os.path.exists(text) else os.path.abspath(text)
 
 
-def _base_state(name: str | os.PathLike, scheme: FeaturizationSpec | Mapping[str, Any]) -> dict[str, Tensor]:
-    _, state = load_encoder_state(resolve_pretrained(name), expected_scheme=scheme)
+def _base_state(name: str | os.PathLike, encoder: Any) -> dict[str, Tensor]:
+    """The weights of base encoder ``name`` for a model with encoder config ``encoder``.
+
+    A GNN base must record the model's featurization scheme; another encoder's (the SMILES transformer's)
+    must be of the same kind (its weights digest, checked by the callers, pins its vocabulary).
+    """
+    if isinstance(encoder, EncoderConfig):
+        _, state = load_encoder_state(resolve_pretrained(name), expected_scheme=encoder.scheme)
+        return state
+    config, state = load_encoder_state(resolve_pretrained(name))
+    if kind_of(config) != kind_of(encoder):
+        raise ValueError(f"it holds a {kind_of(config)} encoder, the model a {kind_of(encoder)} one")
     return state
 
 
@@ -54,8 +66,8 @@ def save_delta(model: PropertyModel, directory: str | os.PathLike, base: str | o
         BaseMismatchError: ``base`` no longer holds the weights of ``expected_sha256``.
         CheckpointError: the base cannot be read, or the model does not contain it (another architecture).
     """
-    scheme = model.config.encoder.scheme
-    base_state = _base_state(base, scheme)
+    scheme = molecule_scheme(model.config.encoder)
+    base_state = _base_state(base, model.config.encoder)
     if expected_sha256 is not None:
         check_base({"name": "the encoder fit() started from", "sha256": expected_sha256}, base_state, os.fspath(base), os.fspath(directory))
     own = model.state_dict()
@@ -77,9 +89,9 @@ def delta_state(found: Checkpoint, base: str | os.PathLike | None = None) -> dic
     with reading_checkpoint(found.path, "the delta checkpoint's base record"):
         recorded = found.config["base"]
         name = base if base is not None else recorded["name"]
-        scheme = found.config["scheme"]
+        encoder = config_from_dict({"kind": "gnn", **found.config["predictor"]["encoder"]})
     try:
-        base_state = _base_state(name, scheme)
+        base_state = _base_state(name, encoder)
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{found.path}: cannot read its base encoder {os.fspath(name)!r} ({exc}); pass base= the "
                               "encoder checkpoint it was fine-tuned from") from exc  # fmt: skip

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from molssl.nn.encoders import register_encoder
+from molssl.peft.attach import PeftSites
 from molssl.ssl.checks import check_positive_int, check_unit_interval, kind_config_kwargs
 from molssl.text.tokenizer import SmilesTokenizer
 
@@ -59,6 +60,9 @@ class SmilesTransformerConfig:
     """
 
     kind: ClassVar[str] = "smiles_transformer"
+    #: the linear layers LoRA adapts unless told otherwise: each block's attention projections (Hu et al. 2022
+    #: adapt attention weights); declaring it marks the encoder as supporting PEFT (``molssl.nn.peft_sites``)
+    peft_lora_targets: ClassVar[tuple[str, ...]] = ("blocks.*.qkv", "blocks.*.proj")
 
     vocabulary: dict[str, Any] = field(default_factory=_default_vocabulary)
     dim: int = 64
@@ -253,6 +257,18 @@ class SmilesTransformer(nn.Module):
             ids: [B, L] -> [B, D]
         """
         return self.pool(self.forward_tokens(ids), ids)
+
+    def peft_sites(self) -> PeftSites:
+        """Where parameter-efficient fine-tuning acts (``molssl.peft``).
+
+        Adapters follow each block's two sub-layers, the attention output projection and the MLP, before
+        dropout and the residual sum (Houlsby et al. 2019); prompts (GPF) are added to the token
+        embeddings, before the positions; LoRA adapts ``config.peft_lora_targets`` unless told otherwise.
+        """
+        layers = tuple(name for i in range(len(self.blocks)) for name in (f"blocks.{i}.proj", f"blocks.{i}.mlp"))
+        dim = self.config.dim
+        return PeftSites(layer_outputs=layers, layer_dims=(dim,) * len(layers), input_features="token_embedding", input_dim=dim,
+                         lora_targets=self.config.peft_lora_targets)  # fmt: skip
 
     def layers(self) -> list[nn.Module]:
         """Trainable blocks from input to output (embeddings first), for ``last_k`` fine-tuning."""

@@ -25,8 +25,9 @@ def _parse(*argv: str) -> argparse.Namespace:
 
 def test_only_the_chosen_modes_options_reach_the_config():
     assert mode_options(_parse("--mode", "lora", "--lora-rank", "4", "--adapter-dim", "7")) == {
-        "mode": "lora", "last_k": 1, "peft": {"lora_rank": 4, "lora_alpha": 16.0, "lora_targets": ["convs.*"]}, "lp_epochs": None,
-    }  # fmt: skip
+        "mode": "lora", "last_k": 1, "peft": {"lora_rank": 4, "lora_alpha": 16.0}, "lp_epochs": None,
+    }  # fmt: skip  (no --lora-targets: the encoder's default, filled in by the model config)
+    assert mode_options(_parse("--mode", "lora", "--lora-targets", "blocks.0.*"))["peft"]["lora_targets"] == ["blocks.0.*"]
     assert mode_options(_parse("--mode", "lp_ft", "--lp-epochs", "3"))["lp_epochs"] == 3
     assert mode_options(_parse("--mode", "full", "--lp-epochs", "3"))["lp_epochs"] is None
     assert save_as_delta(_parse("--mode", "gpf", "--pretrained", "enc")) and not save_as_delta(_parse("--mode", "gpf"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 
 import numpy as np
@@ -14,11 +13,12 @@ from molssl.chem.featurize import featurize_many
 from molssl.data.loader import StoreLoader
 from molssl.nn.encoder import EncoderConfig, GNNEncoder
 from molssl.nn.pretrained import save_encoder
-from molssl.peft import BaseMismatchError, PeftConfig, get_peft, merge_lora
+from molssl.peft import BaseMismatchError, PeftConfig, get_peft
 from molssl.tasks.finetune import FinetuneConfig, finetune
-from molssl.tasks.model import ModelFactory, PredictorConfig, PropertyModel, set_trainable
+from molssl.tasks.model import ModelFactory, PredictorConfig, PropertyModel
 from molssl.tasks.predictor import PropertyPredictor
 from tests.conftest import MOLECULENET, moleculenet_head, moleculenet_smiles
+from tests.peft.conftest import assert_merged_lora_predicts_the_same, assert_trains_only_its_parameters
 
 SMALL = {"num_layers": 2, "emb_dim": 32}
 # awkward molecules: charged salt, aromatic, stereo, single atom, metal
@@ -71,32 +71,12 @@ def test_adapters_and_lora_start_exactly_at_the_pretrained_function(pretrained, 
 @pytest.mark.parametrize("method", ["adapter", "lora", "bitfit", "gpf", "gpf_plus"])
 def test_only_the_intended_parameters_get_gradients(pretrained, batch, method):
     _, model = _models(pretrained, {"method": method})
-    set_trainable(model, method)
-    model.train()
-    model(batch).sum().backward()
-    for name, p in model.named_parameters():
-        pretrained_weight = name.startswith("encoder.") and not name.startswith("encoder.peft.")
-        if method == "bitfit" and pretrained_weight:
-            expected = name.endswith(".bias") or ".batch_norms." in name or ".norm" in name
-        else:
-            expected = not pretrained_weight
-        assert p.requires_grad == expected, name
-        if not expected:
-            assert p.grad is None, name
-    got = [n for n, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0]
-    assert any(n.startswith("head.") for n in got) and any(n.startswith("encoder.") for n in got)
+    assert_trains_only_its_parameters(model, method, batch, lambda name: ".batch_norms." in name or ".norm" in name)
 
 
 def test_lora_merged_into_the_weights_predicts_the_same(pretrained, batch):
     _, model = _models(pretrained, {"method": "lora", "lora_rank": 4})
-    with torch.no_grad():
-        for p in get_peft(model.encoder).parameters():
-            p.add_(0.2 * torch.randn_like(p))
-    adapted = model(batch)
-    merged = copy.deepcopy(model)
-    assert merge_lora(merged.encoder) == 4  # 2 layers x the GIN MLP's 2 linear maps
-    torch.testing.assert_close(merged(batch), adapted, rtol=1e-5, atol=1e-5)
-    assert torch.equal(model(batch), adapted)  # the copy's merge left the original alone
+    assert_merged_lora_predicts_the_same(model, batch, 4)  # 2 layers x the GIN MLP's 2 linear maps
 
 
 def test_lp_ft_first_phase_leaves_the_encoder_untouched(pretrained):
@@ -135,7 +115,7 @@ def test_fit_save_delta_load_predicts_the_same_and_refuses_another_base(pretrain
     peft_params = sum(p.numel() for p in get_peft(predictor.model_.encoder).parameters())
     head = sum(p.numel() for n, p in predictor.model_.named_parameters() if not n.startswith("encoder."))
     assert m["trainable_parameters"] == peft_params + head < m["total_parameters"]
-    assert predictor.model_.config.peft == PeftConfig(method="lora", lora_rank=4).to_dict()
+    assert predictor.model_.config.peft == PeftConfig(method="lora", lora_rank=4, lora_targets=("convs.*",)).to_dict()  # the GNN default
 
     predictor.save(tmp_path / "delta", delta=True)
     config = json.loads((tmp_path / "delta" / "config.json").read_text())["config"]
