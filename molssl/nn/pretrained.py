@@ -12,7 +12,10 @@ read it and refuse a checkpoint built for another featurization scheme or other 
 size, normalization, tokenizer: ``expected_preprocessing``). Checkpoints written before the kind was
 recorded are graph encoders and load as such. Wherever a checkpoint is
 asked for, the output folder of the command that wrote it works too (``checkpoint_in``): a pretraining
-run folder stands for its ``encoder/``, a ``molssl finetune`` folder for its ``model/``.
+run folder stands for its ``encoder/``, a ``molssl finetune`` folder for its ``model/``. A multimodal
+(``clip_align``) run holds one encoder per modality besides its ``encoder/`` (kind ``"multimodal"``, all
+parts): asked for an encoder kind (``kind="gnn"``, ``"smiles_transformer"``, ...), the run folder or its
+``encoder/`` stands for the part ``encoders/<modality>/`` of that kind.
 """
 
 from __future__ import annotations
@@ -32,18 +35,27 @@ ENCODER_KIND = "encoder"
 #: the sub-folders of a command's output folder that hold its checkpoint: pretraining's encoder/, fine-tuning's model/
 RUN_CHECKPOINTS = ("encoder", "model")
 
+#: the encoder kind of a multimodal run's ``encoder/`` (all parts; ``molssl.multimodal.encoder``)
+MULTIMODAL_KIND = "multimodal"
 
-def checkpoint_in(path: str | os.PathLike) -> Path:
+
+def checkpoint_in(path: str | os.PathLike, kind: str | None = None) -> Path:
     """The checkpoint ``path`` names: itself, or the ``encoder/`` or ``model/`` of a run folder holding one.
+
+    Args:
+        path: a checkpoint directory or the output folder of the command that wrote one.
+        kind: the encoder kind the caller builds (``"gnn"``, ``"smiles_transformer"``, ...; None: any).
+            Where ``path`` is a multimodal run (or its ``encoder/``), the run's ``encoders/<modality>/``
+            holding an encoder of this kind is returned.
 
     Raises:
         CheckpointError: ``path`` is a pretraining run folder whose run has not finished (no ``encoder/``
-            yet), saying how to finish it.
+            yet), saying how to finish it; or a multimodal run with no part of ``kind`` (its parts listed).
     """
     path = Path(path)
     for sub in RUN_CHECKPOINTS:
         if (path / sub / "config.json").is_file():
-            return path / sub
+            return _part_of_kind(path / sub, kind, given=path)
     try:
         run_format = json.loads((path / "config.json").read_text()).get("format")
     except (OSError, ValueError, AttributeError):
@@ -51,7 +63,31 @@ def checkpoint_in(path: str | os.PathLike) -> Path:
     if run_format == "molssl-pretrain-run":
         raise CheckpointError(f"{path} is a pretraining run folder without encoder/: the run has not finished; resume it "
                               f"(molssl pretrain --resume --out {path} with its options) or pass a finished run")  # fmt: skip
-    return path
+    return _part_of_kind(path, kind, given=path)
+
+
+def _encoder_kind_in(checkpoint: Path) -> str | None:
+    """The ``encoder_kind`` an encoder checkpoint's ``config.json`` records (None: not an encoder checkpoint)."""
+    try:
+        config = json.loads((checkpoint / "config.json").read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return config.get("encoder_kind") if isinstance(config, dict) and config.get("kind") == ENCODER_KIND else None
+
+
+def _part_of_kind(checkpoint: Path, kind: str | None, given: Path) -> Path:
+    """``checkpoint``, or, when it is a multimodal run's ``encoder/`` and ``kind`` another kind, its part of ``kind``."""
+    if kind is None or kind == MULTIMODAL_KIND or _encoder_kind_in(checkpoint) != MULTIMODAL_KIND:
+        return checkpoint
+    folder = checkpoint.parent / "encoders"
+    parts = {p: _encoder_kind_in(p) for p in sorted(folder.iterdir()) if p.is_dir()} if folder.is_dir() else {}
+    for part, part_kind in parts.items():
+        if part_kind == kind:
+            return part
+    listed = ", ".join(f"{p} ({k})" for p, k in parts.items()) or f"none: {folder} is missing"
+    raise CheckpointError(f"{given} is a multimodal (clip_align) run: it holds one encoder per modality and none of kind "
+                          f"{kind!r}; its encoders: {listed}. Pass one of them, with the encoder of its kind "
+                          f"(molssl finetune --encoder smiles_transformer for the SMILES one)")  # fmt: skip
 
 
 class PreprocessingMismatchError(CheckpointError):
@@ -94,7 +130,7 @@ def _check_preprocessing(path: Path, recorded: Mapping[str, Any], expected: Mapp
 
 def load_encoder_state(
     directory: str | os.PathLike, expected_scheme: FeaturizationSpec | str | Mapping[str, Any] | None = None,
-    *, expected_preprocessing: Mapping[str, Any] | None = None,
+    *, expected_preprocessing: Mapping[str, Any] | None = None, encoder_kind: str | None = None,
 ) -> tuple[Any, dict]:  # fmt: skip
     """The encoder config (of its registered kind) and weights stored in ``directory``.
 
@@ -102,6 +138,7 @@ def load_encoder_state(
     holding one (``checkpoint_in``). ``expected_scheme`` is a ``FeaturizationSpec`` (or a scheme name,
     or a recorded spec dict). ``expected_preprocessing`` is a ``DataSource.preprocessing()``: a
     checkpoint that records other preprocessing is refused (its ``"scheme"`` as ``expected_scheme``).
+    ``encoder_kind``, the kind the caller builds, picks a multimodal run's encoder of that kind (``checkpoint_in``).
 
     Raises:
         CheckpointError: unreadable, corrupt, or holding no encoder.
@@ -111,7 +148,7 @@ def load_encoder_state(
     if expected_scheme is None and expected_preprocessing is not None:
         expected_scheme = expected_preprocessing.get("scheme")
     expected = None if expected_scheme is None else get_spec(expected_scheme).to_dict()
-    found = read_checkpoint(checkpoint_in(directory), expected_scheme=expected)
+    found = read_checkpoint(checkpoint_in(directory, encoder_kind), expected_scheme=expected)
     config, state = found.config, found.state_dict
     kind = config.get("kind")
     with reading_checkpoint(found.path, f"the {kind} checkpoint's config"):
@@ -127,14 +164,15 @@ def load_encoder_state(
 
 def load_encoder(
     directory: str | os.PathLike, expected_scheme: FeaturizationSpec | str | Mapping[str, Any] | None = None,
-    *, expected_preprocessing: Mapping[str, Any] | None = None,
+    *, expected_preprocessing: Mapping[str, Any] | None = None, encoder_kind: str | None = None,
 ) -> Any:  # fmt: skip
     """Rebuild the encoder stored in ``directory`` (a ``GNNEncoder`` or another registered kind) with its weights.
 
     Raises:
         CheckpointError: as ``load_encoder_state``, or weights that do not fit the encoder its config describes.
     """
-    config, state = load_encoder_state(directory, expected_scheme, expected_preprocessing=expected_preprocessing)
+    config, state = load_encoder_state(directory, expected_scheme, expected_preprocessing=expected_preprocessing,
+                                       encoder_kind=encoder_kind)
     encoder = build_encoder(config)
     load_weights(encoder, state, directory)
     return encoder

@@ -26,6 +26,7 @@ from molssl.tasks.ensemble import pack_members, pop_members
 from molssl.tasks.fit_outputs import assess_fit, build_member
 from molssl.tasks.prediction_columns import prediction_frame
 from molssl.nn.encoder import EncoderConfig
+from molssl.nn.encoders import kind_of
 from molssl.nn.onednn import use_onednn_linears
 from molssl.nn.pretrained import checkpoint_in, load_encoder_state
 from molssl.peft import state_sha256
@@ -40,6 +41,18 @@ from molssl.text.inputs import model_inputs, molecule_scheme, text_encoder_confi
 from molssl.zoo import resolve_pretrained
 
 logger = logging.getLogger(__name__)
+
+
+def _encoder_of_kind(pretrained: str | os.PathLike, kind: str) -> str | os.PathLike:
+    """``pretrained`` as given, or, where it is a multimodal run, its encoder of ``kind`` (what the model records).
+
+    Raises:
+        CheckpointError: a multimodal run with no encoder of ``kind`` (its encoders listed).
+    """
+    resolved = resolve_pretrained(pretrained)
+    part = checkpoint_in(resolved, kind)
+    return part if part != checkpoint_in(resolved) else pretrained
+
 
 PREDICTOR_KIND = "property_predictor"
 
@@ -112,7 +125,9 @@ class PropertyPredictor:
             split_fractions, split_seed: fractions and seed of the split.
             pretrained: an encoder (or predictor) checkpoint directory to start from, or a zoo name
                 (``molssl.zoo``, e.g. ``"hu2020/gcn_supervised_contextpred"``); its scheme must
-                match. The encoder architecture then comes from the checkpoint (dropout from here).
+                match. The encoder architecture then comes from the checkpoint (dropout from here). A
+                multimodal (``clip_align``) run folder stands for its aligned encoder of this predictor's
+                kind: ``encoders/graph`` for a GNN, ``encoders/smiles`` for ``encoder="smiles_transformer"``.
             config: a ``FinetuneConfig``; or pass its fields as keyword arguments (epochs, lr, ...).
             progress: called after every epoch with ``{"seed", "epoch", "loss", "train", "valid", "test"}``.
             sanitize: ``"strict"`` (default) or ``"lenient"``: also keep molecules that fail only RDKit's
@@ -150,6 +165,8 @@ class PropertyPredictor:
         if standardized.changed:
             table = dataclasses.replace(table, smiles=standardized.smiles)
         pretrained_state: dict[str, torch.Tensor] | None = None
+        if pretrained is not None:
+            pretrained = _encoder_of_kind(pretrained, kind_of(self.encoder_config))
         if pretrained is not None and not isinstance(self.encoder_config, EncoderConfig):  # the checkpoint's vocabulary comes along
             enc_config, pretrained_state = load_encoder_state(resolve_pretrained(pretrained))
             if type(enc_config) is not type(self.encoder_config):

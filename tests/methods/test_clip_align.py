@@ -13,7 +13,8 @@ from molssl.methods import get_method
 from molssl.methods.clip_align import CrossModalAlignment, CrossModalAlignmentConfig
 from molssl.multimodal.encoder import MultimodalEncoderConfig
 from molssl.multimodal.retrieval import cross_modal_retrieval, embed_source
-from molssl.nn.pretrained import load_encoder
+from molssl.checkpoint import CheckpointError
+from molssl.nn.pretrained import checkpoint_in, load_encoder
 from molssl.pretrain import DataConfig, RunConfig, TrainConfig, pretrain
 from molssl.ssl.losses import cross_modal_info_nce
 from molssl.tasks.predictor import PropertyPredictor
@@ -116,6 +117,19 @@ def test_resume_is_exact_and_each_encoder_fine_tunes(corpus, tmp_path, monkeypat
     text = PropertyPredictor(encoder="smiles_transformer", device="cpu").fit(
         data, pretrained=tmp_path / "full" / "encoders" / "smiles", epochs=1, seeds=(0,))
     assert text.model_.config.encoder.dim == 32
+    # the run folder (or its multimodal encoder/) stands for its encoder of the kind fine-tuned: same weights
+    from_run = PropertyPredictor(device="cpu").fit(data, pretrained=tmp_path / "full", epochs=1, seeds=(0,))
+    assert from_run.info_["pretrained"] == str(tmp_path / "full" / "encoders" / "graph")
+    assert from_run.info_["pretrained_sha256"] == graph.info_["pretrained_sha256"]
+    from molssl.cli.main import main
+
+    code = main(["finetune", str(data), "--encoder", "smiles_transformer", "--pretrained", str(tmp_path / "full" / "encoder"),
+                 "--out", str(tmp_path / "ft"), "--epochs", "1", "--device", "cpu", "--no-progress"])  # fmt: skip
+    info = json.loads((tmp_path / "ft" / "metrics.json").read_text())["info"]
+    assert code == 0 and info["pretrained"] == str(tmp_path / "full" / "encoders" / "smiles")
+    assert info["pretrained_sha256"] == text.info_["pretrained_sha256"]
+    with pytest.raises(CheckpointError, match=r"multimodal .*encoders/graph \(gnn\), .*encoders/smiles \(smiles_transformer\)"):
+        checkpoint_in(tmp_path / "full", "resnet")  # no depiction encoder in a graph+SMILES run
 
 
 def test_three_modalities_from_the_cli(corpus, tmp_path, monkeypatch):
@@ -135,6 +149,33 @@ def test_three_modalities_from_the_cli(corpus, tmp_path, monkeypatch):
     source = json.loads((run / "config.json").read_text())["source"]
     assert source["unrepresentable"]["graph"]["count"] == 2 and source["modalities"] == ["graph", "smiles", "image"]
     assert type(load_encoder(run / "encoders" / "image")).__name__ == "ResNet"
+
+
+def test_two_ranks_contrast_against_the_global_batch(corpus, tmp_path):
+    """torchrun, 2 CPU processes (gloo): with gather, each rank's negatives are the whole global batch, so the
+    losses are those of one process on the same batches (within per-rank dropout/BatchNorm noise); without it a
+    rank contrasts only its half batch and the loss starts far lower (fewer negatives)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MOLSSL_CACHE": str(tmp_path / "cache")}
+    options = [arg for k, v in SMALL.items() if k.split(".")[0] != "image" for arg in ("--encoder-option", f"{k}={json.dumps(v)}")]
+
+    def losses(name: str, nproc: int, *extra: str) -> list[float]:
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"] if nproc > 1 else [sys.executable]
+        done = subprocess.run([*launcher, "-m", "molssl", "pretrain", "--method", "clip_align", "-o", "modalities=graph,smiles",
+                               "-o", "projection_dim=16", *extra, "--data", str(corpus[0]), "--out", str(tmp_path / name),
+                               "--steps", "3", "--batch-size", "32", "--log-every", "1", "--device", "cpu", "--no-progress", *options],
+                              env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+        assert done.stdout.count("encoders/graph") == 1  # one summary, from rank 0
+        return [json.loads(line)["loss"] for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+
+    one, two, alone = losses("one", 1), losses("two", 2), losses("alone", 2, "-o", "gather=false")
+    assert json.loads((tmp_path / "two" / "config.json").read_text())["world_size"] == 2
+    assert all(abs(a - b) / a < 0.05 for a, b in zip(one, two)), (one, two)
+    assert alone[0] < 0.85 * one[0], (one, alone)
 
 
 @pytest.mark.slow
