@@ -16,14 +16,7 @@ import molssl.ops.adjacency as adjacency
 from molssl.nn.pretrained import load_encoder
 from molssl.pretrain import pretrain
 from tests.pretrain.conftest import SMALL_ENCODER, fast
-
-
-def _interrupt_at(step):
-    def on_log(row):
-        if row["step"] == step:
-            raise KeyboardInterrupt(f"simulated kill at step {step}")
-
-    return on_log
+from tests.pretrain.test_trainer import _interrupt_at
 
 
 @pytest.mark.skipif(not fast_linear.onednn_linear_available(), reason="this PyTorch has no usable oneDNN linear op")
