@@ -183,7 +183,9 @@ class ViT(nn.Module):
     def _check_images(self, x: Tensor) -> None:
         c, s = self.config.in_channels, self.config.image_size
         if x.dim() != 4 or tuple(x.shape[1:]) != (c, s, s):
-            raise ValueError(f"ViT expects [B, {c}, {s}, {s}] images, got shape {tuple(x.shape)}")
+            raise ValueError(f"ViT expects [B, {c}, {s}, {s}] images, got shape {tuple(x.shape)}; set its image_size "
+                             "to the input's (--encoder-option image_size=N; a spectrogram is n_mels x frames, "
+                             "which must be equal)")  # fmt: skip
 
     def patchify(self, x: Tensor) -> Tensor:
         """Split images into flattened patches (row-major patch order; pixels row by row, channels last).

@@ -31,3 +31,12 @@ def test_config_round_trips_and_is_registered():
         ByolaCNNConfig(n_mels=60)
     with pytest.raises(ValueError, match=r"\[B, 1, 64, frames >= 8\]"):
         ByolaCNN(TINY_CNN)(torch.zeros(2, 1, 40, 64))
+
+
+def test_a_vit_of_another_size_names_the_option_that_fits_spectrograms(clips):
+    from molssl.vision.vit import ViT, ViTConfig
+
+    spectrograms = clips.normalized()  # [12, 1, 64, 64]
+    with pytest.raises(ValueError, match=r"\[B, 1, 28, 28\] images, got shape \(12, 1, 64, 64\); set its image_size .*image_size=N"):
+        ViT(ViTConfig(in_channels=1, dim=32, depth=1, heads=2))(spectrograms)
+    assert ViT(ViTConfig(image_size=64, patch_size=16, in_channels=1, dim=32, depth=1, heads=2))(spectrograms).shape == (12, 32)
