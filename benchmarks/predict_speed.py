@@ -11,11 +11,16 @@ reported as min / median / max over rounds. Each round also times featurization 
 ``featurize_many`` vs smiles2graph + ``Data``), to show how much of each path is featurization and how
 much the shared model.
 
+Model only: the same two models run over batches built beforehand (molssl's ``StoreLoader`` batches,
+PyG ``DataLoader`` batches of the stitched ``Data``), so each round also says how much of each path is
+the shared model; ``1 / (model share of molssl's path)`` of the baseline's time bounds what any
+featurization could give (printed as the bound).
+
 Latency: one SMILES and 32 SMILES -> predictions, molssl vs the stitched path, interleaved; each
 repeat takes new molecules (as a user's next request would), median milliseconds.
 
 Run:
-    python benchmarks/predict_speed.py [--n 2000] [--rounds 5] [--threads 1]
+    python benchmarks/predict_speed.py [--n 2000] [--rounds 5] [--threads 1] [--no-bf16]
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     parser.add_argument("--latency-repeats", type=int, default=15)
+    parser.add_argument("--no-bf16", action="store_true", help="leave out bf16 autocast (emulated, slow, on CPUs without bf16)")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     if args.threads is not None:
@@ -86,13 +92,30 @@ def main() -> None:
             for loader_batch in DataLoader(graphs, batch_size=args.batch_size):
                 torch.sigmoid(ogb_model(loader_batch))
 
+    from molssl.data.loader import StoreLoader
+    from molssl.nn.onednn import use_onednn_linears
+
+    own_batches = list(StoreLoader(featurize_many(smiles, scheme="hu").graphs, batch_size=args.batch_size))
+    stitched_batches = list(DataLoader(stitched_graphs(smiles), batch_size=args.batch_size))
+    own_model = use_onednn_linears(PropertyModel(predictor.model_.config).eval())  # as predict runs it
+    own_model.load_state_dict(predictor.model_.state_dict())
+
+    def model_only(model, batches: list) -> None:
+        with torch.inference_mode():
+            for batch in batches:
+                torch.sigmoid(model(batch))
+
     throughput = {
         "molssl predict fp32": lambda: predictor.predict(smiles, batch_size=args.batch_size),
         "molssl predict bf16": lambda: predictor.predict(smiles, batch_size=args.batch_size, precision="bf16"),
         BASELINE: lambda: baseline(smiles),
         "featurization only: molssl featurize_many (hu)": lambda: featurize_many(smiles, scheme="hu"),
         "featurization only: smiles2graph + Data (ogb)": lambda: stitched_graphs(smiles),
+        "model only: molssl batches, predict's model": lambda: model_only(own_model, own_batches),
+        "model only: PyG DataLoader batches, same GIN": lambda: model_only(ogb_model, stitched_batches),
     }
+    if args.no_bf16:
+        del throughput["molssl predict bf16"]
     for fn in throughput.values():  # warm-up: the oneDNN probe, first-call allocations, record caches
         fn()
     rates: dict[str, list[float]] = {k: [] for k in throughput}
@@ -117,6 +140,15 @@ def main() -> None:
     share_molssl = statistics.median(rates["molssl predict fp32"]) / statistics.median(rates["featurization only: molssl featurize_many (hu)"])
     share_base = statistics.median(rates[BASELINE]) / statistics.median(rates["featurization only: smiles2graph + Data (ogb)"])
     print(f"featurization share of the time: molssl fp32 {share_molssl:.0%}, baseline {share_base:.0%}")
+    model_share = statistics.median(rates["molssl predict fp32"]) / statistics.median(rates["model only: molssl batches, predict's model"])
+    base_model_share = statistics.median(rates[BASELINE]) / statistics.median(rates["model only: PyG DataLoader batches, same GIN"])
+    bound = [b / m for b, m in zip(rates["model only: molssl batches, predict's model"], rates[BASELINE])]
+    print(f"model share of the time: molssl fp32 {model_share:.0%}, baseline {base_model_share:.0%}; bound with molssl's "
+          f"model and free featurization: {statistics.median(bound):.2f}x the baseline (min {min(bound):.2f})")  # fmt: skip
+    rows.append({"what": "predict_shares", "molecules": len(smiles), "threads": threads, "rounds": args.rounds,
+                 "featurization_share_molssl": round(share_molssl, 3), "featurization_share_baseline": round(share_base, 3),
+                 "model_share_molssl": round(model_share, 3), "model_share_baseline": round(base_model_share, 3),
+                 "bound_vs_baseline": _spread(bound)})  # fmt: skip
 
     # latency: new molecules every repeat
     latency_pool = pool[args.n :]
