@@ -1,7 +1,7 @@
 """The stress-test table (issue 22): how a fitted model's test predictions move when molecules are rewritten.
 
 A GIN (and the SMILES transformer, ``--encoders smiles_transformer``) is fitted on BBBP and ESOL (scaffold
-split, seed 0, ``--epochs``), then ``molssl.eval.stress.stress_test`` rewrites every test molecule (randomized
+split, seed 0, ``--epochs``; the transformer at ``--text-size``, default ``tiny``), then ``molssl.eval.stress.stress_test`` rewrites every test molecule (randomized
 SMILES, salt or water added, fragments stripped, explicit/implicit hydrogens, another tautomer,
 neutralization) and counts predictions that move by more than 1e-4 and, for BBBP, decisions flipping at 0.5.
 A graph model must not move under randomized SMILES or hydrogens written out: with ``atom_order="canonical"``
@@ -34,7 +34,7 @@ SUITE = "ood_stress"
 DATASETS = ["bbbp", "esol"]
 
 
-def run_one(encoder: str, dataset: str, epochs: int, seed: int, atom_order: str) -> list[dict]:
+def run_one(encoder: str, dataset: str, epochs: int, seed: int, atom_order: str, text_size: str = "tiny") -> list[dict]:
     import numpy as np
 
     from molssl.eval.stress import stress_test
@@ -42,7 +42,9 @@ def run_one(encoder: str, dataset: str, epochs: int, seed: int, atom_order: str)
     from molssl.tasks.predictor import PropertyPredictor
 
     start = time.perf_counter()
-    options = {"num_layers": 5, "emb_dim": 300} if encoder != "smiles_transformer" else {}
+    from molssl.text.encoder import PRESETS
+
+    options = {"num_layers": 5, "emb_dim": 300} if encoder != "smiles_transformer" else dict(PRESETS[text_size])
     predictor = PropertyPredictor(encoder=encoder, **options)
     predictor.fit(dataset, config=FinetuneConfig(epochs=epochs, seeds=(seed,)), atom_order=atom_order)
     frame = predictor.fit_predictions_
@@ -50,6 +52,7 @@ def run_one(encoder: str, dataset: str, epochs: int, seed: int, atom_order: str)
     classification = predictor.metrics_["metric"] in ("rocauc", "roc_auc")
     results = stress_test(predictor, test, seed=seed, threshold=0.5 if classification else None)
     fitted = {"encoder": encoder, "dataset": dataset, "epochs": epochs, "seed": seed, "atom_order": atom_order, "test_molecules": len(test),
+              **({"text_size": text_size} if encoder == "smiles_transformer" else {}),
               "test_score": predictor.metrics_["per_seed"][0]["test_at_best"], "metric": predictor.metrics_["metric"],
               "minutes": round((time.perf_counter() - start) / 60, 2)}  # fmt: skip
     stereo = [_has_stereo(s) for s in test]
@@ -72,7 +75,8 @@ def report(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         flipped = "" if r["flipped"] is None else r["flipped"]
-        lines.append(f"| {r['encoder']} | {r.get('atom_order', 'input')} | {r['dataset']} ({r['epochs']} ep, test {r['test_score']:.3f}) | {r['perturbation']} | "
+        encoder = r["encoder"] + (f" ({r['text_size']})" if "text_size" in r else "")
+        lines.append(f"| {encoder} | {r.get('atom_order', 'input')} | {r['dataset']} ({r['epochs']} ep, test {r['test_score']:.3f}) | {r['perturbation']} | "
                      f"{r['applicable']} | {r['moved']} | {r['moved_with_stereo']} | {100 * r['moved_fraction']:.1f} | {r['mean_abs_change']:.3g} | "
                      f"{r['max_abs_change']:.3g} | {flipped} |")  # fmt: skip
     return "\n".join(lines) + "\n"
@@ -86,6 +90,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--atom-orders", nargs="+", default=["canonical"], choices=["canonical", "input"],
                         help="featurization atom order of the fitted predictor (molssl.featurize_many(atom_order=))")
+    parser.add_argument("--text-size", default="tiny", help="SMILES transformer preset (molssl.text.encoder.PRESETS)")
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     rows = recorded(SUITE)
@@ -96,7 +101,7 @@ def main() -> None:
     for encoder, dataset, atom_order in ((e, d, o) for e in args.encoders for d in args.datasets for o in args.atom_orders):
         if (encoder, dataset, args.epochs, args.seed, atom_order) in done:
             continue
-        new = run_one(encoder, dataset, args.epochs, args.seed, atom_order)
+        new = run_one(encoder, dataset, args.epochs, args.seed, atom_order, args.text_size)
         append_rows(SUITE, new, "python benchmarks/ood_stress.py " + shlex.join(sys.argv[1:]))
         print(report(new), end="", flush=True)
 
