@@ -11,6 +11,14 @@ Run:
     python benchmarks/featurize_speed.py                 # 5,000 molecules from the embedded MOSES sample
     python benchmarks/featurize_speed.py --n 20000 --repeats 5
     python benchmarks/featurize_speed.py --n 2000 --repeats 7 --single-only   # no parallel part
+    python benchmarks/featurize_speed.py --n 2000 --repeats 3 --stages        # where a single call's time goes
+
+``--stages`` times the single call cumulatively, stage by stage, as ``featurize`` runs them (RDKit's
+parse alone; ``parse_plain``: text checks, size limits and silenced RDKit logs around the same parse;
+then ``ToBinary``; then the record-cache lookup of the features; then the PyG ``Data``, which is the
+whole call), against ``smiles2graph``, in blocks of 100 molecules interleaved over the contenders, on
+this process's CPU time. Each stage's increment is its cost as it runs right after RDKit's parse
+(caches and branch predictors cold), which is several times what the same code costs in a tight loop.
 """
 
 from __future__ import annotations
@@ -41,6 +49,60 @@ def load(n: int) -> list[str]:
     return lines[1 : n + 1]
 
 
+def stages(smiles: list[str], repeats: int, no_record: bool) -> None:
+    """The single call's CPU time stage by stage (cumulative), against smiles2graph; see the module docstring."""
+    from ogb.utils import smiles2graph
+
+    from molssl.chem.featurize import _parse_options, _record_cache
+    from molssl.chem.limits import DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH
+    from molssl.chem.mol_pickle import PICKLE_OPTIONS
+    from molssl.chem.parse import parse_plain
+    from molssl.graph.data import graph_data
+
+    options = _parse_options("strict", DEFAULT_MAX_ATOMS, DEFAULT_MAX_SMILES_LENGTH, "input")
+    cache = _record_cache("hu")
+    for s in smiles:  # fill the record cache: the stages time lookups, not learning
+        molssl.featurize(s)
+
+    def loop(step):
+        return lambda block: [step(s) for s in block]
+
+    contenders = {
+        "rdkit MolFromSmiles (parse only)": loop(Chem.MolFromSmiles),
+        "parse_plain (text checks, BlockLogs, parse)": loop(lambda s: parse_plain(s, options)),
+        "+ ToBinary": loop(lambda s: parse_plain(s, options).ToBinary(PICKLE_OPTIONS)),
+        "+ record-cache features": loop(lambda s: cache.features(parse_plain(s, options).ToBinary(PICKLE_OPTIONS))),
+        "+ Data (the whole path)": loop(lambda s: graph_data(*cache.features(parse_plain(s, options).ToBinary(PICKLE_OPTIONS)), smiles=s)),
+        "molssl featurize scheme=hu": loop(molssl.featurize),
+        "ogb smiles2graph": loop(smiles2graph),
+    }
+    cpu: dict[str, list[float]] = {k: [] for k in contenders}
+    blocks = [smiles[i : i + 100] for i in range(0, len(smiles), 100)]
+    for _ in range(repeats):
+        for block in blocks:
+            for name, fn in contenders.items():
+                c = time.process_time()
+                fn(block)
+                cpu[name].append((time.process_time() - c) / len(block) * 1e6)
+    med = {k: statistics.median(v) for k, v in cpu.items()}
+    s2g = med["ogb smiles2graph"]
+    print(f"{len(smiles)} MOSES molecules in blocks of 100, {repeats} interleaved repeats; median CPU us/mol; "
+          f"3x smiles2graph needs <= {s2g / 3:.1f} us/mol")  # fmt: skip
+    print(f"{'stage (cumulative)':46s} {'cpu us/mol':>10s} {'increment':>10s} {'vs parse':>9s} {'s2g / this':>11s}")
+    rows, previous = [], None
+    for name, us in med.items():
+        step = "" if previous is None or name.startswith(("molssl", "ogb")) else f"{us - previous:10.1f}"
+        print(f"{name:46s} {us:10.1f} {step:>10s} {us / med['rdkit MolFromSmiles (parse only)']:8.2f}x {s2g / us:10.2f}x")
+        rows.append({"what": "featurize_single_stages", "contender": name, "molecules": len(smiles), "repeats": repeats,
+                     "block": 100, "median_cpu_us_per_mol": round(us, 2),
+                     "cpu_time_vs_parse_only": round(us / med["rdkit MolFromSmiles (parse only)"], 3),
+                     "cpu_speedup_vs_smiles2graph": round(s2g / us, 3)})  # fmt: skip
+        previous = us
+    if not no_record:
+        path = append_rows("featurize_speed", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        print(f"recorded in {path.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=5000, help="molecules (default 5000)")
@@ -49,7 +111,11 @@ def main() -> None:
     parser.add_argument("--parallel-n", type=int, default=50000, help="molecules for the parallel part (default 50000)")
     parser.add_argument("--no-record", action="store_true", help="print only, do not append to results/")
     parser.add_argument("--single-only", action="store_true", help="skip the parallel part")
+    parser.add_argument("--stages", action="store_true", help="only the stage-by-stage profile of the single call")
     args = parser.parse_args()
+    if args.stages:
+        stages(load(args.n), args.repeats, args.no_record)
+        return
 
     from ogb.utils import smiles2graph
 
