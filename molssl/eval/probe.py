@@ -294,14 +294,17 @@ def probe_representations(data: Any = None, *, encoder: str | os.PathLike | None
         representation name -> ``probe`` result (with ``"encoder"``, the encoder config, where one was used).
     """
     from molssl.nn.encoders import build_encoder, config_from_dict, config_to_dict
-    from molssl.nn.pretrained import checkpoint_in, load_encoder, recorded_preprocessing
-    from molssl.checkpoint import read_checkpoint
+    from molssl.nn.pretrained import aligned_encoders, checkpoint_in, describe_aligned, load_encoder, recorded_preprocessing
+    from molssl.checkpoint import CheckpointError, read_checkpoint
     from molssl.pretrain.source import open_source
 
     if encoder is None and not random_init and not raw:
         raise ValueError("nothing to probe: give an encoder checkpoint, random_init with an encoder config, or raw")
     recorded: dict[str, Any] = {}
     if encoder is not None:
+        parts = aligned_encoders(checkpoint_in(encoder))
+        if parts:
+            raise CheckpointError(f"{describe_aligned(encoder, parts)}; probe one of them")
         found = read_checkpoint(checkpoint_in(encoder))
         recorded = recorded_preprocessing(found.config)
         modality = modality or (found.config.get("source") or {}).get("modality")

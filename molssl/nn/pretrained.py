@@ -75,19 +75,31 @@ def _encoder_kind_in(checkpoint: Path) -> str | None:
     return config.get("encoder_kind") if isinstance(config, dict) and config.get("kind") == ENCODER_KIND else None
 
 
+def aligned_encoders(checkpoint: str | os.PathLike) -> dict[Path, str | None]:
+    """A multimodal run's encoders, ``encoders/<modality>/`` -> encoder kind, when ``checkpoint`` is its ``encoder/``; else {}."""
+    checkpoint = Path(checkpoint)
+    if _encoder_kind_in(checkpoint) != MULTIMODAL_KIND:
+        return {}
+    folder = checkpoint.parent / "encoders"
+    return {p: _encoder_kind_in(p) for p in sorted(folder.iterdir()) if p.is_dir()} if folder.is_dir() else {}
+
+
+def describe_aligned(given: str | os.PathLike, parts: Mapping[Path, str | None]) -> str:
+    """The start of a message refusing the multimodal run ``given`` where one encoder is needed, listing ``parts``."""
+    listed = ", ".join(f"{p} ({k})" for p, k in parts.items()) or "none (its encoders/ folder is missing)"
+    return f"{given} is a multimodal (clip_align) run: it holds one encoder per modality; its encoders: {listed}"
+
+
 def _part_of_kind(checkpoint: Path, kind: str | None, given: Path) -> Path:
     """``checkpoint``, or, when it is a multimodal run's ``encoder/`` and ``kind`` another kind, its part of ``kind``."""
     if kind is None or kind == MULTIMODAL_KIND or _encoder_kind_in(checkpoint) != MULTIMODAL_KIND:
         return checkpoint
-    folder = checkpoint.parent / "encoders"
-    parts = {p: _encoder_kind_in(p) for p in sorted(folder.iterdir()) if p.is_dir()} if folder.is_dir() else {}
+    parts = aligned_encoders(checkpoint)
     for part, part_kind in parts.items():
         if part_kind == kind:
             return part
-    listed = ", ".join(f"{p} ({k})" for p, k in parts.items()) or f"none: {folder} is missing"
-    raise CheckpointError(f"{given} is a multimodal (clip_align) run: it holds one encoder per modality and none of kind "
-                          f"{kind!r}; its encoders: {listed}. Pass one of them, with the encoder of its kind "
-                          f"(molssl finetune --encoder smiles_transformer for the SMILES one)")  # fmt: skip
+    raise CheckpointError(f"{describe_aligned(given, parts)}; none is of kind {kind!r}. Pass one of them, with the "
+                          f"encoder of its kind (molssl finetune --encoder smiles_transformer for the SMILES one)")  # fmt: skip
 
 
 class PreprocessingMismatchError(CheckpointError):

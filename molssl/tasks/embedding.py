@@ -70,14 +70,17 @@ def load_embedder(model: str | os.PathLike, device: str | torch.device = "auto")
     pretrained encoder (``molssl pretrain`` output), either as the folder or the run folder holding it.
 
     Raises:
-        CheckpointError: not a predictor or encoder checkpoint.
+        CheckpointError: not a predictor or encoder checkpoint, or a multimodal run (its encoders listed).
     """
     from molssl.checkpoint import read_checkpoint
-    from molssl.nn.pretrained import checkpoint_in, load_encoder_state
+    from molssl.nn.pretrained import aligned_encoders, checkpoint_in, describe_aligned, load_encoder_state
     from molssl.nn.encoders import build_encoder
-    from molssl.checkpoint import load_weights
+    from molssl.checkpoint import CheckpointError, load_weights
 
     path = checkpoint_in(model)
+    parts = aligned_encoders(path)
+    if parts:  # which modality's embedding is meant is the caller's choice
+        raise CheckpointError(f"{describe_aligned(model, parts)}; embed with one of them")
     kind = read_checkpoint(path).config.get("kind")
     device = resolve_device(device)
     if kind == "property_predictor":

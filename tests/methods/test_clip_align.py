@@ -17,6 +17,7 @@ from molssl.checkpoint import CheckpointError
 from molssl.nn.pretrained import checkpoint_in, load_encoder
 from molssl.pretrain import DataConfig, RunConfig, TrainConfig, pretrain
 from molssl.ssl.losses import cross_modal_info_nce
+from molssl.tasks.embedding import load_embedder
 from molssl.tasks.predictor import PropertyPredictor
 from tests.conftest import moleculenet_head
 from tests.multimodal.conftest import open_built, write_corpus  # noqa: F401  (open_built: the fixture)
@@ -130,6 +131,8 @@ def test_resume_is_exact_and_each_encoder_fine_tunes(corpus, tmp_path, monkeypat
     assert info["pretrained_sha256"] == text.info_["pretrained_sha256"]
     with pytest.raises(CheckpointError, match=r"multimodal .*encoders/graph \(gnn\), .*encoders/smiles \(smiles_transformer\)"):
         checkpoint_in(tmp_path / "full", "resnet")  # no depiction encoder in a graph+SMILES run
+    with pytest.raises(CheckpointError, match="multimodal .*; embed with one of them"):
+        load_embedder(tmp_path / "full")  # which modality's embedding is meant is the caller's choice
 
 
 def test_three_modalities_from_the_cli(corpus, tmp_path, monkeypatch):
