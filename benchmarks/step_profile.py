@@ -16,6 +16,9 @@ then runs ``--batches`` more steps under a ``TorchDispatchMode`` that times ever
 * ``everything else``: per op (neighbour sums, ReLU backward, BatchNorm, bias-gradient sums, the
   elementwise sums, the optimizer's ops, ...).
 
+``--compile-probe`` also times ``torch.compile`` (inductor) of the encoder's BatchNorm + ReLU, forward
+and backward, against eager at the batch's shape: whether a compiler pays for the fusible ops here.
+
 The dispatch timing adds a few microseconds per op, so its total is a little above the plain step's.
 The printed table and a row per method (``results/step_profile.jsonl``) say what a faster step would
 have to remove: the products' excess over the bound, and each of the other ops.
@@ -23,6 +26,7 @@ have to remove: the products' excess over the bound, and each of the other ops.
 Run:
     python benchmarks/step_profile.py                            # attr_masking
     python benchmarks/step_profile.py --methods attr_masking graphcl --rounds 4
+    python benchmarks/step_profile.py --methods --compile-probe   # only the torch.compile probe
 """
 
 from __future__ import annotations
@@ -106,13 +110,51 @@ def profile_method(name: str, scheme: Any, batches: list, rounds: int, bound_rep
     }  # fmt: skip
 
 
+def compile_probe(rows: int, dim: int = 300, repeats: int = 15) -> dict:
+    """Eager vs ``torch.compile`` (inductor, dynamic shapes) of the encoder's BatchNorm + ReLU, forward and
+    backward, at a batch's ``rows`` x ``dim``: the largest block of the step's other ops a compiler could fuse.
+
+    Both are timed interleaved (process CPU ms, medians); a compiler that is missing or fails is recorded
+    as the error it raised.
+    """
+    import torch.nn.functional as F
+
+    def block(x, weight, bias, mean, var):
+        return F.relu(F.batch_norm(x, mean, var, weight, bias, True, 0.1, 1e-5))
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, dim, generator=gen, requires_grad=True)
+    weight, bias = torch.ones(dim, requires_grad=True), torch.zeros(dim, requires_grad=True)
+    mean, var = torch.zeros(dim), torch.ones(dim)
+    grad = torch.randn(rows, dim, generator=gen)
+    out: dict = {"rows": rows, "dim": dim}
+    start = time.perf_counter()
+    try:
+        compiled = torch.compile(block, dynamic=True)
+        compiled(x, weight, bias, mean, var).backward(grad)
+    except Exception as exc:  # no C++ compiler, an unsupported platform: the eager path is what runs
+        return {**out, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    out["compile_s"] = round(time.perf_counter() - start, 1)
+    times: dict[str, list[float]] = {"eager": [], "compiled": []}
+    for _ in range(repeats):
+        for name, fn in (("eager", block), ("compiled", compiled)):
+            start = time.process_time()
+            fn(x, weight, bias, mean, var).backward(grad)
+            times[name].append(time.process_time() - start)
+    for name, values in times.items():
+        out[f"{name}_ms"] = round(statistics.median(values) * 1e3, 2)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="+", default=["attr_masking"])
+    parser.add_argument("--methods", nargs="*", default=["attr_masking"])
     parser.add_argument("--batches", type=int, default=2, help="batches of 256 the rounds cycle over (default 2)")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved step/bound rounds (default 4)")
     parser.add_argument("--bound-repeats", type=int, default=3, help="timings per kernel when choosing the fastest")
     parser.add_argument("--molecules", type=int, default=5000)
+    parser.add_argument("--compile-probe", action="store_true",
+                        help="also time torch.compile of BatchNorm + ReLU against eager at the batch's shape")  # fmt: skip
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
 
@@ -134,6 +176,11 @@ def main() -> None:
               f"{row['other_ops_ms']:.0f} ms ({row['other_ops_ms'] / step_ms:.1%})")  # fmt: skip
         for op, (ms, calls) in row["other_ops"].items():
             print(f"  {op:40s} {ms:7.1f} ms {ms / step_ms:6.1%}  {calls} calls/step")
+    if args.compile_probe:
+        probe = compile_probe(int(batches[0].num_nodes))
+        rows.append({"what": "compile_probe", "block": "BatchNorm1d(300) + ReLU, forward + backward", "threads": 1,
+                     "load_avg_1m_at_start": load_1m, **probe})  # fmt: skip
+        print(f"\ntorch.compile probe (BatchNorm + ReLU fwd+bwd, {probe['rows']} x {probe['dim']}): {probe}")
     if not args.no_record:
         path = append_rows("step_profile", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
         print(f"recorded in {path.relative_to(ROOT)}")
