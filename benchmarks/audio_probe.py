@@ -46,6 +46,8 @@ from record import append_rows, recorded, todo_or_plan  # noqa: E402
 SUITE = "audio_probe"
 METHODS = ("byol", "mae")
 TASKS = ("digit", "speaker")
+#: the probes' train takes (``AudioSource.probe_split``): the only clips pretraining sees
+TRAIN_TAKES = range(10, 50)
 
 
 def encoder_config(method: str, args: argparse.Namespace) -> dict:
@@ -82,7 +84,7 @@ def probe_tasks(x: torch.Tensor, source) -> dict:
 
 
 def run_one(method: str, seed: int, args: argparse.Namespace) -> list[dict]:
-    from molssl.audio.data import AudioSource, open_audio_source
+    from molssl.audio.data import open_audio_source
     from molssl.eval.probe import embed, pixels
     from molssl.nn.encoders import build_encoder, config_from_dict
     from molssl.nn.pretrained import load_encoder
@@ -96,9 +98,7 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> list[dict]:
         x, _ = pixels(source)
         return [{**base, "method": "raw", "representation": "raw_logmel_mean", "normalization": None, "task": task, **result}
                 for task, result in probe_tasks(x, source).items()]  # fmt: skip
-    train_rows = source.probe_split()[0]
-    pretrain_source = AudioSource([source.clips[i] for i in train_rows], source.logmel, frames=source.frames,
-                                  path=source.path + " (train takes 10-49)")  # normalized from these clips only
+    pretrain_source = source.with_takes(TRAIN_TAKES)  # normalized from these clips only
     config = encoder_config(method, args)
     with tempfile.TemporaryDirectory() as tmp:
         log_every = max(1, args.steps // 10)

@@ -13,8 +13,9 @@ spectrograms on the training device. The opener reads:
 
 Options (``--data-option KEY=VALUE``): ``label`` (``digit`` or ``speaker`` for FSDD-named clips; default digit),
 ``frames``, the ``LogMelConfig`` fields (``sample_rate``, ``n_fft``, ``hop_length``, ``n_mels``, ``f_min``,
-``f_max``, ``floor``), ``mean``/``std`` (the log-mel normalization; default computed from the clips' own frames)
-and ``resample``.
+``f_max``, ``floor``), ``mean``/``std`` (the log-mel normalization; default computed from the clips' own frames),
+``resample`` and ``takes`` (keep only these takes of FSDD-named clips, e.g. ``takes=10-49``: pretraining on the
+probes' train takes, so neither the test clips nor their statistics enter it).
 
 FSDD's customary split (its README) tests on takes 0-4; ``probe_split`` also holds out takes 5-9 for validation
 (train: takes 10-49), so the probes select on validation and report test on the customary test takes.
@@ -175,6 +176,27 @@ class AudioSource(DataSource):
         return self._replace(logmel=logmel, frames=int(preprocessing.get("frames", self.frames)), mean=norm["mean"],
                              std=norm["std"])  # fmt: skip
 
+    def with_takes(self, takes: Sequence[int], *, mean: float | None = None, std: float | None = None) -> AudioSource:
+        """The clips whose take is in ``takes``, in order, normalized from their own frames (or ``mean``/``std``).
+
+        Raises:
+            ValueError: these clips have no takes, or none has one of ``takes``.
+        """
+        if self.takes is None:
+            raise ValueError(f"{self.path}: these clips have no takes to choose from (FSDD-named files "
+                             "{digit}_{speaker}_{take}.wav have)")  # fmt: skip
+        wanted = sorted({int(t) for t in takes})
+        keep = torch.from_numpy(np.flatnonzero(np.isin(self.takes.numpy(), wanted)))
+        if not len(keep):
+            raise ValueError(f"{self.path}: no clip has a take in {wanted}; its takes are "
+                             f"{int(self.takes.min())}-{int(self.takes.max())}")  # fmt: skip
+        # the subset's own digest: the normalization cache is keyed by it
+        digest = None if self.digest is None else hashlib.sha256(f"{self.digest} takes {wanted}".encode()).hexdigest()
+        return AudioSource([self.clips[i] for i in keep.tolist()], self.logmel, frames=self.frames,
+                           labels={k: v[keep] for k, v in self.labels.items()}, classes=self.classes, label=self.label,
+                           takes=self.takes[keep], path=f"{self.path} (takes {_ranges(wanted)})", digest=digest,
+                           mean=mean, std=std)  # fmt: skip
+
     def _replace(self, **changes: Any) -> AudioSource:
         kept = {"logmel": self.logmel, "frames": self.frames, "labels": self.labels, "classes": self.classes,
                 "label": self.label, "takes": self.takes, "path": self.path, "digest": self.digest, "mean": self.mean,
@@ -205,6 +227,37 @@ def _windows(clips: Sequence[np.ndarray], samples: int) -> tuple[Tensor, Tensor,
         windows[i, : len(clip)] = clip
         lengths[i] = len(clip)
     return torch.from_numpy(windows), torch.from_numpy(lengths), trimmed
+
+
+def parse_takes(value: Any) -> list[int]:
+    """The takes of the ``takes`` option: ``"10-49"``, ``"0-4,7"``, one number, or a list of numbers.
+
+    Raises:
+        ValueError: anything else, with the forms it takes.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, (list, tuple, range)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return [int(v) for v in value]
+    takes: list[int] = []
+    for part in str(value).split(",") if isinstance(value, str) else [None]:
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part or "")
+        if match is None or (match[2] is not None and int(match[2]) < int(match[1])):
+            raise ValueError(f"the audio option takes={value!r} is not a list of takes; give e.g. takes=10-49 or "
+                             "takes=0-4,7")  # fmt: skip
+        takes += range(int(match[1]), int(match[2] or match[1]) + 1)
+    return takes
+
+
+def _ranges(values: list[int]) -> str:
+    """Sorted distinct integers as ranges: [0, 1, 2, 7] -> "0-2,7"."""
+    runs: list[list[int]] = []
+    for v in values:
+        if runs and v == runs[-1][1] + 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 # ------------------------------------------------------------------------------------------------ readers
@@ -280,6 +333,7 @@ class AudioDataOptions:
         frames: spectrogram frames per window.
         mean, std: log-mel normalization (default: computed from the clips).
         resample: resample WAV files at another rate to ``sample_rate`` (else an error).
+        takes: keep only the clips of these takes (``parse_takes``: ``"10-49"``, ``"0-4,7"``; FSDD-named clips).
     """
 
     label: str | None = None
@@ -287,6 +341,7 @@ class AudioDataOptions:
     mean: float | None = None
     std: float | None = None
     resample: bool = False
+    takes: Any = None
 
     @classmethod
     def split(cls, options: dict[str, Any]) -> tuple[AudioDataOptions, LogMelConfig]:
@@ -313,7 +368,10 @@ def open_audio_source(data: Any = None, options: dict[str, Any] | None = None, *
         FileNotFoundError: a path that does not exist.
     """
     opts, logmel = AudioDataOptions.split(dict(options or {}))
+    chosen_takes = None if opts.takes is None else parse_takes(opts.takes)
     common = {"frames": opts.frames, "mean": opts.mean, "std": opts.std}
+    if chosen_takes is not None:  # normalized once the takes are chosen (with_takes), not from all the clips first
+        common.update(mean=0.0, std=1.0)
     if isinstance(data, AudioSource):
         source = data
     elif data is None or (isinstance(data, str) and data in ("fsdd", "embedded")):
@@ -339,6 +397,8 @@ def open_audio_source(data: Any = None, options: dict[str, Any] | None = None, *
         default = "class" if "class" in info["labels"] else ("digit" if "digit" in info["labels"] else None)
         source = AudioSource(clips, logmel, labels=info["labels"], classes=info["classes"], label=opts.label or default,
                              takes=info["takes"], path=str(path), digest=sha.hexdigest(), **common)  # fmt: skip
+    if chosen_takes is not None:
+        source = source.with_takes(chosen_takes, mean=opts.mean, std=opts.std)
     if source.trimmed:
         logger.info("%s: %d of %d clips are longer than the %d-frame window; their centre is kept", source.path,
                     source.trimmed, len(source), source.frames)  # fmt: skip

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from molssl.audio.data import FSDD_SAMPLES, AudioSource, open_audio_source, read_fsdd
+from molssl.audio.data import FSDD_SAMPLES, AudioSource, open_audio_source, parse_takes, read_fsdd
 from molssl.data.embedded import REPO_DATASETS, embedded_file
 from molssl.pretrain.source import open_source
 
@@ -113,3 +113,24 @@ def test_class_folders_and_bad_folders(tmp_path):
         open_audio_source(str(tmp_path / "missing"))
     with pytest.raises(ValueError, match="no clips"):
         AudioSource([])
+
+
+def test_takes_option_keeps_those_takes_and_normalizes_from_them_alone(fsdd):
+    train = open_audio_source("fsdd", {"takes": "10-49", "label": "speaker"})
+    rows = fsdd.probe_split()[0]  # the probes' train takes
+    assert len(train) == 2400 and sorted(set(train.takes.tolist())) == list(range(10, 50))
+    assert all(np.array_equal(a, fsdd.clips[i]) for a, i in zip(train.clips, rows.tolist()))
+    assert train.labels["speaker"].tolist() == fsdd.labels["speaker"][rows].tolist() and train.label == "speaker"
+    by_hand = AudioSource([fsdd.clips[i] for i in rows.tolist()], fsdd.logmel)  # statistics of these clips only
+    assert (train.mean, train.std) == (by_hand.mean, by_hand.std) != (fsdd.mean, fsdd.std)
+    assert train.path.endswith("(takes 10-49)") and train.digest != fsdd.digest
+    fixed = fsdd.with_takes([0, 1, 2, 7], mean=-6.0, std=4.0)
+    assert len(fixed) == 240 and (fixed.mean, fixed.std) == (-6.0, 4.0) and fixed.path.endswith("(takes 0-2,7)")
+    assert parse_takes("0-4, 7") == [0, 1, 2, 3, 4, 7] and parse_takes(7) == [7] and parse_takes([3, 1]) == [3, 1]
+    for bad in ("4-0", "ten", "1-", 1.5, True):
+        with pytest.raises(ValueError, match="takes=10-49"):
+            parse_takes(bad)
+    with pytest.raises(ValueError, match="no clip has a take in \\[50\\]; its takes are 0-49"):
+        fsdd.with_takes([50])
+    with pytest.raises(ValueError, match="no takes to choose from"):
+        AudioSource(fsdd.clips[:2], mean=0.0, std=1.0).with_takes([0])
