@@ -7,6 +7,7 @@ command builds a ``molssl.pretrain.RunConfig`` (the run's config.json) and calls
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from molssl.cli.config_options import add_config_options, config_from_args, key_value
@@ -76,10 +77,19 @@ def run(args: argparse.Namespace) -> int:
     from molssl.pretrain import pretrain
 
     result = pretrain(run_config(args), out=args.out, resume=args.resume, overwrite=args.overwrite)
-    import torch.distributed as dist
-
-    if not dist.is_initialized() or dist.get_rank() == 0:
+    if int(os.environ.get("RANK", "0")) == 0:  # one summary under torchrun (the loop has left the process group)
         last = result.metrics[-1] if result.metrics else {}
         print(f"{args.method}: {result.steps} steps, final loss {last.get('loss', float('nan')):.4f}; "
-              f"encoder saved to {result.encoder_dir} (fine-tune with --pretrained {result.encoder_dir})")  # fmt: skip
+              f"encoder saved to {result.encoder_dir} ({_next_step(result)})")  # fmt: skip
     return 0
+
+
+def _next_step(result) -> str:
+    """What takes the saved encoder: ``molssl probe`` for images and audio, ``finetune --pretrained`` otherwise."""
+    import json
+
+    source = json.loads((result.run_dir / "config.json").read_text()).get("source") or {}
+    if source.get("modality") in ("image", "audio"):
+        return f"probe with molssl probe --encoder {result.encoder_dir}"
+    parts = sorted(p for p in (result.run_dir / "encoders").glob("*") if p.is_dir())  # a multimodal run's encoders
+    return "fine-tune with " + (", ".join(f"--pretrained {p}" for p in parts) or f"--pretrained {result.encoder_dir}")
