@@ -3,7 +3,7 @@
 Each encoder is fine-tuned three ways with the same protocol as ``benchmarks/text_transfer.py`` and
 ``zoo_transfer.py`` (``PropertyPredictor``: scaffold split 80/10/10 of the embedded MoleculeNet set,
 ``--epochs`` epochs, batch 32, Adam 1e-3, selection on validation, test at the best-validation epoch),
-one row per (variant, dataset, seed):
+one row per (variant, dataset, seed); ESOL (regression, RMSE) beside the four classification sets:
 
 * ``graph_scratch`` / ``text_scratch``: the GIN / SMILES transformer of the aligned run's size, random init;
 * ``graph_own`` / ``text_own``: the same encoder pretrained on its own modality only (``attr_masking`` /
@@ -15,8 +15,9 @@ Runs live in ``benchmarks/_work/multimodal/``; rows go to ``results/multimodal_t
 fit ends, and a rerun skips recorded rows (resumable).
 
 Run:
-    python benchmarks/multimodal_transfer.py --datasets bbbp --seeds 0 --epochs 5        # the recorded slice
-    python benchmarks/multimodal_transfer.py --datasets bbbp bace clintox sider --seeds 0 1 2 --epochs 100 \\
+    python benchmarks/multimodal_transfer.py --datasets bbbp bace clintox sider esol --seeds 0 1 2 --epochs 5 \\
+        --threads 1                                                                      # the recorded slice
+    python benchmarks/multimodal_transfer.py --seeds 0 1 2 --epochs 100 \\
         --molecules 49000 --steps 20000 --size base                                     # the intended scale (GPU)
     python benchmarks/multimodal_transfer.py --plan | --report
 """
@@ -37,7 +38,7 @@ from benchmarks.multimodal_retrieval import WORK, add_pretraining_options, align
 from benchmarks.record import append_rows, recorded, todo_or_plan  # noqa: E402
 
 SUITE = "multimodal_transfer"
-DATASETS = ["bbbp", "bace", "clintox", "sider"]
+DATASETS = ["bbbp", "bace", "clintox", "sider", "esol"]
 VARIANTS = ["graph_scratch", "graph_own", "graph_aligned", "text_scratch", "text_own", "text_aligned"]
 OWN_METHODS = {"graph": "attr_masking", "text": "mlm"}
 
@@ -88,21 +89,37 @@ def run_one(variant: str, dataset: str, seed: int, args: argparse.Namespace) -> 
         "best_epoch": metrics["per_seed"][0]["best_epoch"], "size": args.size, "modalities": args.modalities,
         "pretrain_steps": args.steps if pretrained else 0, "pretrain_batch": args.batch, "molecules": args.molecules,
         "pretrain_seed": args.pretrain_seed, "fit_cpu_s": time.process_time() - start_cpu,
+        "pretrained_sha256": predictor.info_.get("pretrained_sha256"),  # which weights: a re-created run may differ
     }  # fmt: skip
 
 
 def report(args: argparse.Namespace) -> None:
+    """Test at best validation per variant (median, min-max over fine-tuning seeds), then per-seed differences."""
     rows = [r for r in recorded(SUITE) if r["epochs"] == args.epochs]
+    values = {}
+    for r in rows:
+        values.setdefault((r["dataset"], r["variant"]), {})[r["seed"]] = r["test_at_best_valid"]
+    metrics = {r["dataset"]: r["metric"] for r in rows}
     print(f"| dataset | metric | {' | '.join(VARIANTS)} |")
     print("|---|---|" + "---|" * len(VARIANTS))
-    for dataset in DATASETS:
-        cells, metric = [], ""
+    for dataset in (d for d in DATASETS if d in metrics):
+        cells = []
         for variant in VARIANTS:
-            values = [r["test_at_best_valid"] for r in rows if r["dataset"] == dataset and r["variant"] == variant]
-            metric = next((r["metric"] for r in rows if r["dataset"] == dataset), metric)
-            cells.append(f"{statistics.median(values):.3f} (n={len(values)})" if values else "-")
-        if any(c != "-" for c in cells):
-            print(f"| {dataset} | {metric} | {' | '.join(cells)} |")
+            v = list(values.get((dataset, variant), {}).values())
+            spread = f" ({min(v):.3f}-{max(v):.3f}, n={len(v)})" if len(v) > 1 else " (n=1)"
+            cells.append(f"{statistics.median(v):.3f}{spread}" if v else "-")
+        print(f"| {dataset} | {metrics[dataset]} | {' | '.join(cells)} |")
+    print("\nPer-seed differences (same fine-tuning seed; rmse: negative is better), median [each seed]:\n")
+    print("| dataset | encoder | aligned - scratch | own - scratch | aligned - own |")
+    print("|---|---|---|---|---|")
+    for dataset in (d for d in DATASETS if d in metrics):
+        for modality in ("graph", "text"):
+            cells = []
+            for a, b in (("aligned", "scratch"), ("own", "scratch"), ("aligned", "own")):
+                first, second = values.get((dataset, f"{modality}_{a}"), {}), values.get((dataset, f"{modality}_{b}"), {})
+                diffs = [first[s] - second[s] for s in sorted(set(first) & set(second))]
+                cells.append(f"{statistics.median(diffs):+.3f} [{', '.join(f'{d:+.3f}' for d in diffs)}]" if diffs else "-")
+            print(f"| {dataset} | {modality} | {' | '.join(cells)} |")
 
 
 def main() -> None:
