@@ -127,12 +127,12 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def median_cell(values: list[float]) -> str:
+def median_cell(values: list[float], digits: int = 3) -> str:
     """The median of ``values`` with their range when there are several ("-" for none)."""
     if not values:
         return "-"
     middle = statistics.median(values)
-    return f"{middle:.3f}" if len(values) == 1 else f"{middle:.3f} ({min(values):.3f}-{max(values):.3f})"
+    return f"{middle:.{digits}f}" if len(values) == 1 else f"{middle:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
 def table(rows: list[dict]) -> str:
@@ -144,7 +144,7 @@ def table(rows: list[dict]) -> str:
         groups.setdefault((row["task"], row["method"], row["representation"], scale), []).append(row)
     lines = [header, "|---|---|---|---|---|---|---|---|"]
     for (task, method, representation, (steps, batch, device)), group in sorted(groups.items()):
-        cells = [median_cell([r[key] for r in group if r.get(key) is not None])
+        cells = [median_cell([r[key] for r in group if r.get(key) is not None], 0 if key == "pretrain_cpu_s" else 3)
                  for key in ("knn20_test", "knn200_test", "linear_test", "pretrain_cpu_s")]  # fmt: skip
         name = method if method == "raw" else f"{method} ({steps}x{batch}, {device})"
         lines.append(f"| {task} | {name} | {representation} | {len(group)} | " + " | ".join(cells) + " |")
