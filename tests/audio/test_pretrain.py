@@ -47,6 +47,27 @@ def test_byola_first_loss_matches_a_per_clip_loop(clips):
     assert output.loss.item() == pytest.approx(float(expected), rel=1e-4, abs=1e-5)
 
 
+def test_mae_loss_matches_a_per_clip_per_patch_loop(clips):
+    torch.manual_seed(0)
+    method = MAE(TINY_VIT, MAEConfig(**MAE_SMALL)).train()
+    output = method(clips, generator(3))
+    with torch.no_grad():  # the same draws in the same order: the view, then the mask
+        g = generator(3)
+        spectrograms = method.make_views(clips, g)[0]  # [12, 1, 64, 64]: BYOL-A's crop without mixup
+        mask, keep = method.mask(len(clips), g, spectrograms.device)
+        errors = []
+        for i in range(len(clips)):  # one clip through encoder and decoder alone, its patches cut by hand
+            tokens = method.encoder.forward_tokens(spectrograms[i : i + 1], keep[i : i + 1])
+            prediction = method.decoder(tokens, keep[i : i + 1], mask[i : i + 1])[0]  # [16, 256]
+            for j in mask[i].nonzero().flatten().tolist():  # hidden patches: 16x16 blocks, row-major
+                row, col = divmod(j, 4)
+                patch = spectrograms[i, 0, 16 * row : 16 * row + 16, 16 * col : 16 * col + 16].reshape(-1)
+                target = (patch - patch.mean()) / torch.sqrt(patch.var() + 1e-6)
+                errors.append(float((prediction[j] - target).square().mean()))
+    assert len(errors) == 12 * method.num_hidden
+    assert output.loss.item() == pytest.approx(sum(errors) / len(errors), rel=1e-4)
+
+
 def test_mae_reconstructs_spectrogram_patches(clips):
     torch.manual_seed(0)
     method = MAE(TINY_VIT, MAEConfig(**MAE_SMALL)).train()
