@@ -18,7 +18,7 @@ Protocol, per seed, on the embedded Free Spoken Digit Dataset (3,000 recordings,
    own frames.
 
     python benchmarks/audio_probe.py [--methods raw byol mae] [--steps 150] [--batch-size 64] [--seeds 0]
-        [--threads 2] [--device cpu] [--plan] [--table]
+        [--threads 1] [--device cpu] [--plan] [--table]
 
 Rows are appended to ``results/audio_probe.jsonl``; runs already recorded (same method, seed, steps, batch size,
 device) are skipped, so an interrupted run continues. Each encoder row records the log-mel normalization it used
@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=256, help="byola_cnn embedding size")
     parser.add_argument("--vit-dim", type=int, default=64, help="ViT token width (MAE)")
     parser.add_argument("--device", default="cpu", help="where to pretrain and embed (cpu, cuda)")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (on a shared, loaded CPU two threads mostly spin: 94-111 vs 5-11 CPU-s per 60-step run)")
     parser.add_argument("--table", action="store_true", help="only print the markdown table of the recorded rows")
     parser.add_argument("--plan", action="store_true", help="only list the runs still to do")
     args = parser.parse_args(argv)
