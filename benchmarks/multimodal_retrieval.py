@@ -117,7 +117,8 @@ def report(args: argparse.Namespace) -> None:
     for r in rows:
         a, b = r["before"], r["after"]
         for key in sorted(k.removesuffix("/mean_rank") for k in b if k.endswith("/mean_rank") and not k.startswith("chance")):
-            print(f"| {r['modalities']} (seed {r['seed']}) | {key} | {r['steps']} x {r['batch']} | {r['held_out']} | "
+            label = f"seed {r['seed']}, {r['date'][:10]}" + (", re-created run" if r.get("note") else "")
+            print(f"| {r['modalities']} ({label}) | {key} | {r['steps']} x {r['batch']} | {r['held_out']} | "
                   f"{a[key + '/recall@1']:.3f} / {b[key + '/recall@1']:.3f} | {a[key + '/recall@10']:.3f} / {b[key + '/recall@10']:.3f} | "
                   f"{a[key + '/mean_rank']:.0f} / {b[key + '/mean_rank']:.0f} | {b['chance/recall@1']:.4f} / "
                   f"{b['chance/recall@10']:.3f} / {b['chance/mean_rank']:.0f} |")  # fmt: skip
