@@ -9,7 +9,12 @@ reported at the best-validation epoch, one row per (variant, dataset, seed):
 
 * ``gin``: GIN (``--gin-layers`` x ``--gin-dim``) from scratch, the graph baseline of the same protocol;
 * ``text_scratch``: the SMILES transformer from a random init;
-* ``text_mlm``, ``text_contrastive``: the same transformer from the pretrained encoders.
+* ``text_mlm``, ``text_contrastive``: the same transformer from the pretrained encoders;
+* ``text_mlm_lora``, ``text_mlm_adapter`` (on request): the MLM encoder frozen, LoRA on the attention
+  projections / bottleneck adapters after each sub-layer trained with the head (``molssl.peft``);
+* ``text_descriptors``: from MolBERT-style pretraining (``smiles_descriptors``: all RDKit descriptors regressed
+  plus MLM), on the first ``--descriptor-molecules`` MOSES molecules (100 x 64 = 6,400 is one pass over them;
+  descriptors for all 50k cost ~6 ms a molecule, too much for a shared CPU).
 
 Each row also holds the randomized-SMILES prediction spread (``molssl.text.invariance``) of the
 selected model on the first ``--spread-molecules`` test molecules, each written 1 + ``--spread-views``
@@ -18,7 +23,7 @@ molecules whose predicted class flips. Rows go to ``results/text_transfer.jsonl`
 rerun skips recorded rows (resumable).
 
 Run:
-    python benchmarks/text_transfer.py --datasets bbbp --seeds 0 --epochs 5 --pretrain-steps 100  # the recorded slice
+    python benchmarks/text_transfer.py --datasets bbbp esol freesolv --seeds 0 1 2 --epochs 5 --pretrain-steps 100  # recorded
     python benchmarks/text_transfer.py --datasets bbbp bace clintox sider esol lipo --seeds 0 1 2 --epochs 100 \\
         --pretrain-steps 20000 --size small                                                   # the intended scale (GPU)
     python benchmarks/text_transfer.py --plan | --report
@@ -40,8 +45,29 @@ from benchmarks.record import append_rows, recorded, todo_or_plan  # noqa: E402
 
 SUITE = "text_transfer"
 WORK = ROOT / "benchmarks" / "_work" / "text_transfer"
-DATASETS = ["bbbp", "bace", "clintox", "sider", "esol", "lipo"]
-VARIANTS = {"gin": None, "text_scratch": None, "text_mlm": "mlm", "text_contrastive": "smiles_contrastive"}
+DATASETS = ["bbbp", "bace", "clintox", "sider", "esol", "freesolv", "lipo"]
+VARIANTS = {"gin": None, "text_scratch": None, "text_mlm": "mlm", "text_contrastive": "smiles_contrastive",
+            "text_descriptors": "smiles_descriptors", "text_mlm_lora": "mlm", "text_mlm_adapter": "mlm"}
+#: the fine-tuning mode of each variant (default: full); the PEFT variants train adapters / LoRA on the frozen MLM encoder
+MODES = {"text_mlm_lora": "lora", "text_mlm_adapter": "adapter"}
+DEFAULT_VARIANTS = ["gin", "text_scratch", "text_mlm", "text_contrastive", "text_descriptors"]
+MOSES = "moses/moses_50k.smi.gz"
+
+
+def descriptor_corpus(molecules: int) -> Path:
+    """The first ``molecules`` SMILES of the embedded MOSES sample as a file (RDKit descriptors of all 50k cost
+    about 6 ms a molecule, too much for a CPU run; this is what ``molecules // batch`` steps see once)."""
+    import gzip
+
+    from molssl.data.embedded import embedded_file
+
+    path = WORK / f"moses_first_{molecules}.smi"
+    if not path.is_file():
+        with gzip.open(embedded_file(MOSES), "rt") as handle:
+            lines = handle.read().splitlines()[: molecules + 1]  # header + molecules
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def pretrained_encoder(method: str, args: argparse.Namespace) -> Path:
@@ -49,12 +75,16 @@ def pretrained_encoder(method: str, args: argparse.Namespace) -> Path:
     from molssl.pretrain import TrainConfig, pretrain
 
     run = WORK / f"{method}_{args.size}_s{args.pretrain_steps}_b{args.pretrain_batch}"
+    data = None  # the embedded 50k MOSES sample
+    if method == "smiles_descriptors":
+        data = descriptor_corpus(args.descriptor_molecules)
+        run = run.with_name(f"{run.name}_m{args.descriptor_molecules}")
     if (run / "encoder" / "config.json").is_file():
         return run
     train = TrainConfig(steps=args.pretrain_steps, batch_size=args.pretrain_batch, lr=5e-4, log_every=10,
                         checkpoint_every=50 if args.pretrain_steps % 50 == 0 else 10, progress=False,
                         precision=args.precision, device=args.device)  # fmt: skip
-    pretrain(method, None, run, train=train, encoder={"kind": "smiles_transformer", **size_options(args.size)},
+    pretrain(method, data, run, train=train, encoder={"kind": "smiles_transformer", **size_options(args.size)},
              resume=(run / "config.json").is_file())  # fmt: skip
     return run
 
@@ -79,7 +109,8 @@ def run_one(variant: str, dataset: str, seed: int, args: argparse.Namespace) -> 
     else:
         predictor = PropertyPredictor(encoder="smiles_transformer", device=args.device, **size_options(args.size))
     start_cpu, start = time.process_time(), time.perf_counter()
-    predictor.fit(dataset, pretrained=pretrained, epochs=args.epochs, batch_size=32, lr=1e-3, seeds=(seed,))
+    mode = MODES.get(variant, "full")
+    predictor.fit(dataset, pretrained=pretrained, epochs=args.epochs, batch_size=32, lr=1e-3, seeds=(seed,), mode=mode)
     fit_cpu, fit_wall = time.process_time() - start_cpu, time.perf_counter() - start
     frame = predictor.fit_predictions_
     test_smiles = frame.loc[frame["split"] == "test", "smiles"].tolist()[: args.spread_molecules]
@@ -90,38 +121,55 @@ def run_one(variant: str, dataset: str, seed: int, args: argparse.Namespace) -> 
         "test_at_best_valid": metrics["test_at_best_valid"]["mean"], "valid_at_best_valid": metrics["valid_at_best_valid"]["mean"],
         "test_at_last_epoch": metrics["test_at_last_epoch"]["mean"], "best_epoch": metrics["per_seed"][0]["best_epoch"],
         "pretrain_method": method, "pretrain_steps": args.pretrain_steps if method else 0, "pretrain_batch": args.pretrain_batch,
+        "pretrain_corpus": None if not method else (f"first {args.descriptor_molecules} of {MOSES}" if method == "smiles_descriptors"
+                                                    else MOSES),
         "size": args.size if variant != "gin" else f"gin {args.gin_layers}x{args.gin_dim}",
+        "mode": mode, "trainable_parameters": metrics["trainable_parameters"],
         "parameters": metrics["total_parameters"], "fit_cpu_s": fit_cpu, "fit_wall_s": fit_wall,
         "spread": {"molecules": spread.molecules, "views": spread.views, **{t: s for t, s in spread.per_task.items()}},
     }  # fmt: skip
 
 
 def report(args: argparse.Namespace) -> None:
-    rows = [r for r in recorded(SUITE) if r["epochs"] == args.epochs]
-    print(f"| dataset | metric | {' | '.join(VARIANTS)} |")
-    print("|---|---|" + "---|" * len(VARIANTS))
+    """Markdown tables: median test metric over seeds (n), each variant's per-seed change against the same-seed
+    ``text_scratch`` row (signed so that + is better), and the median randomized-SMILES spread."""
+    rows = [r for r in recorded(SUITE) if r["epochs"] == args.epochs and r["pretrain_steps"] in (0, args.pretrain_steps)]
+    variants = [v for v in VARIANTS if any(r["variant"] == v for r in rows)]
+    print(f"| dataset | metric | {' | '.join(variants)} |")
+    print("|---|---|" + "---|" * len(variants))
     for dataset in DATASETS:
-        cells, metric = [], ""
-        for variant in VARIANTS:
-            values = [r["test_at_best_valid"] for r in rows if r["dataset"] == dataset and r["variant"] == variant]
-            spreads = [statistics.mean(s["mean_std"] for k, s in r["spread"].items() if isinstance(s, dict))
-                       for r in rows if r["dataset"] == dataset and r["variant"] == variant]  # fmt: skip
-            metric = next((r["metric"] for r in rows if r["dataset"] == dataset), metric)
-            cells.append(f"{statistics.median(values):.3f} (n={len(values)}; spread {statistics.median(spreads):.3f})"
-                         if values else "-")  # fmt: skip
-        if any(c != "-" for c in cells):
-            print(f"| {dataset} | {metric} | {' | '.join(cells)} |")
+        here = [r for r in rows if r["dataset"] == dataset]
+        if not here:
+            continue
+        metric = here[0]["metric"]
+        sign = 1.0 if metric in ("roc_auc", "pr_auc", "r2") else -1.0
+        scratch = {r["seed"]: r["test_at_best_valid"] for r in here if r["variant"] == "text_scratch"}
+        cells = []
+        for variant in variants:
+            mine = sorted((r for r in here if r["variant"] == variant), key=lambda r: r["seed"])
+            if not mine:
+                cells.append("-")
+                continue
+            cell = f"{statistics.median(r['test_at_best_valid'] for r in mine):.3f} (n={len(mine)})"
+            gains = [sign * (r["test_at_best_valid"] - scratch[r["seed"]]) for r in mine if r["seed"] in scratch]
+            if variant not in ("gin", "text_scratch") and gains:
+                cell += " [" + "/".join(f"{g:+.3f}" for g in gains) + "]"
+            spreads = [statistics.mean(s["mean_std"] for s in r["spread"].values() if isinstance(s, dict)) for r in mine]
+            cells.append(f"{cell}; spread {statistics.median(spreads):.3f}")
+        print(f"| {dataset} | {metric} | {' | '.join(cells)} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--size", default="tiny", help="SMILES transformer preset (tiny, small, chemberta)")
     parser.add_argument("--pretrain-steps", type=int, default=100)
     parser.add_argument("--pretrain-batch", type=int, default=64)
+    parser.add_argument("--descriptor-molecules", type=int, default=6400,
+                        help="smiles_descriptors pretrains on the first N MOSES molecules (all 217 RDKit descriptors each)")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     parser.add_argument("--gin-layers", type=int, default=3)
     parser.add_argument("--gin-dim", type=int, default=64)
