@@ -36,7 +36,9 @@ DATASETS = ["bbbp", "esol"]
 
 def run_one(encoder: str, dataset: str, epochs: int, seed: int, atom_order: str, text_size: str = "tiny") -> list[dict]:
     import numpy as np
+    import torch
 
+    torch.set_num_threads(1)  # on a shared CPU, more threads spin against each other (the unthreaded fit was not the cost)
     from molssl.eval.stress import stress_test
     from molssl.tasks.finetune import FinetuneConfig
     from molssl.tasks.predictor import PropertyPredictor
