@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import struct
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -94,8 +96,6 @@ def save_checkpoint(
         ValueError: if a tensor holds NaN or infinity (the message names the tensors).
         CheckpointError: if ``directory`` exists and is not a checkpoint.
     """
-    from safetensors.torch import save_file
-
     from molssl import __version__
 
     if not isinstance(config, Mapping):
@@ -114,7 +114,7 @@ def save_checkpoint(
     _check_replaceable(directory)
     with staged_directory(directory) as tmp:
         weights = tmp / WEIGHTS_FILE
-        save_file(tensors, str(weights), metadata={"format": "pt", CONTENT_SHA256: content_sha256(config, extra)})
+        weights.write_bytes(safetensors_bytes(tensors, {"format": "pt", CONTENT_SHA256: content_sha256(config, extra)}))
         _fsync_file(weights)
         document = {
             "format": FORMAT,
@@ -131,4 +131,22 @@ def save_checkpoint(
     return directory
 
 
-__all__ = ["plain_tensors", "save_checkpoint"]
+def safetensors_bytes(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> bytes:
+    """The safetensors file of ``tensors`` and ``metadata``, byte for byte the same for the same input.
+
+    safetensors writes its metadata from a hash map whose order changes from process to process, so two
+    saves of equal tensors could differ in bytes (and in the sha256 ``config.json`` records). The header is
+    rewritten here as canonical JSON (sorted keys, compact, space-padded to 8 bytes); tensor offsets are
+    relative to the data section, so the data bytes are kept as they are.
+    """
+    from safetensors.torch import save
+
+    raw = save(tensors, metadata=metadata)
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + length])
+    encoded = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    encoded += b" " * (-len(encoded) % 8)
+    return struct.pack("<Q", len(encoded)) + encoded + raw[8 + length :]
+
+
+__all__ = ["plain_tensors", "safetensors_bytes", "save_checkpoint"]
