@@ -7,7 +7,8 @@ neutralization) and counts predictions that move by more than 1e-4 and, for BBBP
 A graph model must not move under randomized SMILES or hydrogens written out: with ``atom_order="canonical"``
 (the predictor's default) every spelling gives the same graph; ``--atom-orders input`` adds the rows of
 the SMILES's own atom order (pretrain-gnns/OGB), where RDKit's chirality tags follow the written order, so
-stereo molecules move. Rows recorded before the option carry no ``atom_order``: they are ``input``.
+stereo molecules move. Rows recorded before the option carry no ``atom_order``: they are ``input``. A
+SMILES transformer reads the text as written, so its rows' ``atom_order`` (the predictor's default) plays no part.
 
 One row per (encoder, dataset, perturbation) in ``results/ood_stress.jsonl``; a rerun skips fitted pairs.
 
@@ -78,7 +79,8 @@ def report(rows: list[dict]) -> str:
     for r in rows:
         flipped = "" if r["flipped"] is None else r["flipped"]
         encoder = r["encoder"] + (f" ({r['text_size']})" if "text_size" in r else "")
-        lines.append(f"| {encoder} | {r.get('atom_order', 'input')} | {r['dataset']} ({r['epochs']} ep, test {r['test_score']:.3f}) | {r['perturbation']} | "
+        order = "- (reads the SMILES text)" if r["encoder"] == "smiles_transformer" else r.get("atom_order", "input")
+        lines.append(f"| {encoder} | {order} | {r['dataset']} ({r['epochs']} ep, test {r['test_score']:.3f}) | {r['perturbation']} | "
                      f"{r['applicable']} | {r['moved']} | {r['moved_with_stereo']} | {100 * r['moved_fraction']:.1f} | {r['mean_abs_change']:.3g} | "
                      f"{r['max_abs_change']:.3g} | {flipped} |")  # fmt: skip
     return "\n".join(lines) + "\n"
