@@ -14,6 +14,9 @@ is also appended to ``results/transfer_curve.jsonl`` with the environment. It re
 interruption: rerun the same command (the experiment directory's rows.jsonl decides what is done).
 More lengths or seeds can be added later (``--pretrain-steps 200 1000 5000 20000``).
 
+A CPU-sized version (a smaller encoder, the embedded 50k sample, fewer sets and epochs) goes to its own
+``--out`` directory; each row records its command and encoder size, so the two are never mixed.
+
 Run (a GPU machine pretrains on the GPU while CPU workers fine-tune):
     python benchmarks/get_moses.py
     nohup python benchmarks/transfer_curve.py --jobs 14 --workers 14 > benchmarks/_work/transfer_curve.log 2>&1 &
@@ -48,6 +51,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=20, help="fine-tuning epochs")
     parser.add_argument("--precision", default="bf16", choices=PRECISIONS, help="pretraining precision")
+    parser.add_argument("--num-layers", type=int, default=None, help="encoder layers (default: the loop's GIN, 5)")
+    parser.add_argument("--emb-dim", type=int, default=None, help="encoder width (default: the loop's GIN, 300)")
     parser.add_argument("--corpus", default=str(MOSES), help="pretraining molecules ('embedded': the 50,000-molecule sample)")
     parser.add_argument("--jobs", type=int, default=2, help="fine-tuning processes, one thread each")
     parser.add_argument("--workers", type=int, default=2, help="featurization processes (store and descriptor targets)")
@@ -65,18 +70,22 @@ def main() -> None:
         if corpus is not None and not corpus.exists():
             raise SystemExit(f"{corpus}: no such file; fetch the full MOSES training set with `python benchmarks/get_moses.py`, "
                              "or pass --corpus embedded for the 50,000-molecule sample")  # fmt: skip
+        encoder = {k: v for k, v in (("num_layers", args.num_layers), ("emb_dim", args.emb_dim)) if v is not None}
         config = TransferConfig(variants=tuple(args.variants), datasets=tuple(args.datasets), pretrain_steps=tuple(args.pretrain_steps),
                                 epochs=args.epochs, seeds=tuple(args.seeds), precision=args.precision,
-                                corpus=None if corpus is None else str(corpus), workers=args.workers, pretrain_device=args.device)  # fmt: skip
+                                corpus=None if corpus is None else str(corpus), workers=args.workers, pretrain_device=args.device,
+                                encoder=encoder)  # fmt: skip
         command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
         label = "embedded MOSES 50k" if corpus is None else corpus.name
+        arch = config.scratch_encoder()
+        size = {"encoder": f"{arch.conv} {arch.num_layers}x{arch.emb_dim}"}
 
         def record(event: dict) -> None:
             if event["event"] == "plan":
                 print(f"{event['todo']} fine-tuning runs to do ({event['recorded']} recorded); {args.jobs} jobs x 1 thread", flush=True)
                 return
             row = event["row"] if event["event"] == "row" else {k: v for k, v in event.items() if k != "event"}
-            append_rows(SUITE, [{"what": SUITE if event["event"] == "row" else f"{SUITE}_pretrain", "corpus": label, **row}], command)
+            append_rows(SUITE, [{"what": SUITE if event["event"] == "row" else f"{SUITE}_pretrain", "corpus": label, **size, **row}], command)
             print({k: row[k] for k in row if k not in ("method_options", "molssl_version")}, flush=True)
 
         run_transfer(config, args.out, jobs=args.jobs, progress=record, pretrain_progress_bar=False)

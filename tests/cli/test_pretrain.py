@@ -98,3 +98,21 @@ def test_bad_curriculum_options_are_clear_errors(tmp_path, capsys):
                  "--curriculum-start", "0", *SMALL])  # fmt: skip
     assert code == 2 and "curriculum_start must be in (0, 1]" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_descriptors_with_attribute_masking_from_the_cli(tmp_path, capsys, monkeypatch):
+    """``--method descriptors -o attr_masking_weight=W``: both objectives train one encoder, W and the targets recorded."""
+    monkeypatch.setenv("MOLSSL_CACHE", str(tmp_path / "cache"))
+    corpus = _corpus(tmp_path, 64)
+    code = main(["pretrain", "--method", "descriptors", "--data", str(corpus), "--out", str(tmp_path / "run"), "--steps", "4",
+                 "--log-every", "2", "--checkpoint-every", "4", "-o", 'descriptors=["MolWt","TPSA"]', "-o", "attr_masking_weight=0.5",
+                 *SMALL])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["method_config"]["attr_masking_weight"] == 0.5 and config["method_config"]["descriptors"] == ["MolWt", "TPSA"]
+    assert config["source"]["descriptor_targets"]["names"] == ["MolWt", "TPSA"]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4]
+    for row in rows:  # the logged loss is the descriptor loss plus the weighted masking loss
+        assert row["loss"] == pytest.approx(row["descriptor_loss"] + 0.5 * row["masking_loss"], rel=1e-5)
+    assert load_encoder(tmp_path / "run" / "encoder").config.emb_dim == 32
