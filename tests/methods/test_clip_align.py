@@ -154,10 +154,70 @@ def test_three_modalities_from_the_cli(corpus, tmp_path, monkeypatch):
     assert type(load_encoder(run / "encoders" / "image")).__name__ == "ResNet"
 
 
+def _rank_step(rank: int, world_size: int, init: str, encoder: dict, options: dict, state: dict, batches: list,
+               out: str) -> None:
+    """One rank of ``test_ddp_gathers_negatives_and_gives_the_whole_batchs_gradient``: the method wrapped in DDP as
+    the trainer wraps it, forward and backward on this rank's half of the batch, with and without gather."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world_size)
+    try:
+        results = {}
+        for gather in (True, False):
+            method = CrossModalAlignment(MultimodalEncoderConfig.from_dict(encoder),
+                                         CrossModalAlignmentConfig.from_dict({**options, "gather": gather}))  # fmt: skip
+            method.load_state_dict(state)
+            net = DistributedDataParallel(method.eval())  # eval: no dropout, BatchNorm's running statistics on every rank
+            loss = net(batches[rank], torch.Generator()).loss
+            loss.backward()
+            results[gather] = {"loss": loss.detach(), "grads": {n: p.grad.clone() for n, p in method.named_parameters()}}
+        torch.save(results, f"{out}.{rank}")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_gathers_negatives_and_gives_the_whole_batchs_gradient(corpus, open_built, tmp_path):
+    """2 gloo ranks (DDP, as the trainer wraps the method), each with half of 16 molecules in graph, SMILES and image:
+    with gather, the ranks' mean loss and DDP's averaged gradient of every parameter (encoders, projection heads,
+    temperature) are those of one process on all 16; without it each rank contrasts only its 8 (a lower loss, other
+    gradients). The same run through torchrun and the CLI is the slow test below."""
+    import torch.multiprocessing as mp
+
+    source = open_built(corpus[0], ("graph", "smiles", "image"))
+    method = _method(source).eval()
+    whole = source.batch(torch.arange(16), torch.Generator())
+    halves = [source.batch(torch.arange(8 * r, 8 * r + 8), torch.Generator()) for r in range(2)]
+    loss = method(whole, torch.Generator()).loss
+    loss.backward()
+    grads = {n: p.grad for n, p in method.named_parameters()}
+    encoder = method.encoder.config.to_dict()
+    # forked, not spawned: the ranks inherit this process's imports (spawning re-imports torch, PyG and RDKit in each,
+    # most of the test's time); each rank uses one thread, as DataLoader's forked workers do
+    mp.start_processes(_rank_step, args=(2, f"file://{tmp_path / 'rendezvous'}", encoder, method.config.to_dict(),
+                                         method.state_dict(), halves, str(tmp_path / "out")),
+                       nprocs=2, join=True, start_method="fork")  # fmt: skip
+    ranks = [torch.load(tmp_path / f"out.{r}") for r in range(2)]
+    gathered, alone = [[r[g] for r in ranks] for g in (True, False)]
+    assert torch.stack([r["loss"] for r in gathered]).mean().item() == pytest.approx(loss.item(), rel=1e-5)
+    for name, grad in grads.items():
+        for r in gathered:
+            assert torch.allclose(r["grads"][name], grad, rtol=1e-3, atol=1e-6), name
+    assert {n.split(".")[2] for n in grads if n.startswith("encoder.")} == {"graph", "smiles", "image"}
+    assert all(grads[n].abs().sum() > 0 for n in ("log_logit_scale", "projections.image.mlp.0.weight"))
+    alone_loss = torch.stack([r["loss"] for r in alone]).mean().item()
+    assert alone_loss < loss.item() - 0.3, (alone_loss, loss.item())  # about ln 8 against ln 16 at the start
+    assert not torch.allclose(alone[0]["grads"]["log_logit_scale"], grads["log_logit_scale"], rtol=1e-2)
+
+
+@pytest.mark.slow
 def test_two_ranks_contrast_against_the_global_batch(corpus, tmp_path):
-    """torchrun, 2 CPU processes (gloo): with gather, each rank's negatives are the whole global batch, so the
-    losses are those of one process on the same batches (within per-rank dropout/BatchNorm noise); without it a
-    rank contrasts only its half batch and the loss starts far lower (fewer negatives)."""
+    """torchrun, 2 CPU processes (gloo), the CLI and the loop end to end: with gather, each rank's negatives are the
+    whole global batch, so the losses are those of one process on the same batches (within per-rank dropout/BatchNorm
+    noise); without it a rank contrasts only its half batch and the loss starts far lower (fewer negatives); the
+    closing line is printed once. Five launches (2.5-4 minutes on a loaded 2-core machine): slow; the default run
+    checks the same gather and DDP gradient exactly (test_ddp_gathers_negatives_and_gives_the_whole_batchs_gradient)."""
     import os
     import subprocess
     import sys
