@@ -26,9 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", required=True, choices=sorted(METHODS), help="pretraining method")
     p.add_argument("--data", default="embedded", metavar="DIR_OR_FILE",
                    help="the data, a file or directory of the method's modality, or 'embedded' (the modality's embedded "
-                        "set: for graphs the 50,000-molecule MOSES sample; default); for --method supervised a "
-                        "labeled CSV or MoleculeNet name")  # fmt: skip
-    p.add_argument("--modality", help="the data's modality, for a method of several (default: the method's first)")
+                        "set: for graphs the 50,000-molecule MOSES sample; default), or an embedded set's name, which "
+                        "picks its modality (mnist: images, fsdd: audio); for --method supervised a labeled CSV or "
+                        "MoleculeNet name")  # fmt: skip
+    p.add_argument("--modality", help="the data's modality, for a method of several (default: a named --data set's, else "
+                                      "the method's first)")
     p.add_argument("--out", type=Path, required=True, help="run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--overwrite", action="store_true",

@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--raw", action="store_true", help="also probe the raw inputs (flattened normalized pixels)")
     p.add_argument("--data", help="labelled data (default: the modality's embedded set, 5,000 MNIST digits for images)")
     p.add_argument("--data-option", action="append", default=[], metavar="KEY=VALUE", help="data option (repeatable)")
-    p.add_argument("--modality", help="modality of --data (default: the checkpoint's, else image)")
+    p.add_argument("--modality", help="modality of --data (default: the checkpoint's, else a named set's: --data fsdd is "
+                                      "audio; else image)")
     p.add_argument("--k", type=int, nargs="+", default=[20, 200], help="kNN neighbours (default 20 200)")
     p.add_argument("--temperature", type=float, default=0.07, help="kNN vote temperature (default 0.07)")
     p.add_argument("--l2", type=float, nargs="+", help="linear-probe L2 strengths to choose from on validation "

@@ -286,7 +286,8 @@ def probe_representations(data: Any = None, *, encoder: str | os.PathLike | None
             ``encoder_config``) with fresh weights from ``seed``.
         encoder_config: ``{"kind": ..., **options}`` of the random encoder when no checkpoint is given.
         raw: also probe ``"raw"``: the flattened encoder inputs (pixels).
-        modality: of the data (default: the checkpoint's, else "image").
+        modality: of the data (default: the checkpoint's, else a named data set's (``"fsdd"``: audio), else
+            "image").
         protocol: ``probe`` keywords (``ks``, ``temperature``, ``fractions``, ``l2_grid``). A source with a
             customary split (``source.probe_split(seed)`` not None, e.g. FSDD's takes) is probed on it.
 
@@ -296,7 +297,7 @@ def probe_representations(data: Any = None, *, encoder: str | os.PathLike | None
     from molssl.nn.encoders import build_encoder, config_from_dict, config_to_dict
     from molssl.nn.pretrained import aligned_encoders, checkpoint_in, describe_aligned, load_encoder, recorded_preprocessing
     from molssl.checkpoint import CheckpointError, read_checkpoint
-    from molssl.pretrain.source import open_source
+    from molssl.pretrain.source import named_data_modality, open_source
 
     if encoder is None and not random_init and not raw:
         raise ValueError("nothing to probe: give an encoder checkpoint, random_init with an encoder config, or raw")
@@ -308,7 +309,7 @@ def probe_representations(data: Any = None, *, encoder: str | os.PathLike | None
         found = read_checkpoint(checkpoint_in(encoder))
         recorded = recorded_preprocessing(found.config)
         modality = modality or (found.config.get("source") or {}).get("modality")
-    source = open_source(modality or "image", data, dict(data_options or {}), labels=True)
+    source = open_source(modality or named_data_modality(data) or "image", data, dict(data_options or {}), labels=True)
     if recorded and hasattr(source, "with_preprocessing"):
         source = source.with_preprocessing(recorded)
     customary = getattr(source, "probe_split", None)

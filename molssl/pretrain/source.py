@@ -65,7 +65,9 @@ modality registered with ``register_source(modality, opener)``; the module named
 modality's embedded default), a file or directory path, or an in-memory object the modality accepts;
 ``options`` the modality's data options (``--data-option KEY=VALUE``; unknown keys are an error);
 ``labels`` asks for per-item labels in the batches (supervised pretraining); ``workers`` is how many
-processes may prepare the data (featurize, decode) when it is first read.
+processes may prepare the data (featurize, decode) when it is first read. The name of an embedded set
+(``NAMED_DATA``: ``"mnist"``, ``"fsdd"``) stands for its modality: ``pretrain("byol", "fsdd")`` and
+``molssl pretrain --method byol --data fsdd`` train on audio without ``--modality``.
 """
 
 from __future__ import annotations
@@ -171,6 +173,15 @@ SOURCE_MODULES: dict[str, str] = {
 
 SOURCES: Registry[SourceOpener] = Registry("data modality", plural="data modalities")
 
+#: names of embedded data sets -> their modality, whose opener reads the name as that set. A run whose data
+#: is one of these names and that sets no modality trains on this one (a file so named: give it as ``./name``)
+NAMED_DATA: dict[str, str] = {"mnist": "image", "fsdd": "audio"}
+
+
+def named_data_modality(data: Any) -> str | None:
+    """The modality of ``data`` when it is the name of an embedded data set (``NAMED_DATA``), else ``None``."""
+    return NAMED_DATA.get(data) if isinstance(data, str) else None
+
 
 def register_source(modality: str, opener: SourceOpener) -> SourceOpener:
     """Register ``opener`` as the way to open data of ``modality``; returns ``opener``."""
@@ -205,6 +216,6 @@ def open_source(modality: str, data: Any = None, options: Mapping[str, Any] | No
 
 
 __all__ = [
-    "SOURCES", "SOURCE_MODULES", "DataSource", "SourceOpener", "epoch_permutation", "open_source", "register_source",
-    "source_opener", "to_device",
+    "NAMED_DATA", "SOURCES", "SOURCE_MODULES", "DataSource", "SourceOpener", "epoch_permutation", "named_data_modality",
+    "open_source", "register_source", "source_opener", "to_device",
 ]  # fmt: skip

@@ -31,7 +31,7 @@ from molssl.pretrain.config import RESUMABLE_CHANGES, DataConfig, RunConfig, Tra
 from molssl.pretrain.distributed import DistContext, barrier, setup_distributed, teardown
 from molssl.pretrain.loop import MONITOR_ROWS, TrainingLoop, step_seed
 from molssl.pretrain.run_dir import RunDirectory, RunDirectoryError
-from molssl.pretrain.source import DataSource, open_source
+from molssl.pretrain.source import DataSource, named_data_modality, open_source
 from molssl.pretrain.train_state import Progress, load_state
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ def pretrain(
     data: Any = None,
     out: str | os.PathLike = "runs/pretrain",
     *,
+    modality: str | None = None,
+    data_options: Mapping[str, Any] | None = None,
     train: TrainConfig | None = None,
     method_options: Mapping[str, Any] | None = None,
     encoder: Any = None,
@@ -84,11 +86,18 @@ def pretrain(
 
     Args:
         method: a ``RunConfig``, or a key of ``molssl.methods.METHODS`` (``attr_masking``, ``simclr``, ...).
-        data: what to train on: ``None`` (the modality's embedded data: for graphs the MOSES sample), a
-            file or directory, or an object the modality's opener accepts (graphs: a ``MoleculeStore`` or
+        data: what to train on, as ``molssl pretrain --data`` takes it: ``None`` or ``"embedded"`` (the
+            modality's embedded data: for graphs the MOSES sample), the name of an embedded set (``"mnist"``,
+            ``"fsdd"``: it picks its modality, see ``molssl.pretrain.source.NAMED_DATA``), a file or
+            directory, or an object the modality's opener accepts (graphs: a ``MoleculeStore`` or
             ``GraphArrays``), or a ``DataSource``; for ``supervised`` a labeled CSV / MoleculeNet name.
-            With a ``RunConfig``, an object here replaces ``config.data.path``.
+            With a ``RunConfig``, an object here replaces ``config.data.path``. A name or path is
+            recorded in config.json and reopened on resume; an in-memory object is not.
         out: the run directory.
+        modality: the data's modality (``--modality``), for a method of several; default the one a named
+            data set implies, else the method's first.
+        data_options: the modality opener's options (``--data-option KEY=VALUE``; e.g. audio
+            ``{"takes": "10-49", "label": "speaker"}``); recorded in config.json with the data.
         train: the loop's options (``TrainConfig``); defaults of Hu et al.
         method_options: the method's options (fields of its config class).
         encoder: an encoder config object, or ``{"kind": ..., **options}``, or overrides of the method's
@@ -117,14 +126,16 @@ def pretrain(
     """
     if isinstance(method, RunConfig):
         given = {"train": train, "method_options": method_options, "encoder": encoder, "scheme": scheme, "init": init,
-                 "target_columns": target_columns, "task_type": task_type, "min_effective_rank": min_effective_rank}  # fmt: skip
+                 "target_columns": target_columns, "task_type": task_type, "min_effective_rank": min_effective_rank,
+                 "modality": modality, "data_options": data_options}  # fmt: skip
         clashing = sorted(k for k, v in given.items() if v is not None) + (["workers"] if workers != 1 else [])
         if clashing:
             raise TypeError(f"pass {', '.join(clashing)} inside the RunConfig, not beside it")
         config = method
     else:
-        config = _keyword_config(method, data, train=train, method_options=method_options, encoder=encoder, scheme=scheme,
-                                 init=init, workers=workers, target_columns=target_columns, task_type=task_type,
+        config = _keyword_config(method, data, modality=modality, data_options=data_options, train=train,
+                                 method_options=method_options, encoder=encoder, scheme=scheme, init=init, workers=workers,
+                                 target_columns=target_columns, task_type=task_type,
                                  min_effective_rank=min_effective_rank)  # fmt: skip
     data_object = None if data is None or isinstance(data, (str, os.PathLike)) else data
     if isinstance(method, RunConfig) and data is not None and data_object is None:
@@ -136,10 +147,11 @@ def pretrain(
         teardown(ctx)
 
 
-def _keyword_config(method: str, data: Any, *, train: TrainConfig | None, method_options: Mapping[str, Any] | None,
-                    encoder: Any, scheme: str | None, init: Any, workers: int, target_columns: list[str] | None,
-                    task_type: str | None, min_effective_rank: float | None) -> RunConfig:  # fmt: skip
-    """The ``RunConfig`` of ``pretrain``'s keyword form."""
+def _keyword_config(method: str, data: Any, *, modality: str | None, data_options: Mapping[str, Any] | None,
+                    train: TrainConfig | None, method_options: Mapping[str, Any] | None, encoder: Any, scheme: str | None,
+                    init: Any, workers: int, target_columns: list[str] | None, task_type: str | None,
+                    min_effective_rank: float | None) -> RunConfig:  # fmt: skip
+    """The ``RunConfig`` of ``pretrain``'s keyword form (as ``molssl pretrain`` builds it from its flags)."""
     train = train or TrainConfig()
     if min_effective_rank is not None:
         train = replace(train, min_effective_rank=min_effective_rank)
@@ -148,12 +160,13 @@ def _keyword_config(method: str, data: Any, *, train: TrainConfig | None, method
     else:
         encoder_dict = config_to_dict(encoder)
     options = {"scheme": scheme, "target_columns": target_columns, "task_type": task_type}
+    options = {k: v for k, v in options.items() if v is not None} | dict(data_options or {})
     path = None
     if isinstance(data, (str, os.PathLike)):
         path = str(data)
     elif getattr(data, "path", None) is not None and not isinstance(data, DataSource):  # a MoleculeStore
         path = str(data.path)
-    data_config = DataConfig(path=path, options={k: v for k, v in options.items() if v is not None}, workers=workers)
+    data_config = DataConfig(path=path, modality=modality, options=options, workers=workers)
     return RunConfig(method=method, method_config=dict(method_options or {}), encoder=encoder_dict, data=data_config,
                      train=train, init=None if init is None else str(init))  # fmt: skip
 
@@ -179,13 +192,23 @@ def _encoder_config(method_cls: type[PretrainMethod], requested: Mapping[str, An
 
 
 def _method_modality(method_cls: type[PretrainMethod], data: DataConfig, data_object: Any) -> str:
+    """The run's modality: a ``DataSource``'s, else ``data.modality``, else a named data set's, else the method's first.
+
+    Raises:
+        ValueError: the method does not train on it, or ``data.modality`` is not the named data set's.
+    """
     supported = method_cls.modalities()
+    named = named_data_modality(data.path) if data_object is None else None
     if isinstance(data_object, DataSource):
         modality = data_object.modality
     else:
-        modality = data.modality or supported[0]
+        modality = data.modality or named or supported[0]
+    if named is not None and named != modality:
+        raise ValueError(f"{data.path!r} is the embedded {named} data set, but the run asks for {modality} data; set the "
+                         f"modality to {named} or leave it out (a file of that name: give it as ./{data.path})")  # fmt: skip
     if modality not in supported:
-        raise ValueError(f"method {method_cls.name!r} trains on {', '.join(supported)} data, not {modality}")
+        given = f"{data.path!r} is the embedded {named} data set" if named else f"not {modality}"
+        raise ValueError(f"method {method_cls.name!r} trains on {', '.join(supported)} data, {given}")
     return modality
 
 

@@ -132,6 +132,29 @@ def test_mae_pretrains_from_the_cli_and_probes(tmp_path, capsys):
     assert results["pretrained"]["data"]["label"] == "speaker"
 
 
+def test_python_takes_the_data_names_and_options_the_cli_takes(tmp_path):
+    """``pretrain("byol", "fsdd", data_options=...)`` is ``molssl pretrain --method byol --data fsdd --data-option ...``."""
+    from molssl.cli.main import main
+
+    cnn = {k: v for k, v in TINY_CNN.to_dict().items() if k != "kind"}
+    train = TrainConfig(steps=2, batch_size=8, log_every=1, device="cpu", progress=False)
+    python = pretrain("byol", "fsdd", tmp_path / "python", data_options={"takes": "10-49"}, method_options=BYOL_SMALL,
+                      encoder={"kind": "byola_cnn", **cnn}, train=train)  # fmt: skip
+    code = main(["pretrain", "--method", "byol", "--data", "fsdd", "--data-option", "takes=10-49", "--out",
+                 str(tmp_path / "cli"), "--steps", "2", "--batch-size", "8", "--log-every", "1", "--device", "cpu",
+                 "--no-progress", "--encoder-kind", "byola_cnn", *[f"--encoder-option={k}={v}" for k, v in cnn.items()],
+                 *[f"-o{k}={v}" for k, v in BYOL_SMALL.items()]])  # fmt: skip
+    assert code == 0
+    recorded = {run: json.loads((tmp_path / run / "config.json").read_text()) for run in ("python", "cli")}
+    for config in recorded.values():  # no modality given: the name chose audio; the takes left the probes' out
+        assert config["data"] == {"path": "fsdd", "modality": "audio", "options": {"takes": "10-49"}, "workers": 1}
+        assert config["source"]["clips"] == 2400 and config["source"]["path"].endswith("(takes 10-49)")
+    assert recorded["python"]["source"] == recorded["cli"]["source"]
+    weights = {run: (tmp_path / run / "encoder" / "model.safetensors").read_bytes() for run in ("python", "cli")}
+    assert weights["python"] == weights["cli"]
+    assert python.steps == 2 and len(python.metrics) == 2
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["byol", "mae"])
 def test_loss_falls_on_real_recordings(method, tmp_path):

@@ -66,3 +66,15 @@ def test_probe_refuses_other_image_sizes_and_nothing_to_probe(tmp_path, checkpoi
     assert main(["probe", "--random-init", "--encoder-kind", "resnet", "--encoder-option", "width=2",
                  "--encoder-option", "blocks=[1,1,1,1]", "--encoder-option", "small_images=true",
                  "--data", str(tmp_path / "big.npz"), "--k", "3", "--l2", "1e-2"]) == 0  # fmt: skip
+
+
+def test_a_named_data_set_picks_its_modality(tmp_path, capsys):
+    """``--data fsdd`` without ``--modality`` (or an audio checkpoint) probes the embedded recordings, as pretrain does."""
+    out = tmp_path / "probe.json"
+    code = main(["probe", "--data", "fsdd", "--random-init", "--encoder-kind", "byola_cnn", "--encoder-option", "width=8",
+                 "--encoder-option", "dim=32", "--raw", "--k", "20", "--l2", "1e-2", "--device", "cpu", "--json", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert "3000 items; split 2400/300/300" in capsys.readouterr().out  # FSDD's customary split: test takes 0-4
+    results = json.loads(out.read_text())
+    assert results["raw"]["dim"] == 64 and results["random_init"]["encoder"]["kind"] == "byola_cnn"
+    assert probe_representations("fsdd", raw=True, ks=(20,), l2_grid=(1e-2,))["raw"]["dim"] == 64

@@ -89,6 +89,16 @@ def test_encoder_options_the_data_decides_cannot_be_overridden(method, tmp_path)
     assert not (tmp_path / "run").exists()
 
 
+def test_a_named_data_set_picks_the_modality_and_clashes_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="'attr_masking' trains on graph data, 'fsdd' is the embedded audio data set"):
+        pretrain("attr_masking", "fsdd", tmp_path / "run", train=fast(steps=1))
+    with pytest.raises(ValueError, match="'mnist' is the embedded image data set, but the run asks for audio data"):
+        pretrain("byol", "mnist", tmp_path / "run", modality="audio", train=fast(steps=1))
+    with pytest.raises(TypeError, match="pass data_options, modality inside the RunConfig"):
+        pretrain(RunConfig(method="byol"), out=tmp_path / "run", modality="audio", data_options={"takes": "10-49"})
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_graph_method_refuses_other_data(tmp_path):
     config = RunConfig(method="attr_masking", data=DataConfig(path=str(ESOL), modality=MODALITY), train=fast(steps=1))
     with pytest.raises(ValueError, match=f"method 'attr_masking' trains on graph data, not {MODALITY}"):

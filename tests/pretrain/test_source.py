@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from molssl.pretrain.graph_source import GraphSource
-from molssl.pretrain.source import DataSource, epoch_permutation, open_source, to_device
+from molssl.pretrain.source import NAMED_DATA, DataSource, epoch_permutation, named_data_modality, open_source, to_device
 
 
 class Pair(NamedTuple):
@@ -47,6 +47,16 @@ def test_graph_sources_open_by_name(store):
         open_source("graph", store, {"schema": "hu"})
     with pytest.raises(ValueError, match="this method trains on labels"):
         open_source("graph", None, labels=True)
+
+
+@pytest.mark.parametrize("name", sorted(NAMED_DATA))
+def test_a_named_data_set_is_its_modality_embedded_set(name):
+    modality = named_data_modality(name)
+    assert modality == NAMED_DATA[name] and modality != "graph"
+    source = open_source(modality, name)  # the opener reads the name as its embedded set, not as a path
+    assert source.modality == modality and source.describe()["path"].startswith("embedded:")
+    assert source.describe()["sha256"] == open_source(modality, "embedded").describe()["sha256"]
+    assert named_data_modality(f"./{name}") is None and named_data_modality(None) is None
 
 
 def test_unknown_modality_lists_the_known_ones():
