@@ -150,8 +150,9 @@ def test_python_takes_the_data_names_and_options_the_cli_takes(tmp_path):
         assert config["data"] == {"path": "fsdd", "modality": "audio", "options": {"takes": "10-49"}, "workers": 1}
         assert config["source"]["clips"] == 2400 and config["source"]["path"].endswith("(takes 10-49)")
     assert recorded["python"]["source"] == recorded["cli"]["source"]
-    weights = {run: (tmp_path / run / "encoder" / "model.safetensors").read_bytes() for run in ("python", "cli")}
-    assert weights["python"] == weights["cli"]
+    pretrain(RunConfig.from_dict(recorded["cli"]), out=tmp_path / "replayed")  # config.json alone reopens the same clips
+    weights = {run: (tmp_path / run / "encoder" / "model.safetensors").read_bytes() for run in ("python", "cli", "replayed")}
+    assert weights["python"] == weights["cli"] == weights["replayed"]
     assert python.steps == 2 and len(python.metrics) == 2
 
 
