@@ -15,6 +15,14 @@ reported at the best-validation epoch, one row per (variant, dataset, seed):
 * ``text_descriptors``: from MolBERT-style pretraining (``smiles_descriptors``: all RDKit descriptors regressed
   plus MLM), on the first ``--descriptor-molecules`` MOSES molecules (100 x 64 = 6,400 is one pass over them;
   descriptors for all 50k cost ~6 ms a molecule, too much for a shared CPU).
+* ``text_scratch_canonical``, ``text_mlm_canonical`` (on request): as ``text_scratch`` / ``text_mlm`` but every
+  molecule rewritten as RDKit's canonical SMILES before fine-tuning (same molecules, same scaffold split), so a
+  text model cannot read how the file's authors wrote a molecule (Kekule or aromatic form), only what it is.
+
+``--writing-rules`` records, per dataset, the test and validation ROC-AUC of two rules that read only the writing
+(no model): "aromatic molecule written in Kekule form" and "written with a protonated bracket atom" (``[NH+]``,
+``[nH+]``, ...), on the same kept molecules and scaffold split (``results/text_transfer_writing_rules.jsonl``). On ClinTox
+they show what a text model can learn from the file's writing alone.
 
 Each row also holds the randomized-SMILES prediction spread (``molssl.text.invariance``) of the
 selected model on the first ``--spread-molecules`` test molecules, each written 1 + ``--spread-views``
@@ -26,6 +34,8 @@ Run:
     python benchmarks/text_transfer.py --datasets bbbp esol freesolv --seeds 0 1 2 --epochs 5 --pretrain-steps 100  # recorded
     python benchmarks/text_transfer.py --datasets bbbp bace clintox sider esol lipo --seeds 0 1 2 --epochs 100 \\
         --pretrain-steps 20000 --size small                                                   # the intended scale (GPU)
+    python benchmarks/text_transfer.py --datasets clintox --seeds 0 1 2 --variants text_scratch_canonical text_mlm_canonical
+    python benchmarks/text_transfer.py --datasets clintox --writing-rules                     # recorded
     python benchmarks/text_transfer.py --plan | --report
 """
 
@@ -47,10 +57,13 @@ SUITE = "text_transfer"
 WORK = ROOT / "benchmarks" / "_work" / "text_transfer"
 DATASETS = ["bbbp", "bace", "clintox", "sider", "esol", "freesolv", "lipo"]
 VARIANTS = {"gin": None, "text_scratch": None, "text_mlm": "mlm", "text_contrastive": "smiles_contrastive",
-            "text_descriptors": "smiles_descriptors", "text_mlm_lora": "mlm", "text_mlm_adapter": "mlm"}
+            "text_descriptors": "smiles_descriptors", "text_mlm_lora": "mlm", "text_mlm_adapter": "mlm",
+            "text_scratch_canonical": None, "text_mlm_canonical": "mlm"}
 #: the fine-tuning mode of each variant (default: full); the PEFT variants train adapters / LoRA on the frozen MLM encoder
 MODES = {"text_mlm_lora": "lora", "text_mlm_adapter": "adapter"}
 DEFAULT_VARIANTS = ["gin", "text_scratch", "text_mlm", "text_contrastive", "text_descriptors"]
+#: variants fine-tuned on RDKit's canonical SMILES of each molecule instead of the file's writing
+CANONICAL = {"text_scratch_canonical", "text_mlm_canonical"}
 MOSES = "moses/moses_50k.smi.gz"
 
 
@@ -110,7 +123,8 @@ def run_one(variant: str, dataset: str, seed: int, args: argparse.Namespace) -> 
         predictor = PropertyPredictor(encoder="smiles_transformer", device=args.device, **size_options(args.size))
     start_cpu, start = time.process_time(), time.perf_counter()
     mode = MODES.get(variant, "full")
-    predictor.fit(dataset, pretrained=pretrained, epochs=args.epochs, batch_size=32, lr=1e-3, seeds=(seed,), mode=mode)
+    data = canonically_written(dataset) if variant in CANONICAL else dataset
+    predictor.fit(data, pretrained=pretrained, epochs=args.epochs, batch_size=32, lr=1e-3, seeds=(seed,), mode=mode)
     fit_cpu, fit_wall = time.process_time() - start_cpu, time.perf_counter() - start
     frame = predictor.fit_predictions_
     test_smiles = frame.loc[frame["split"] == "test", "smiles"].tolist()[: args.spread_molecules]
@@ -124,10 +138,84 @@ def run_one(variant: str, dataset: str, seed: int, args: argparse.Namespace) -> 
         "pretrain_corpus": None if not method else (f"first {args.descriptor_molecules} of {MOSES}" if method == "smiles_descriptors"
                                                     else MOSES),
         "size": args.size if variant != "gin" else f"gin {args.gin_layers}x{args.gin_dim}",
-        "mode": mode, "trainable_parameters": metrics["trainable_parameters"],
+        "writing": "rdkit_canonical" if variant in CANONICAL else "as_in_file", "mode": mode, "trainable_parameters": metrics["trainable_parameters"],
         "parameters": metrics["total_parameters"], "fit_cpu_s": fit_cpu, "fit_wall_s": fit_wall,
         "spread": {"molecules": spread.molecules, "views": spread.views, **{t: s for t, s in spread.per_task.items()}},
     }  # fmt: skip
+
+
+def canonically_written(dataset: str):
+    """The MoleculeNet table of ``dataset`` with every SMILES replaced by RDKit's canonical SMILES of its molecule.
+
+    Row order is kept, so the kept molecules and the scaffold split (scaffolds of the same molecules, ties broken
+    by row) are those of the file's writing; a SMILES RDKit cannot read stays as written (the fit skips it as before).
+    """
+    import dataclasses
+
+    from molssl.data.labeled_source import load_labeled_table
+    from molssl.text.randomize import canonical_smiles
+
+    table = load_labeled_table(dataset, None, None, None)
+
+    def rewrite(smiles: str) -> str:
+        try:
+            return canonical_smiles(smiles)
+        except ValueError:
+            return smiles
+
+    return dataclasses.replace(table, smiles=[rewrite(s) for s in table.smiles])
+
+
+def written_kekule(tokens: list[str], aromatic: bool) -> bool:
+    """Whether an aromatic molecule is written with no aromatic (lower-case) atom token, i.e. in a Kekule form."""
+    return aromatic and not any(t.lstrip("[").lstrip("0123456789")[:1].islower() for t in tokens)
+
+
+def writing_rules(dataset: str) -> list[dict]:
+    """ROC-AUC of rules that read only how molecules are written, per task, on the benchmark's split.
+
+    The molecules and scaffold split are ``PropertyPredictor.fit``'s for a text model (the same featurization check
+    and splitter). A task whose part holds one class only gets no AUC (None).
+    """
+    import re
+
+    import numpy as np
+    from rdkit import Chem
+    from sklearn.metrics import roc_auc_score
+
+    from molssl.chem.schemes import get_spec
+    from molssl.data.labeled import featurize_table
+    from molssl.data.labeled_source import load_labeled_table
+    from molssl.data.splits_registry import get_splitter
+    from molssl.text.inputs import CHECK_SCHEME
+    from molssl.text.tokenizer import tokenize
+
+    table = load_labeled_table(dataset, None, None, None)
+    if table.task_type != "classification":
+        raise ValueError(f"{dataset}: writing rules score classification tasks (ROC-AUC); its task type is {table.task_type}")
+    kept = featurize_table(table, get_spec(CHECK_SCHEME).name, on_error="skip").indices
+    labels = table.labels[kept]
+    smiles = [table.smiles[i] for i in kept.tolist()]
+    split = get_splitter("scaffold")(smiles, labels, seed=0, sanitize="strict", frac_train=0.8, frac_valid=0.1, frac_test=0.1)
+    protonated = re.compile(r"^\[[^\]]*H\d*\+\]$")
+    rules = {
+        "kekule_written_aromatic": [written_kekule(tokenize(s), any(a.GetIsAromatic() for a in Chem.MolFromSmiles(s).GetAtoms()))
+                                    for s in smiles],
+        "protonated_bracket_atom": [any(protonated.match(t) for t in tokenize(s)) for s in smiles],
+    }  # fmt: skip
+    rows = []
+    for rule, flags in rules.items():
+        score = np.asarray(flags, dtype=float)
+        for task, name in enumerate(table.task_names):
+            row = {"dataset": dataset, "rule": rule, "task": name, "molecules_flagged": int(score.sum()),
+                   "positives_among_flagged": int(np.nansum(labels[score == 1, task])), "molecules": len(smiles)}  # fmt: skip
+            for part, rows_of_part in (("valid", split.valid), ("test", split.test)):
+                y, s = labels[rows_of_part, task], score[rows_of_part]
+                known = ~np.isnan(y)
+                auc = roc_auc_score(y[known], s[known]) if len(set(y[known].tolist())) == 2 else None
+                row[f"{part}_roc_auc_flag_is_positive"] = auc
+            rows.append(row)
+    return rows
 
 
 def report(args: argparse.Namespace) -> None:
@@ -179,9 +267,19 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--plan", action="store_true", help="list the runs not recorded yet")
     parser.add_argument("--report", action="store_true", help="print the Markdown table of the recorded rows")
+    parser.add_argument("--writing-rules", action="store_true",
+                        help="record the ROC-AUC of writing-only rules (Kekule form, protonated atoms) on each dataset's split")
     args = parser.parse_args()
     if args.report:
         return report(args)
+    if args.writing_rules:
+        command = "python benchmarks/text_transfer.py " + shlex.join(sys.argv[1:])
+        for dataset in args.datasets:
+            rows = writing_rules(dataset)
+            append_rows(f"{SUITE}_writing_rules", rows, command)
+            for row in rows:
+                print(row, flush=True)
+        return
     runs = [(v, d, s) for d in args.datasets for s in args.seeds for v in args.variants]  # variants of one (d, s) together
     done = {(r["variant"], r["dataset"], r["seed"]) for r in recorded(SUITE)
             if r["epochs"] == args.epochs and r["pretrain_steps"] in (0, args.pretrain_steps)}  # fmt: skip

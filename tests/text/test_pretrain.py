@@ -36,8 +36,9 @@ def _rows(result):
     return [{k: v for k, v in r.items() if not k.endswith("_per_s")} for r in result.metrics]
 
 
-def test_contrastive_run_resumes_exactly(corpus, tmp_path):
-    config = _config("smiles_contrastive", corpus)
+@pytest.mark.parametrize("method", ["smiles_contrastive", "mlm"])
+def test_run_resumes_exactly(method, corpus, tmp_path):
+    config = _config(method, corpus)
     full = pretrain(config, out=tmp_path / "full")
 
     def interrupt(row):
@@ -51,18 +52,31 @@ def test_contrastive_run_resumes_exactly(corpus, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert _rows(full) == _rows(resumed)
     recorded = json.loads((tmp_path / "full" / "config.json").read_text())
-    assert recorded["source"]["views"] == 2 and recorded["source"]["vocab_sha256"]
+    assert recorded["source"]["views"] == (2 if method == "smiles_contrastive" else 1) and recorded["source"]["vocab_sha256"]
 
 
-def test_mlm_pretrains_from_the_cli_and_fine_tunes(corpus, tmp_path):
+def _pretrain_from_the_cli(method: str, corpus, run, steps: int) -> list[dict]:
+    """``molssl pretrain --method METHOD`` on ``corpus`` with a tiny encoder; the run's metric rows."""
     from molssl.cli.main import main
 
-    run = tmp_path / "mlm"
-    code = main(["pretrain", "--method", "mlm", "--data", str(corpus), "--out", str(run), "--steps", "6",
+    code = main(["pretrain", "--method", method, "--data", str(corpus), "--out", str(run), "--steps", str(steps),
                  "--batch-size", "16", "--log-every", "2", "--checkpoint-every", "2", "--device", "cpu", "--no-progress",
                  "--encoder-option", "dim=32", "--encoder-option", "depth=1", "--encoder-option", "heads=2"])  # fmt: skip
     assert code == 0
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert json.loads((run / "config.json").read_text())["method"] == method
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_contrastive_pretrains_from_the_cli(corpus, tmp_path):
+    rows = _pretrain_from_the_cli("smiles_contrastive", corpus, tmp_path / "rsc", steps=4)
+    assert [r["step"] for r in rows] == [2, 4] and all(0.0 <= r["top1"] <= 1.0 for r in rows)
+    assert json.loads((tmp_path / "rsc" / "config.json").read_text())["source"]["views"] == 2
+    assert isinstance(load_encoder(tmp_path / "rsc" / "encoder"), SmilesTransformer)
+
+
+def test_mlm_pretrains_from_the_cli_and_fine_tunes(corpus, tmp_path):
+    run = tmp_path / "mlm"
+    rows = _pretrain_from_the_cli("mlm", corpus, run, steps=6)
     assert [r["step"] for r in rows] == [2, 4, 6] and 0.1 < rows[-1]["mask_fraction"] < 0.2
     encoder = load_encoder(run / "encoder")
     assert isinstance(encoder, SmilesTransformer)
