@@ -5,6 +5,11 @@ A registry is a read-only mapping from a name to a class or object, filled at im
 both a ``KeyError`` (so ``get``, ``in`` and other mapping code behave as for a dict) and a ``ValueError``
 whose message names what was asked for and lists the valid names, so callers need no try/except of their own.
 
+A table whose entries live in modules with heavy imports registers them by dotted path instead
+(``register_lazy("simclr", "molssl.methods.simclr:SimCLR")``): the name is listed at once, and the
+module is imported on the first lookup of that name only, so listing or choosing among the names
+imports none of them.
+
 Example:
     >>> READOUTS = Registry("readout")
     >>> @READOUTS.register("mean")
@@ -17,7 +22,9 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping, TypeVar, overload
 
 T = TypeVar("T")
@@ -34,6 +41,17 @@ class UnknownNameError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
+@dataclass(frozen=True)
+class _Deferred:
+    """An entry not imported yet: ``module:attribute``."""
+
+    target: str
+
+    def load(self) -> object:
+        module, _, attribute = self.target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
 class Registry(Mapping[str, T]):
     """Names -> components, in registration order, with a lookup error that lists the valid names.
 
@@ -48,7 +66,7 @@ class Registry(Mapping[str, T]):
             raise ValueError(f"kind must be a non-empty string naming what an entry is, got {kind!r}")
         self.kind = kind
         self.plural = plural or f"{kind}s"
-        self._entries: dict[str, T] = {}
+        self._entries: dict[str, T | _Deferred] = {}
         for name, value in (entries or {}).items():
             self.register(name, value)
 
@@ -69,10 +87,32 @@ class Registry(Mapping[str, T]):
         if value is ...:
             return lambda decorated: self.register(name, decorated)
         held = self._entries.get(name, value)
+        if isinstance(held, _Deferred):
+            held = held.load()
         if held is not value:
             raise ValueError(f"{self.kind} {name!r} is already registered as {held!r}; choose another name")
         self._entries[name] = value  # type: ignore[assignment]
         return value
+
+    def register_lazy(self, name: str, target: str) -> None:
+        """List ``name`` now; import ``target`` (``"package.module:attribute"``) on its first lookup.
+
+        Raises:
+            ValueError: ``name`` is not a non-empty string or is already registered, or ``target`` has no
+                ``module:attribute`` form.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a {self.kind} name must be a non-empty string, got {name!r}")
+        module, colon, attribute = target.partition(":") if isinstance(target, str) else ("", "", "")
+        if not (module and colon and attribute):
+            raise ValueError(f"{self.kind} {name!r}: target must read 'package.module:attribute', got {target!r}")
+        if name in self._entries:
+            raise ValueError(f"{self.kind} {name!r} is already registered; choose another name")
+        self._entries[name] = _Deferred(target)
+
+    def is_loaded(self, name: str) -> bool:
+        """Whether ``name``'s entry has been imported (always true for entries registered by value)."""
+        return name in self._entries and not isinstance(self._entries[name], _Deferred)
 
     @contextmanager
     def override(self, name: str, value: T) -> Iterator[T]:
@@ -100,7 +140,10 @@ class Registry(Mapping[str, T]):
 
     def __getitem__(self, name: str) -> T:
         if isinstance(name, str) and name in self._entries:
-            return self._entries[name]
+            entry = self._entries[name]
+            if isinstance(entry, _Deferred):
+                entry = self._entries[name] = entry.load()  # type: ignore[assignment]
+            return entry  # type: ignore[return-value]
         raise self.unknown(name)
 
     def __contains__(self, name: object) -> bool:

@@ -63,3 +63,32 @@ def test_override_holds_an_entry_for_one_block_and_restores_the_table():
     assert "toy" not in methods
     with pytest.raises(ValueError, match="unknown pretraining method 'toy'; valid methods: bgrl, graphcl"):
         methods["toy"]
+
+
+def test_lazy_entries_are_listed_at_once_and_imported_on_first_lookup(monkeypatch):
+    import sys
+
+    monkeypatch.delitem(sys.modules, "json.tool", raising=False)  # a stdlib module nothing here imports
+    tools = Registry("tool")
+    tools.register_lazy("json", "json.tool:main")
+    tools.register("len", len)
+    assert list(tools) == ["json", "len"] and "json" in tools and len(tools) == 2
+    assert not tools.is_loaded("json") and "json.tool" not in sys.modules
+    import json.tool
+
+    assert tools["json"] is json.tool.main and tools.is_loaded("json")
+    tools.register("json", json.tool.main)  # the loaded object again is a no-op
+    with pytest.raises(ValueError, match="'json' is already registered"):
+        tools.register("json", len)
+    with pytest.raises(ValueError, match="already registered"):
+        tools.register_lazy("len", "builtins:len")
+    with pytest.raises(ValueError, match="package.module:attribute"):
+        tools.register_lazy("dumps", "json.dumps")
+
+
+def test_a_lazy_entry_whose_module_is_missing_fails_on_lookup_only():
+    methods = Registry("pretraining method")
+    methods.register_lazy("ghost", "molssl.no_such_module:Ghost")
+    assert list(methods) == ["ghost"]
+    with pytest.raises(ModuleNotFoundError, match="molssl.no_such_module"):
+        methods["ghost"]

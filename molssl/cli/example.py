@@ -23,7 +23,7 @@ EXAMPLE_SMILES = [
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from molssl.methods import METHODS
+    from molssl.methods import methods_for
 
     p = sub.add_parser("example", help="end-to-end example: fine-tune from scratch and from a pretrained encoder, predict")
     p.add_argument("--pretrained", default="hu2020/gcn_supervised_contextpred",
@@ -31,8 +31,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", default="bace", help="embedded MoleculeNet set (default bace)")
     p.add_argument("--epochs", type=int, default=10, help="fine-tuning epochs (default 10; the literature uses 100)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--method", default=None, choices=sorted(m for m, c in METHODS.items() if not c.needs_labels),
-                   help="also pretrain the same architecture with this molssl method first (e.g. descriptors)")  # fmt: skip
+    # the graph methods, not imported here (building the parser of any command must not import PyG); the
+    # one that needs labels is refused by run()
+    p.add_argument("--method", default=None, choices=sorted(methods_for("graph")),
+                   help="also pretrain the same architecture with this molssl method first (e.g. descriptors; not "
+                        "supervised, which needs labels)")  # fmt: skip
     p.add_argument("--data", default=None, help="unlabeled molecules for --method (default: the embedded MOSES sample)")
     p.add_argument("--pretrain-steps", type=int, default=80, help="pretraining steps of 256 molecules for --method (default 80)")
     p.add_argument("--jobs", type=int, default=1,
@@ -49,6 +52,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.data is not None and args.method is None:
         raise ValueError("--data is the corpus of --method's pretraining: pass --method too (e.g. --method descriptors)")
+    if args.method is not None:
+        from molssl.methods import get_method
+
+        if get_method(args.method).needs_labels:
+            raise ValueError(f"--method {args.method} needs labelled molecules, and the example pretrains on unlabeled ones: "
+                             "choose a self-supervised method (e.g. attr_masking or descriptors)")
     if args.threads < 1 or args.jobs < 1:
         raise ValueError(f"--jobs and --threads must be >= 1, got {args.jobs} and {args.threads}")
     import pandas as pd

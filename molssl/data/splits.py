@@ -18,8 +18,6 @@ from typing import Any, Iterator, Mapping, Sequence, Sized
 
 import numpy as np
 
-from molssl.chem.scaffold import murcko_scaffold
-
 _PARTS = ("train", "valid", "test")
 # below this many molecules per worker, starting processes costs more than it saves
 _MIN_PER_WORKER = 1000
@@ -361,6 +359,8 @@ def _scaffolds_or_errors(
 
 def _scaffold_chunk(smiles: list[str], include_chirality: bool, sanitize: str = "strict") -> list[tuple[str, str | None]]:
     """``(scaffold, None)`` per molecule, or ``("", error message)`` where it fails."""
+    from molssl.chem.scaffold import murcko_scaffold  # RDKit, needed by scaffold splits only (not stratified ones)
+
     results: list[tuple[str, str | None]] = []
     for one in smiles:
         try:

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from molssl.cli.main import main
 from molssl.data.embedded import default_corpus
 from tests.conftest import MOLECULENET
@@ -106,6 +108,13 @@ def test_example_end_to_end(tmp_path, capsys, monkeypatch):
 def test_example_data_needs_a_method(tmp_path, capsys):
     assert main(["example", "--data", str(tmp_path / "x.smi"), "--out", str(tmp_path), "--no-progress"]) == 2
     assert "--data is the corpus of --method" in capsys.readouterr().err
+
+
+def test_example_refuses_a_method_that_needs_labels(tmp_path, capsys):
+    assert main(["example", "--method", "supervised", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "--method supervised needs labelled molecules" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # an image method is no choice of the graph example
+        main(["example", "--method", "simclr", "--out", str(tmp_path), "--no-progress"])
 
 
 def test_example_refuses_zero_jobs_or_threads(tmp_path, capsys):
