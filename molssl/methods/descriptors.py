@@ -3,9 +3,10 @@
 The graph-level task of MolBERT (Fabian et al., "Molecular representation learning with language
 models and domain-relevant auxiliary tasks", 2020: physicochemical descriptors) and of chemprop's
 CheMeleon foundation model (pretrained to predict Mordred descriptors). Its targets are computed
-from the molecule alone, so any unlabeled corpus serves, and they summarize exactly what property
-prediction needs (size, polarity, lipophilicity, ring and charge structure), which is why it pays off
-at far less compute than masking or contrastive objectives.
+from the molecule alone, so any unlabeled corpus serves, and they summarize much of what property
+prediction needs (size, polarity, lipophilicity, ring and charge structure); both papers report strong
+transfer at modest compute. Whether it pays off sooner than masking or contrastive objectives is what
+``molssl transfer`` measures (benchmarks/RESULTS.md, "Compute vs gain"); it is not assumed here.
 
 Targets (``molssl.data.descriptor_targets``): every RDKit 2D descriptor (or a chosen subset),
 computed once per corpus and cached beside the store, standardized by the corpus median and IQR and
