@@ -7,6 +7,7 @@ import torch
 
 from molssl.data.loader import StoreLoader
 from molssl.graph.arrays import GraphArrays
+from molssl.nn.colour_class_inference import embed_by_colour_classes
 from molssl.tasks.model import PropertyModel
 from molssl.tasks.target_scaler import TargetScaler
 
@@ -33,6 +34,23 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return resolved
 
 
+def model_outputs(model: PropertyModel, batch) -> torch.Tensor:
+    """``model(batch)`` for inference (gradients off): once per Weisfeiler-Leman colour class where
+    ``molssl.nn.colour_class_inference`` applies (the default GIN on the CPU: equal up to the order of
+    floating-point sums, about 2x faster), the ordinary forward otherwise.
+
+    Shapes:
+        batch: B graphs -> [B, T] (or [B, T, C] for multiclass)
+    """
+    embedded = embed_by_colour_classes(model.encoder, model.readout, batch) if model.readout is not None else None
+    if embedded is None:
+        return model(batch)
+    out = model.head(embedded)
+    if model.config.num_classes is not None:
+        out = out.view(out.shape[0], model.config.num_tasks, model.config.num_classes)  # as PropertyModel.forward
+    return out
+
+
 @torch.no_grad()
 def predict_graphs(model: PropertyModel, graphs: GraphArrays, indices: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
     """Raw model outputs (logits or standardized values) for graphs, in order; shape [M, T].
@@ -42,7 +60,7 @@ def predict_graphs(model: PropertyModel, graphs: GraphArrays, indices: np.ndarra
     model.eval()
     device = model_device(model)
     loader = StoreLoader(graphs, batch_size=batch_size, indices=indices)
-    outs = [model(batch.to(device)).float().cpu() for batch in loader]
+    outs = [model_outputs(model, batch.to(device)).float().cpu() for batch in loader]
     if not outs:
         return np.zeros((0, model.config.num_tasks), dtype=np.float32)
     return torch.cat(outs).numpy()
@@ -59,4 +77,4 @@ def outputs_to_predictions(outputs: np.ndarray, task_type: str, scaler: TargetSc
     return scaler.inverse_transform(outputs) if scaler is not None else outputs
 
 
-__all__ = ["model_device", "outputs_to_predictions", "predict_graphs", "resolve_device"]
+__all__ = ["model_device", "model_outputs", "outputs_to_predictions", "predict_graphs", "resolve_device"]
