@@ -69,6 +69,12 @@ def check_scheme(config: Mapping[str, Any], expected: Mapping[str, Any], directo
     if not isinstance(expected, Mapping) or "name" not in expected or "version" not in expected:
         raise TypeError("expected_scheme must be a FeaturizationSpec.to_dict() dict, with at least 'name' and 'version'")
     trained = config.get("scheme")
+    kind = config.get("encoder_kind")
+    if not isinstance(trained, Mapping) and isinstance(kind, str) and kind != "gnn":
+        raise SchemeMismatchError(
+            f"checkpoint {directory} holds a {kind!r} encoder, not a graph encoder: it reads no featurized graphs "
+            f"(requested scheme {_describe_scheme(expected)}); use it with a model of its kind"
+        )
     if not isinstance(trained, Mapping):
         raise SchemeMismatchError(
             f"checkpoint {directory} records no featurization scheme, so it cannot be checked against the requested "

@@ -93,5 +93,11 @@ def _next_step(result) -> str:
     source = json.loads((result.run_dir / "config.json").read_text()).get("source") or {}
     if source.get("modality") in ("image", "audio"):
         return f"probe with molssl probe --encoder {result.encoder_dir}"
-    parts = sorted(p for p in (result.run_dir / "encoders").glob("*") if p.is_dir())  # a multimodal run's encoders
-    return "fine-tune with " + (", ".join(f"--pretrained {p}" for p in parts) or f"--pretrained {result.encoder_dir}")
+    parts = {p.name: p for p in sorted((result.run_dir / "encoders").glob("*")) if p.is_dir()}  # a multimodal run's encoders
+    if not parts:
+        return f"fine-tune with --pretrained {result.encoder_dir}"
+    options = {"graph": "--pretrained {}", "smiles": "--pretrained {} --encoder smiles_transformer"}
+    hint = "fine-tune with " + ", ".join(options[m].format(p) for m, p in parts.items() if m in options)
+    if "image" in parts:  # molssl finetune takes no image model: the Python fine-tuning loop reads depictions
+        hint += f"; {parts['image']} fine-tunes on depictions in Python (molssl.vision.molecule_inputs.DepictedMolecules)"
+    return hint

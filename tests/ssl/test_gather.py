@@ -3,8 +3,6 @@ average, gives the single-process loss and gradient of the whole batch."""
 
 from __future__ import annotations
 
-import os
-
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -14,6 +12,7 @@ from molssl.ssl.losses import cross_modal_info_nce
 
 
 def _rank(rank: int, world_size: int, init: str, a: torch.Tensor, b: torch.Tensor, out: str) -> None:
+    torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world_size)
     try:
         rows = slice(rank * 4, rank * 4 + 4)
@@ -35,8 +34,9 @@ def test_alone_nothing_is_gathered():
 def test_two_ranks_give_the_whole_batchs_loss_and_gradient(tmp_path):
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(8, 6, generator=g), torch.randn(8, 6, generator=g)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    mp.spawn(_rank, args=(2, f"file://{tmp_path / 'rendezvous'}", a, b, str(tmp_path / "out")), nprocs=2, join=True)
+    # forked: the ranks inherit this process's imports (spawned, each re-imports torch: most of the test's time)
+    mp.start_processes(_rank, args=(2, f"file://{tmp_path / 'rendezvous'}", a, b, str(tmp_path / "out")), nprocs=2,
+                       join=True, start_method="fork")  # fmt: skip
     results = [torch.load(tmp_path / f"out.{r}") for r in range(2)]
     za, zb = a.clone().requires_grad_(), b.clone().requires_grad_()
     whole = cross_modal_info_nce(za, zb, 5.0)
