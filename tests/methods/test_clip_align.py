@@ -82,6 +82,27 @@ def test_own_objectives_share_the_aligned_encoders(corpus, open_built):
     assert method.objectives["smiles"].head[0].weight.grad is not None
 
 
+def test_mae_on_a_vit_depiction_encoder_joins_the_alignment_of_three(corpus, open_built):
+    """The image's own objective (MAE, Masked Autoencoders, He et al. 2022) runs on the aligned ViT itself, weighted."""
+    source = open_built(corpus[0], ("graph", "smiles", "image"))
+    vit = {"image.kind": "vit", "image.image_size": 32, "image.patch_size": 8, "image.dim": 32, "image.depth": 1,
+           "image.heads": 2}  # fmt: skip
+    encoder = {**source.encoder_options(), **{k: v for k, v in SMALL.items() if not k.startswith("image.")}, **vit}
+    torch.manual_seed(0)
+    method = CrossModalAlignment(MultimodalEncoderConfig.from_dict(encoder),
+                                 CrossModalAlignmentConfig(projection_dim=16, image_objective_weight=0.5,
+                                                           modalities=("graph", "smiles", "image")))  # fmt: skip
+    mae = method.objectives["image"]
+    assert mae.encoder is method.encoder.encoders["image"] and type(mae.encoder).__name__ == "ViT"
+    out = method(source.batch(torch.arange(12), torch.Generator()), torch.Generator().manual_seed(1))
+    pairs = [out.metrics[f"{a}_{b}_loss"] for a, b in combinations(("graph", "smiles", "image"), 2)]
+    assert out.loss.item() == pytest.approx((torch.stack(pairs).mean() + 0.5 * out.metrics["image_mae_loss"]).item(), rel=1e-5)
+    out.loss.backward()
+    own = dict(mae.named_parameters())  # the decoder's (the encoder is the aligned one, not registered twice)
+    assert own and all(p.grad is not None for p in own.values())
+    assert method.encoder.encoders["image"].patch_embed.weight.grad is not None
+
+
 def _config(corpus, steps=8, **options) -> RunConfig:
     method_config = {"modalities": "graph,smiles", "projection_dim": 16, "smiles_objective_weight": 0.5, **options}
     modalities = method_config["modalities"].split(",")
