@@ -12,7 +12,7 @@ import torch
 import molssl
 from molssl.graph.batch import to_batch
 from molssl.nn import EncoderConfig, GNNEncoder, get_readout
-from molssl.nn.colour_class_inference import colour_classes, embed_by_colour_classes, supports
+from molssl.nn.colour_class_inference import MIN_ATOMS, colour_classes, embed_by_colour_classes, supports
 from molssl.nn.onednn import use_onednn_linears
 from tests.conftest import AWKWARD, moleculenet_smiles
 from tests.nn.conftest import permute_nodes
@@ -98,6 +98,10 @@ def test_steps_aside_where_it_would_not_compute_the_same_thing():
     assert supports(encoder, mean)
     with torch.enable_grad():
         assert embed_by_colour_classes(encoder, mean, batch) is None  # training-style call
+    with torch.no_grad():
+        assert embed_by_colour_classes(encoder, mean, batch) is not None
+        small = batch_of(["CCO", "c1ccccc1"])  # below MIN_ATOMS: the per-atom forward is as fast
+        assert small.num_nodes < MIN_ATOMS <= batch.num_nodes and embed_by_colour_classes(encoder, mean, small) is None
     assert not supports(encoder, get_readout("max")(encoder.out_dim))
     assert not supports(encoder.train(), mean)
     encoder.eval()
