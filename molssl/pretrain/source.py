@@ -194,7 +194,10 @@ def source_opener(modality: str) -> SourceOpener:
     Raises:
         ValueError: an unknown modality (the known ones listed).
     """
-    if modality not in SOURCES and modality in SOURCE_MODULES:
+    if modality not in SOURCES:
+        if modality not in SOURCE_MODULES:  # list every modality, registered yet or not
+            known = ", ".join(sorted(set(SOURCES) | set(SOURCE_MODULES)))
+            raise ValueError(f"unknown data modality {modality!r}; valid data modalities: {known}")
         importlib.import_module(SOURCE_MODULES[modality])
     return SOURCES[modality]
 
