@@ -96,18 +96,23 @@ def plan(datasets: list[str], splits: list[str], seeds: list[int], epochs: int) 
 
 
 def report(rows: list[dict]) -> str:
-    """Per dataset and split: test score (median over seeds) without and with pretraining, and the gain."""
-    lines = ["| dataset | split | metric | no pretraining | supervised_contextpred | gain | seeds | epochs |", "|---|---|---|---|---|---|---|---|"]
-    cells: dict[tuple, dict[str, list[float]]] = {}
+    """Per epochs, dataset and split: test score (median over seeds) without and with pretraining, the gain of
+    the medians and the gain seed by seed (a seed with both inits recorded), so a sign can be read per seed."""
+    lines = ["| dataset | split | metric | no pretraining | supervised_contextpred | gain | gain per seed | seeds | epochs |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    cells: dict[tuple, dict[str, dict[int, float]]] = {}
     for r in rows:
-        cells.setdefault((r["dataset"], r["split"], r["metric"], r["epochs"]), {}).setdefault(r["init"], []).append(r["test_at_best_valid"])
-    for (dataset, split, metric, epochs), by_init in sorted(cells.items(), key=lambda kv: (DATASETS.index(kv[0][0]), SPLITS.index(kv[0][1]))):
-        none, pre = by_init.get("none", []), by_init.get("supervised_contextpred", [])
+        cells.setdefault((r["dataset"], r["split"], r["metric"], r["epochs"]), {}).setdefault(r["init"], {})[r["seed"]] = r["test_at_best_valid"]
+    order = sorted(cells.items(), key=lambda kv: (kv[0][3], DATASETS.index(kv[0][0]), SPLITS.index(kv[0][1])))
+    for (dataset, split, metric, epochs), by_init in order:
+        none, pre = by_init.get("none", {}), by_init.get("supervised_contextpred", {})
         scale = 100 if metric in ("rocauc", "roc_auc") else 1
-        a = statistics.median(none) * scale if none else float("nan")
-        b = statistics.median(pre) * scale if pre else float("nan")
-        gain = (b - a) if metric in ("rocauc", "roc_auc") else (a - b)  # positive = pretraining helps (RMSE: lower is better)
-        lines.append(f"| {dataset} | {split} | {metric} | {a:.3g} | {b:.3g} | {gain:+.3g} | {min(len(none), len(pre))} | {epochs} |")
+        sign = 1 if metric in ("rocauc", "roc_auc") else -1  # positive = pretraining helps (RMSE: lower is better)
+        a = statistics.median(none.values()) * scale if none else float("nan")
+        b = statistics.median(pre.values()) * scale if pre else float("nan")
+        per_seed = " / ".join(f"{sign * (pre[s] - none[s]) * scale:+.3g}" for s in sorted(set(none) & set(pre)))
+        lines.append(f"| {dataset} | {split} | {metric} | {a:.3g} | {b:.3g} | {sign * (b - a):+.3g} | {per_seed} | "
+                     f"{len(set(none) & set(pre))} | {epochs} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
