@@ -54,6 +54,7 @@ Run:
     python benchmarks/graphcl_epoch.py                     # 2,560 molecules (10 batches of 256), 3 repeats
     python benchmarks/graphcl_epoch.py --molecules 5000 --workers 2
     python benchmarks/graphcl_epoch.py --contenders molssl "reference pipeline"   # a subset
+    python benchmarks/graphcl_epoch.py --molecules 1536 --colour-rows   # MLP rows left per 1-WL colour class (no timing)
 """
 
 from __future__ import annotations
@@ -254,6 +255,31 @@ def _cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
+def colour_rows(model: Any, loader: StoreLoader, num_layers: int, args: argparse.Namespace) -> None:
+    """The share of the encoder's MLP rows left if each layer ran once per 1-WL colour class (issue 15).
+
+    ``molssl.nn.colour_class_inference`` does this for prediction; training could too where dropout is
+    0 (GraphCL's default), with BatchNorm statistics weighted by class size. This counts, over the views
+    of one epoch (the molssl contender's seeds), sum over layers of colours / (layers x atoms): the
+    fraction of the dense products' rows, and so of their FLOPs, that such a step would keep.
+    """
+    from molssl.nn.colour_class_inference import colour_classes
+
+    atoms = colours = 0
+    for i, batch in enumerate(loader):
+        for view in model.views(batch, torch.Generator().manual_seed(step_seed(0, 0, i))):
+            classes = colour_classes(view.x.numpy(), view.edge_index.numpy(), view.edge_attr.numpy(), num_layers)
+            atoms += num_layers * view.num_nodes
+            colours += sum(classes.counts[1:])
+    print(f"GraphCL views of one epoch: {colours:,} colour rows for {atoms:,} atom rows over {num_layers} layers: {colours / atoms:.3f}")
+    row = {"what": "graphcl_colour_rows", "aug1": args.aug1, "aug2": args.aug2, "aug_ratio": args.ratio, "molecules": len(loader) * args.batch_size,
+           "batch_size": args.batch_size, "layers": num_layers, "atom_rows": atoms, "colour_rows": colours,
+           "colour_row_fraction": round(colours / atoms, 4)}  # fmt: skip
+    if not args.no_record:
+        path = append_rows("graphcl_epoch", [row], "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        print(f"recorded in {path.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--molecules", type=int, default=2560, help="first MOSES molecules of the embedded sample (default 2560)")
@@ -267,6 +293,8 @@ def main() -> None:
     parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=CONTENDERS,
                         help="contenders to time (default: all; a speed-up needs its baseline among them)")  # fmt: skip
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--colour-rows", action="store_true",
+                        help="only count the MLP rows one epoch's molssl views would need per 1-WL colour class (no timing)")
     args = parser.parse_args()
 
     from torch_geometric.loader import DataLoader
@@ -340,6 +368,10 @@ def main() -> None:
 
     def reference_views(repeat: int) -> list[float]:
         return [float(v1.num_nodes + v2.num_nodes) for v1, v2 in zip(*reference_loaders(repeat))]
+
+    if args.colour_rows:
+        colour_rows(models["molssl"][0], loader, encoder_config.num_layers, args)
+        return
 
     every = {"molssl": molssl_epoch, "reference loader": reference_epoch, "reference pipeline": reference_pipeline_epoch,
              "molssl views only": molssl_views, "reference views only": reference_views}  # fmt: skip
