@@ -219,7 +219,7 @@ def writing_rules(dataset: str) -> list[dict]:
 
 
 def report(args: argparse.Namespace) -> None:
-    """Markdown tables: median test metric over seeds (n), each variant's per-seed change against the same-seed
+    """Markdown tables: median test metric over seeds (min-max, n), each variant's per-seed change against the same-seed
     ``text_scratch`` row (signed so that + is better), and the median randomized-SMILES spread."""
     rows = [r for r in recorded(SUITE) if r["epochs"] == args.epochs and r["pretrain_steps"] in (0, args.pretrain_steps)]
     variants = [v for v in VARIANTS if any(r["variant"] == v for r in rows)]
@@ -238,7 +238,8 @@ def report(args: argparse.Namespace) -> None:
             if not mine:
                 cells.append("-")
                 continue
-            cell = f"{statistics.median(r['test_at_best_valid'] for r in mine):.3f} (n={len(mine)})"
+            values = [r["test_at_best_valid"] for r in mine]
+            cell = f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f}, n={len(mine)})"
             gains = [sign * (r["test_at_best_valid"] - scratch[r["seed"]]) for r in mine if r["seed"] in scratch]
             if variant not in ("gin", "text_scratch") and gains:
                 cell += " [" + "/".join(f"{g:+.3f}" for g in gains) + "]"
