@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "predict applies it (default none)")
     p.add_argument("--split", default="scaffold", help="a splitter of molssl split --help: scaffold (default), random_scaffold, random, stratified, size, scaffold_cluster, property_range, low_data")
     p.add_argument("--split-seed", type=int, default=0)
-    p.add_argument("--encoder", default="gin", help="gin, gcn, sage or gat (default gin), or smiles_transformer (molssl.text)")
+    p.add_argument("--encoder", default="gin", help="gin, gcn, sage or gat (default gin), smiles_transformer (molssl.text), or resnet / vit "
+                        "(depictions; from --pretrained)")
     p.add_argument("--scheme", default="hu", help="featurization scheme (default hu)")
     p.add_argument("--readout", default="mean")
     p.add_argument("--num-layers", type=int, default=5)
@@ -93,8 +94,9 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     gnn_options = dict(scheme=args.scheme, readout=args.readout, num_layers=args.num_layers, emb_dim=args.emb_dim, jk=args.jk,
                        dropout=args.dropout, virtual_node=args.virtual_node)  # fmt: skip
-    text = args.encoder in ("smiles_transformer", "smiles-transformer")  # its size comes from --pretrained or the tiny preset
-    predictor = PropertyPredictor(encoder=args.encoder, device=args.device, **({} if text else gnn_options))
+    # a SMILES transformer's size comes from --pretrained or the tiny preset; an image encoder's from --pretrained
+    sized_elsewhere = args.encoder in ("smiles_transformer", "smiles-transformer", "resnet", "vit")
+    predictor = PropertyPredictor(encoder=args.encoder, device=args.device, **({} if sized_elsewhere else gnn_options))
     bars: list = []  # drawn at the first epoch: after the plan, and never before an error in the data or options
 
     def print_plan(plan: dict) -> None:

@@ -93,11 +93,8 @@ def _next_step(result) -> str:
     source = json.loads((result.run_dir / "config.json").read_text()).get("source") or {}
     if source.get("modality") in ("image", "audio"):
         return f"probe with molssl probe --encoder {result.encoder_dir}"
-    parts = {p.name: p for p in sorted((result.run_dir / "encoders").glob("*")) if p.is_dir()}  # a multimodal run's encoders
-    if not parts:
-        return f"fine-tune with --pretrained {result.encoder_dir}"
-    options = {"graph": "--pretrained {}", "smiles": "--pretrained {} --encoder smiles_transformer"}
-    hint = "fine-tune with " + ", ".join(options[m].format(p) for m, p in parts.items() if m in options)
-    if "image" in parts:  # molssl finetune takes no image model: the Python fine-tuning loop reads depictions
-        hint += f"; {parts['image']} fine-tunes on depictions in Python (molssl.vision.molecule_inputs.DepictedMolecules)"
-    return hint
+    from molssl.nn.pretrained import aligned_encoders
+
+    parts = aligned_encoders(result.encoder_dir)  # a multimodal run's encoders/<modality> -> kind
+    return "fine-tune with " + (", ".join(f"--pretrained {p}" + ("" if kind == "gnn" else f" --encoder {kind}")
+                                          for p, kind in parts.items()) or f"--pretrained {result.encoder_dir}")  # fmt: skip

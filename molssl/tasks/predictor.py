@@ -28,7 +28,7 @@ from molssl.tasks.prediction_columns import prediction_frame
 from molssl.nn.encoder import EncoderConfig
 from molssl.nn.encoders import kind_of
 from molssl.nn.onednn import use_onednn_linears
-from molssl.nn.pretrained import checkpoint_in, load_encoder_state
+from molssl.nn.pretrained import checkpoint_in, load_encoder_state, recorded_preprocessing
 from molssl.peft import state_sha256
 from molssl.tasks.finetune import FinetuneConfig, finetune
 from molssl.tasks.fit_plan import fit_plan
@@ -38,6 +38,7 @@ from molssl.tasks.finetune_modes import peft_config
 from molssl.tasks.peft_checkpoint import DELTA_KIND, delta_state, save_delta
 from molssl.tasks.target_scaler import TargetScaler
 from molssl.text.inputs import model_inputs, molecule_scheme, text_encoder_config
+from molssl.vision.molecule_inputs import image_encoder_config, is_image_encoder
 from molssl.zoo import resolve_pretrained
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ class PropertyPredictor:
     """Predict molecular properties with a GNN: fit (optionally from a pretrained encoder), save, load, predict.
 
     Args:
-        encoder: conv name (``"gin"``, ``"gcn"``, ``"sage"``, ``"gat"``) or a full ``EncoderConfig``.
+        encoder: conv name (``"gin"``, ``"gcn"``, ``"sage"``, ``"gat"``) or a full ``EncoderConfig``;
+            ``"smiles_transformer"`` (tokens); ``"resnet"`` or ``"vit"`` (RDKit depictions, drawn and normalized
+            as the pretrained image encoder that ``fit`` must start from records).
         scheme: featurization scheme (ignored when ``encoder`` is a config, which records its own).
         readout: graph pooling (``mean``, ``sum``, ``max``, ``attention``, ``set2set``).
         device: where the model trains and predicts: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``
@@ -73,8 +76,11 @@ class PropertyPredictor:
     def __init__(self, encoder: str | EncoderConfig = "gin", scheme: str = "hu", readout: str = "mean",
                  device: str | torch.device = "auto", **encoder_options: Any) -> None:  # fmt: skip
         text_encoder = text_encoder_config(encoder, encoder_options)  # a SMILES transformer (molssl.text)
+        image_encoder = image_encoder_config(encoder, encoder_options)  # a ResNet or ViT on depictions (molssl.vision)
         if text_encoder is not None:
             self.encoder_config = text_encoder
+        elif image_encoder is not None:
+            self.encoder_config = image_encoder
         elif isinstance(encoder, EncoderConfig):
             self.encoder_config = encoder
         else:
@@ -127,7 +133,8 @@ class PropertyPredictor:
                 (``molssl.zoo``, e.g. ``"hu2020/gcn_supervised_contextpred"``); its scheme must
                 match. The encoder architecture then comes from the checkpoint (dropout from here). A
                 multimodal (``clip_align``) run folder stands for its aligned encoder of this predictor's
-                kind: ``encoders/graph`` for a GNN, ``encoders/smiles`` for ``encoder="smiles_transformer"``.
+                kind: ``encoders/graph`` for a GNN, ``encoders/smiles`` for ``encoder="smiles_transformer"``,
+                ``encoders/image`` for ``encoder="resnet"`` (or ``"vit"``).
             config: a ``FinetuneConfig``; or pass its fields as keyword arguments (epochs, lr, ...).
             progress: called after every epoch with ``{"seed", "epoch", "loss", "train", "valid", "test"}``.
             sanitize: ``"strict"`` (default) or ``"lenient"``: also keep molecules that fail only RDKit's
@@ -165,16 +172,24 @@ class PropertyPredictor:
         if standardized.changed:
             table = dataclasses.replace(table, smiles=standardized.smiles)
         pretrained_state: dict[str, torch.Tensor] | None = None
+        preprocessing = None  # an image model's depiction size, channels and normalization, as its encoder records
         if pretrained is not None:
             pretrained = _encoder_of_kind(pretrained, kind_of(self.encoder_config))
         if pretrained is not None and not isinstance(self.encoder_config, EncoderConfig):  # the checkpoint's vocabulary comes along
             enc_config, pretrained_state = load_encoder_state(resolve_pretrained(pretrained))
             if type(enc_config) is not type(self.encoder_config):
                 raise ValueError(f"{pretrained}: holds a {type(enc_config).__name__}, not a {type(self.encoder_config).__name__}")
-            self.encoder_config = dataclasses.replace(enc_config, dropout=self.encoder_config.dropout)
+            if is_image_encoder(enc_config):
+                preprocessing = recorded_preprocessing(read_checkpoint(checkpoint_in(resolve_pretrained(pretrained))).config)
+                self.encoder_config = enc_config
+            else:
+                self.encoder_config = dataclasses.replace(enc_config, dropout=self.encoder_config.dropout)
         elif pretrained is not None:
             enc_config, pretrained_state = load_encoder_state(resolve_pretrained(pretrained), expected_scheme=self.encoder_config.scheme)
             self.encoder_config = EncoderConfig.from_dict({**enc_config.to_dict(), "dropout": self.encoder_config.dropout})
+        if is_image_encoder(self.encoder_config) and preprocessing is None:
+            raise ValueError(f"a {kind_of(self.encoder_config)} model reads depictions drawn and normalized as its pretrained "
+                             "encoder records: give pretrained= (--pretrained) an image encoder checkpoint or a multimodal run")  # fmt: skip
         scheme = molecule_scheme(self.encoder_config)
         result = featurize_table(table, scheme.name, sanitize=sanitize, on_error="skip", atom_order=atom_order)
         kept = result.indices
@@ -197,7 +212,7 @@ class PropertyPredictor:
                 epochs=cfg.epochs, seeds=cfg.seeds, mode=cfg.mode, model=planned, device=self.device, jobs=jobs,
                 pretrained=None if pretrained is None else str(pretrained),
             ))  # fmt: skip
-        inputs = model_inputs(self.encoder_config, result.graphs, smiles)
+        inputs = model_inputs(self.encoder_config, result.graphs, smiles, preprocessing)
         outcome, scaler = finetune(make_model, inputs, labels, (train, valid, test), cfg, progress=progress,
                                    task_names=table.task_names, source=table.source, device=self.device, jobs=jobs,
                                    threads=threads)  # fmt: skip
@@ -220,6 +235,7 @@ class PropertyPredictor:
             "pretrained_sha256": state_sha256(pretrained_state) if pretrained_state is not None else None,
             "num_parameters": count_parameters(model),
             "best_seed": outcome.best_seed,
+            "preprocessing": preprocessing,
         }
         assessment = assess_fit(predictor_config, outcome.states, [s.seed for s in outcome.seeds].index(outcome.best_seed),
                                 result.graphs, labels, (train, valid, test), scaler, ensemble=ensemble,
@@ -365,7 +381,8 @@ class PropertyPredictor:
             for member in members:
                 use_onednn_linears(member)  # exact fp32 inference on oneDNN where it is faster; training unaffected
             with torch.inference_mode(), autocast:
-                inputs = model_inputs(model.config.encoder, result.graphs, [parents[i] for i in result.indices.tolist()])
+                inputs = model_inputs(model.config.encoder, result.graphs, [parents[i] for i in result.indices.tolist()],
+                                      self.info_.get("preprocessing"))  # fmt: skip
                 outputs = np.stack([predict_graphs(member, inputs, batch_size=batch_size) for member in members])
         return prediction_frame(smiles, result, outputs.astype(np.float64), model.config, self.scaler_, self.info_,
                                 parents=parents if check_standardizer(self.info_.get("standardize")) != "none" else None)  # fmt: skip

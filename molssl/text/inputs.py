@@ -70,14 +70,24 @@ def text_encoder_config(encoder: Any, options: dict[str, Any]) -> SmilesTransfor
 
 
 def molecule_scheme(encoder_config: Any) -> Any:
-    """The graph featurization that decides which molecules a model keeps: a GNN's own, ``CHECK_SCHEME`` for text."""
+    """The graph featurization that decides which molecules a model keeps: a GNN's own, ``CHECK_SCHEME`` for text
+    and image models."""
     from molssl.chem.schemes import get_spec
+    from molssl.nn.encoder import EncoderConfig
 
-    return get_spec(CHECK_SCHEME) if isinstance(encoder_config, SmilesTransformerConfig) else encoder_config.scheme
+    return encoder_config.scheme if isinstance(encoder_config, EncoderConfig) else get_spec(CHECK_SCHEME)
 
 
-def model_inputs(encoder_config: Any, graphs: Any, smiles: Sequence[str]) -> Any:
-    """What the model reads for the kept molecules: their ``graphs`` (GNN), or their tokens (text)."""
+def model_inputs(encoder_config: Any, graphs: Any, smiles: Sequence[str], preprocessing: Any = None) -> Any:
+    """What the model reads for the kept molecules: their ``graphs`` (GNN), their tokens (text), or their depictions
+    (an image encoder: drawn and normalized as ``preprocessing``, its checkpoint's record, says)."""
+    from molssl.vision.molecule_inputs import DepictedMolecules, is_image_encoder
+
     if isinstance(encoder_config, SmilesTransformerConfig):
         return TokenizedMolecules(smiles, encoder_config)
+    if is_image_encoder(encoder_config):
+        if preprocessing is None:
+            raise ValueError("an image model reads depictions prepared as its pretrained encoder records: fit it from a "
+                             "pretrained image encoder (pretrained=..., --pretrained)")  # fmt: skip
+        return DepictedMolecules(smiles, preprocessing)
     return graphs

@@ -87,3 +87,29 @@ class DepictedMolecules:
     def describe(self) -> dict[str, Any]:
         """Counts and preprocessing worth reporting."""
         return {"molecules": len(self), **self.source.preprocessing()}
+
+
+#: ``PropertyPredictor(encoder=...)`` names of the image encoders (their kinds)
+IMAGE_ENCODERS = ("resnet", "vit")
+
+
+def image_encoder_config(encoder: Any, options: Mapping[str, Any]) -> Any:
+    """The image encoder ``PropertyPredictor(encoder=...)`` asks for, or None when it asks for another kind.
+
+    ``encoder`` is an image encoder config or its kind (``"resnet"``, ``"vit"``); ``options`` are its fields.
+    A fine-tuned image model reads depictions drawn and normalized as its pretrained checkpoint records, so
+    it starts from one (``fit(pretrained=...)``), whose architecture then replaces this one.
+    """
+    from molssl.nn.encoders import config_from_dict
+
+    if getattr(encoder, "kind", None) in IMAGE_ENCODERS and not isinstance(encoder, str):
+        return encoder
+    if encoder not in IMAGE_ENCODERS:
+        return None
+    return config_from_dict({"kind": encoder, **options})
+
+
+def is_image_encoder(config: Any) -> bool:
+    """Whether ``config`` is an image encoder's (its model reads ``DepictedMolecules``)."""
+    return getattr(config, "kind", None) in IMAGE_ENCODERS
+

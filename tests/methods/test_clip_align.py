@@ -15,6 +15,7 @@ from molssl.multimodal.encoder import MultimodalEncoderConfig
 from molssl.multimodal.retrieval import cross_modal_retrieval, embed_source
 from molssl.checkpoint import CheckpointError
 from molssl.nn.pretrained import checkpoint_in, load_encoder, load_encoder_state
+from molssl.peft import state_sha256
 from molssl.pretrain import DataConfig, RunConfig, TrainConfig, pretrain
 from molssl.ssl.losses import cross_modal_info_nce
 from molssl.tasks.embedding import load_embedder
@@ -173,41 +174,29 @@ def test_three_modalities_from_the_cli(corpus, tmp_path, monkeypatch, capsys):
     source = json.loads((run / "config.json").read_text())["source"]
     assert source["unrepresentable"]["graph"]["count"] == 2 and source["modalities"] == ["graph", "smiles", "image"]
     assert type(load_encoder(run / "encoders" / "image")).__name__ == "ResNet"
-    closing = capsys.readouterr().out.splitlines()[-1]  # what takes each part: finetune for graph and SMILES only
+    closing = capsys.readouterr().out.splitlines()[-1]  # how to fine-tune each part
+    assert f"--pretrained {run / 'encoders' / 'graph'}," in closing
     assert f"--pretrained {run / 'encoders' / 'smiles'} --encoder smiles_transformer" in closing
-    assert f"{run / 'encoders' / 'image'} fine-tunes on depictions" in closing
-    _fine_tune_on_depictions(run / "encoders" / "image", tmp_path)
-    code = main(["finetune", str(moleculenet_head("bbbp", 60, tmp_path)), "--pretrained", str(run / "encoders" / "image"),
-                 "--out", str(tmp_path / "ft"), "--epochs", "1", "--device", "cpu", "--no-progress"])  # fmt: skip
+    assert f"--pretrained {run / 'encoders' / 'image'} --encoder resnet" in closing
+    # the aligned ResNet fine-tunes through PropertyPredictor on depictions drawn and normalized as it records
+    data = moleculenet_head("bbbp", 200, tmp_path)
+    image = PropertyPredictor(encoder="resnet", device="cpu").fit(data, pretrained=run, epochs=1, seeds=(0,), batch_size=64)
+    weights = load_encoder_state(run / "encoders" / "image")[1]
+    assert image.info_["pretrained"] == str(run / "encoders" / "image")
+    assert image.info_["pretrained_sha256"] == state_sha256(weights) and image.info_["preprocessing"]["image_size"] == [32, 32]
+    image.save(tmp_path / "image-model")
+    molecules = ["CCO", "c1ccccc1O", "C1CC"]
+    again = PropertyPredictor.load(tmp_path / "image-model", device="cpu").predict(molecules)
+    assert again["p_np"].equals(image.predict(molecules)["p_np"]) and again["error"][2]
+    code = main(["finetune", str(data), "--encoder", "resnet", "--pretrained", str(run), "--out", str(tmp_path / "ft"),
+                 "--epochs", "1", "--batch-size", "64", "--device", "cpu", "--no-progress"])  # fmt: skip
+    assert code == 0 and json.loads((tmp_path / "ft" / "metrics.json").read_text())["info"]["pretrained"].endswith("image")
+    capsys.readouterr()
+    code = main(["finetune", str(data), "--pretrained", str(run / "encoders" / "image"), "--out", str(tmp_path / "ft-gin"),
+                 "--epochs", "1", "--device", "cpu", "--no-progress"])  # fmt: skip
     assert code != 0 and "holds a 'resnet' encoder, not a graph encoder" in capsys.readouterr().err
-
-
-def _fine_tune_on_depictions(encoder_dir, tmp_path) -> None:
-    """The aligned image encoder fine-tunes as any image encoder does: on RDKit depictions drawn and normalized as its
-    checkpoint records, through the shared fine-tuning loop, starting from its weights."""
-    import numpy as np
-
-    from molssl.checkpoint import read_checkpoint
-    from molssl.data.labeled_source import load_labeled_table
-    from molssl.nn.pretrained import recorded_preprocessing
-    from molssl.tasks.finetune import FinetuneConfig, finetune
-    from molssl.tasks.model import ModelFactory, PredictorConfig
-    from molssl.vision.molecule_inputs import DepictedMolecules
-
-    preprocessing = recorded_preprocessing(read_checkpoint(encoder_dir).config)
-    assert preprocessing["image_size"] == [32, 32] and preprocessing["channels"] == 1
-    config, state = load_encoder_state(encoder_dir, expected_preprocessing=preprocessing)
-    table = load_labeled_table(moleculenet_head("bbbp", 60, tmp_path), None, None, None)
-    inputs = DepictedMolecules(table.smiles, preprocessing, cache=str(tmp_path / "depictions"))
-    make_model = ModelFactory(PredictorConfig(encoder=config, task_names=tuple(table.task_names)), state, str(encoder_dir))
-    start = make_model().encoder.state_dict()
-    assert all(torch.equal(start[k], v) for k, v in state.items())
-    negatives = np.flatnonzero(table.labels[:, 0] == 0)  # rows 10, 22, 25, 36, 39, 57: two in each part
-    positives = np.flatnonzero(table.labels[:, 0] == 1)
-    split = (np.concatenate([negatives[:2], positives[:38]]), np.concatenate([negatives[2:4], positives[38:46]]),
-             np.concatenate([negatives[4:6], positives[46:54]]))  # fmt: skip
-    outcome, _ = finetune(make_model, inputs, table.labels, split, FinetuneConfig(epochs=1, batch_size=16))
-    assert np.isfinite(outcome.seeds[0].history[0]["loss"])
+    with pytest.raises(ValueError, match="pretrained image encoder|an image encoder checkpoint"):
+        PropertyPredictor(encoder="resnet", device="cpu").fit(data, epochs=1)
 
 
 def _rank_step(rank: int, world_size: int, init: str, encoder: dict, options: dict, state: dict, batches: list,
