@@ -249,6 +249,15 @@ def _single_thread() -> None:
     torch.set_num_threads(1)
 
 
+def _worker_pool(jobs: int):
+    """``jobs`` fine-tuning processes with one torch thread each (a ``concurrent.futures`` executor)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: a fork would copy this process's torch threads (and CUDA context) into the workers
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_single_thread)
+
+
 def run_transfer(
     config: TransferConfig,
     out_dir: str | os.PathLike,
@@ -295,13 +304,8 @@ def run_transfer(
     if progress is not None:
         progress({"event": "plan", "todo": total, "recorded": len(done)})
     recorder = _Recorder(out / ROWS, total, progress)
-    pool = None
-    if jobs > 1 and total:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # spawn: a fork would copy this process's torch threads (and CUDA context) into the workers
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_single_thread)
+    pool = _worker_pool(jobs) if jobs > 1 and total else None
+    submitted = False
     try:
         for variant, steps, pairs, snapshot_needed in stages:
             encoder_dir = None
@@ -313,9 +317,12 @@ def run_transfer(
                     recorder.add(finetune_row(job))
                 else:
                     pool.submit(finetune_row, job).add_done_callback(lambda f, key=job.key: recorder.add_future(key, f))
+        submitted = True
     finally:
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # every row is queued once the loop ends: wait for all of them; after an error or an interrupt,
+            # drop the rows no worker has started (a rerun computes them)
+            pool.shutdown(wait=True, cancel_futures=not submitted)
     if recorder.errors:
         key, exc = recorder.errors[0]
         raise RuntimeError(f"{len(recorder.errors)} fine-tuning run(s) failed (their rows are not recorded; a rerun "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
+import time
 
 import pytest
 import torch
@@ -261,3 +262,20 @@ def test_a_bad_corpus_is_an_error_before_any_fine_tuning(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="corpus.smi"):
         run_transfer(TransferConfig(datasets=("bace",), epochs=1, seeds=(0,), corpus=str(tmp_path / "corpus.smi")), tmp_path / "exp")
     assert finetunes.calls == []
+
+
+def test_rows_queued_behind_busy_workers_are_all_computed(corpus, tmp_path, monkeypatch):
+    """jobs > 1: the loop submits every row and then waits for all of them (it once cancelled those no worker had
+    started, so a run ended 'successfully' with most of its rows missing)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def quick_row(job):
+        time.sleep(0.05)  # the one worker is still busy when the loop has queued the rest
+        return {"variant": job.variant, "pretrain_steps": job.pretrain_steps, "dataset": job.dataset, "seed": job.seed,
+                "test_at_best_valid": 0.5, "test_at_last_epoch": 0.5}  # fmt: skip
+
+    monkeypatch.setattr(transfer, "finetune_row", quick_row)
+    monkeypatch.setattr(transfer, "_worker_pool", lambda jobs: ThreadPoolExecutor(1))
+    returned = run_transfer(small(corpus, variants=("none",), seeds=(0, 1, 2, 3)), tmp_path / "exp", jobs=2)
+    assert sorted(r["seed"] for r in returned) == [0, 1, 2, 3]
+    assert sorted(r["seed"] for r in read_rows(tmp_path / "exp")) == [0, 1, 2, 3]
