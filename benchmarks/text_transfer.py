@@ -138,8 +138,9 @@ def run_one(variant: str, dataset: str, seed: int, args: argparse.Namespace) -> 
         "pretrain_corpus": None if not method else (f"first {args.descriptor_molecules} of {MOSES}" if method == "smiles_descriptors"
                                                     else MOSES),
         "size": args.size if variant != "gin" else f"gin {args.gin_layers}x{args.gin_dim}",
-        "writing": "rdkit_canonical" if variant in CANONICAL else "as_in_file", "mode": mode, "trainable_parameters": metrics["trainable_parameters"],
-        "parameters": metrics["total_parameters"], "fit_cpu_s": fit_cpu, "fit_wall_s": fit_wall,
+        "writing": "rdkit_canonical" if variant in CANONICAL else "as_in_file", "mode": mode,
+        "trainable_parameters": metrics["trainable_parameters"], "parameters": metrics["total_parameters"],
+        "fit_cpu_s": fit_cpu, "fit_wall_s": fit_wall,
         "spread": {"molecules": spread.molecules, "views": spread.views, **{t: s for t, s in spread.per_task.items()}},
     }  # fmt: skip
 
