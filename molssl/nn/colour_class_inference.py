@@ -18,6 +18,7 @@ it (gradients off, modules in eval mode), on the CPU, for the configurations ``s
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,11 +149,43 @@ def supports(encoder: nn.Module, readout: nn.Module | None) -> bool:
     return True
 
 
+def _sum_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], scale: np.ndarray | None = None) -> Tensor:
+    """The sparse CSR matrix whose (r, c) entry counts the pairs (rows[k], cols[k]) = (r, c), times
+    ``scale[r]`` if given: ``matrix @ h`` sums (and weights) rows of ``h`` without an [E, D] gather.
+
+    Built with numpy (one thread, no parallel region per call: on an oversubscribed CPU a torch
+    ``index_add_`` with two threads took ~45 ms per call here).
+
+    Shapes:
+        rows, cols: [K] -> [shape[0], shape[1]] (float32)
+    """
+    keys, counts = np.unique(rows * shape[1] + cols, return_counts=True)  # sorted: row-major CSR order
+    row = keys // shape[1]
+    values = counts.astype(np.float32) if scale is None else (counts * scale[row]).astype(np.float32)
+    crow = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=shape[0]), out=crow[1:])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        return torch.sparse_csr_tensor(torch.from_numpy(crow), torch.from_numpy(keys % shape[1]), torch.from_numpy(values),
+                                       size=shape, check_invariants=False)  # fmt: skip
+
+
+def _times(matrix: Tensor, h: Tensor) -> Tensor:
+    """``matrix @ h`` in float32, autocast off (the CPU sparse product has no bfloat16 kernel; the next
+    ``Linear`` casts under autocast as it would have)."""
+    with torch.autocast("cpu", enabled=False):
+        return matrix @ h.float()
+
+
 def embed_by_colour_classes(encoder: nn.Module, readout: nn.Module | None, batch: Any) -> Tensor | None:
     """``readout(encoder(batch), ...)``, computed once per colour class; None where it does not apply.
 
     It applies when ``supports(encoder, readout)``, gradients are off and the batch is on the CPU with
-    at least ``MIN_ATOMS`` atoms.
+    at least ``MIN_ATOMS`` atoms. Per layer l, with ``H`` the states of the previous round's colours:
+    ``total = M_l @ H + C_l @ bond tables + self-loop bond``, where ``M_l`` [C_l, C_{l-1}] counts each
+    class representative's incoming senders by colour plus its own previous colour, and ``C_l`` [C_l,
+    sum of bond vocabularies] counts its incoming bonds' feature values (``CategoricalEmbedding.aggregate``'s
+    count-matrix form); then the layer's MLP, BatchNorm and ReLU on C_l rows.
 
     Shapes:
         batch.x: [N, F_atom], batch.edge_index: [2, E], batch.edge_attr: [E, F_bond], batch.batch: [N],
@@ -163,43 +196,42 @@ def embed_by_colour_classes(encoder: nn.Module, readout: nn.Module | None, batch
         return None
     graph = getattr(batch, "batch", None)
     num_graphs = int(batch.num_graphs) if graph is not None else 1
-    if graph is None:
-        graph = x.new_zeros(x.size(0))
+    graph = graph.numpy() if graph is not None else np.zeros(x.size(0), dtype=np.int64)
     num_layers = encoder.config.num_layers
+    bonds = encoder.convs[0].bond_embedding
+    bonds.check(edge_attr)  # every conv's bond vocabulary is the scheme's; the counts below trust the values
     classes = colour_classes(x.numpy(), edge_index.numpy(), edge_attr.numpy(), num_layers)
-    src, dst = edge_index
+    src, dst = edge_index.numpy()
+    codes = edge_attr.numpy() + bonds._starts.numpy()  # [E, F_bond]: each column's values in its block of the stacked tables
+    num_codes = sum(bonds.vocab)
     h = encoder.atom_embedding(x[torch.from_numpy(classes.first[0])])  # [C_0, D]
     for layer in range(num_layers):
         conv, norm = encoder.convs[layer], encoder.batch_norms[layer]
-        colour = torch.from_numpy(classes.colours[layer + 1])
-        previous = torch.from_numpy(classes.colours[layer])
-        first = torch.from_numpy(classes.first[layer + 1])
+        colour, previous, first = classes.colours[layer + 1], classes.colours[layer], classes.first[layer + 1]
         count = len(first)
-        # the incoming edges of each class's representative, as (class, sender's previous colour)
-        is_first = torch.zeros(x.size(0), dtype=torch.bool)
+        is_first = np.zeros(x.size(0), dtype=bool)
         is_first[first] = True
-        edges = is_first[dst].nonzero().view(-1)
+        edges = np.flatnonzero(is_first[dst])  # the incoming edges of each class's representative
         targets = colour[dst[edges]]
-        total = torch.zeros(count, h.size(1), dtype=h.dtype).index_add_(0, targets, h[previous[src[edges]]])
-        total.add_(conv.bond_embedding.aggregate(edge_attr[edges], targets, count))
-        total.add_(h[previous[first]]).add_(conv.self_loop(conv.bond_embedding))  # own state, self-loop bond
+        senders = _sum_matrix(np.concatenate([targets, np.arange(count)]), np.concatenate([previous[src[edges]], previous[first]]),
+                              (count, len(h)))  # fmt: skip
+        bond_counts = np.bincount((targets[:, None] * num_codes + codes[edges]).ravel(), minlength=count * num_codes)
+        tables = torch.cat([table.weight for table in conv.bond_embedding.embeddings])  # [sum V_k, D]
+        bond_sums = torch.from_numpy(bond_counts.reshape(count, num_codes).astype(np.float32))
+        with torch.autocast("cpu", enabled=False):
+            total = _times(senders, h).addmm_(bond_sums, tables.float())
+        total.add_(conv.self_loop(conv.bond_embedding))  # the self-loop bond of every atom
         if layer < num_layers - 1:
             h = torch.relu(norm(run_mlp(conv.mlp, total)))
             continue
         # last layer: pool the classes into graphs (weight = atoms of the class in the graph)
-        pairs, weight = np.unique(np.stack([graph.numpy(), classes.colours[num_layers]]), axis=1, return_counts=True)
-        atoms = torch.bincount(graph, minlength=num_graphs)
-        weight = torch.from_numpy(weight).to(h.dtype)
-        pair_graph, pair_class = torch.from_numpy(pairs[0]), torch.from_numpy(pairs[1])
+        atoms = np.bincount(graph, minlength=num_graphs)
         if type(readout) is MeanReadout:
-            weight = weight / atoms[pair_graph].to(h.dtype)
+            pool = _sum_matrix(graph, colour, (num_graphs, count), scale=1.0 / np.maximum(atoms, 1))
             # mean and the affine maps after the hidden ReLU commute: Linear(2D, D) and BatchNorm run per graph
-            hidden = run_mlp(conv.mlp[:2], total)  # [C_L, 2D]
-            pooled = torch.zeros(num_graphs, hidden.size(1), dtype=h.dtype).index_add_(0, pair_graph, hidden[pair_class] * weight[:, None])
-            out = norm(conv.mlp[2](pooled))
-            return out.masked_fill_((atoms == 0)[:, None], 0.0)  # a graph without atoms pools to 0, as MeanReadout
-        h = norm(run_mlp(conv.mlp, total))
-        return torch.zeros(num_graphs, h.size(1), dtype=h.dtype).index_add_(0, pair_graph, h[pair_class] * weight[:, None])
+            out = norm(conv.mlp[2](_times(pool, run_mlp(conv.mlp[:2], total))))
+            return out.masked_fill_(torch.from_numpy(atoms == 0)[:, None], 0.0)  # a graph without atoms pools to 0, as MeanReadout
+        return _times(_sum_matrix(graph, colour, (num_graphs, count)), norm(run_mlp(conv.mlp, total)))
     raise AssertionError("unreachable: the loop returns at the last layer")
 
 

@@ -64,6 +64,8 @@ def test_predict_equals_featurize_batch_forward_by_hand(bbbp_batch):
     with torch.no_grad():
         by_hand = torch.sigmoid(predictor.model_(Batch.from_data_list(graphs))).numpy()[:, 0]
     np.testing.assert_allclose(frame["y"].to_numpy(), by_hand, rtol=1e-5, atol=1e-6)
+    bf16 = predictor.predict(smiles, batch_size=32, precision="bf16")["y"].to_numpy()  # autocast through the same path
+    np.testing.assert_allclose(bf16, by_hand, atol=2e-2)
     graphs_arrays = molssl.featurize_many(smiles, scheme="hu").graphs
     raw = predict_graphs(predictor.model_, graphs_arrays, batch_size=7)  # batches of another size: same values
     np.testing.assert_allclose(1 / (1 + np.exp(-raw[:, 0])), by_hand, rtol=1e-5, atol=1e-6)
