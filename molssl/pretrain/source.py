@@ -58,8 +58,8 @@ encoder is saved with ``molssl.nn.pretrained.save_encoder(encoder, dir, source=s
 preprocessing.
 
 **Opening by name**: ``open_source(modality, data, options, labels=False)`` calls the opener the
-modality registered with ``register_source(modality, opener)``; the module named in
-``SOURCE_MODULES`` is imported on first use (so the graph opener lives in
+modality registered with ``register_source(modality, opener)``; the module that a lazy entry of
+``SOURCES`` names is imported on first use (so the graph opener lives in
 ``molssl.pretrain.data``, the image one in ``molssl.vision.data``). An opener is
 ``opener(data, options: dict, *, labels: bool, workers: int) -> DataSource``: ``data`` is ``None`` (the
 modality's embedded default), a file or directory path, or an in-memory object the modality accepts;
@@ -73,7 +73,6 @@ processes may prepare the data (featurize, decode) when it is first read. The na
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, Callable, ClassVar
@@ -162,16 +161,13 @@ def to_device(batch: Any, device: torch.device | str) -> Any:
 #: ``opener(data, options, *, labels, workers) -> DataSource``
 SourceOpener = Callable[..., DataSource]
 
-#: modality -> the module that registers its opener when imported (imported by ``open_source`` on demand)
-SOURCE_MODULES: dict[str, str] = {
-    "graph": "molssl.pretrain.data",
-    "image": "molssl.vision.data",
-    "text": "molssl.text.data",
-    "audio": "molssl.audio.data",
-    "multimodal": "molssl.multimodal.source",
-}
-
+#: every modality is listed at once; the module holding its opener is imported on its first lookup (the
+#: module registers the same opener again with ``register_source``)
 SOURCES: Registry[SourceOpener] = Registry("data modality", plural="data modalities")
+for _modality, _target in (("graph", "molssl.pretrain.data:open_graph_source"), ("image", "molssl.vision.data:open_image_source"),
+                           ("text", "molssl.text.data:open_smiles_source"), ("audio", "molssl.audio.data:open_audio_source"),
+                           ("multimodal", "molssl.multimodal.source:open_multimodal_source")):  # fmt: skip
+    SOURCES.register_lazy(_modality, _target)
 
 #: names of embedded data sets -> their modality, whose opener reads the name as that set. A run whose data
 #: is one of these names and that sets no modality trains on this one (a file so named: give it as ``./name``)
@@ -189,16 +185,11 @@ def register_source(modality: str, opener: SourceOpener) -> SourceOpener:
 
 
 def source_opener(modality: str) -> SourceOpener:
-    """The opener of ``modality``, importing the module that registers it on first use.
+    """The opener of ``modality``, importing the module that holds it on first use.
 
     Raises:
-        ValueError: an unknown modality (the known ones listed).
+        ValueError: an unknown modality (every known one listed).
     """
-    if modality not in SOURCES:
-        if modality not in SOURCE_MODULES:  # list every modality, registered yet or not
-            known = ", ".join(sorted(set(SOURCES) | set(SOURCE_MODULES)))
-            raise ValueError(f"unknown data modality {modality!r}; valid data modalities: {known}")
-        importlib.import_module(SOURCE_MODULES[modality])
     return SOURCES[modality]
 
 
@@ -219,6 +210,6 @@ def open_source(modality: str, data: Any = None, options: Mapping[str, Any] | No
 
 
 __all__ = [
-    "NAMED_DATA", "SOURCES", "SOURCE_MODULES", "DataSource", "SourceOpener", "epoch_permutation", "named_data_modality",
+    "NAMED_DATA", "SOURCES", "DataSource", "SourceOpener", "epoch_permutation", "named_data_modality",
     "open_source", "register_source", "source_opener", "to_device",
 ]  # fmt: skip
