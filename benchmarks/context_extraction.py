@@ -22,7 +22,6 @@ Run:
 from __future__ import annotations
 
 import argparse
-import shlex
 import statistics
 import sys
 import time
@@ -200,9 +199,9 @@ def main() -> None:
                      "speedup_vs_reference": round(ref_us / us, 2), "agreement_checked_molecules": checked})  # fmt: skip
     if not args.no_record:
         sys.path.insert(0, str(ROOT))
-        from benchmarks.record import append_rows
+        from benchmarks.record import append_rows, command_line
 
-        path = append_rows("context_extraction", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        path = append_rows("context_extraction", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")
 
 

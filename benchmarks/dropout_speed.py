@@ -16,7 +16,6 @@ Run:
 from __future__ import annotations
 
 import argparse
-import shlex
 import statistics
 import sys
 import time
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from benchmarks.record import append_rows  # noqa: E402
+from benchmarks.record import append_rows, command_line  # noqa: E402
 from molssl.data.labeled import featurize_table, read_labeled_csv  # noqa: E402
 from molssl.data.loader import StoreLoader  # noqa: E402
 from molssl.nn.dropout import Dropout  # noqa: E402
@@ -91,7 +90,7 @@ def main() -> None:
                      "median_cpu_s": round(med[kind], 3), "all_cpu_s": [round(v, 3) for v in cpu[kind]],
                      "speedup_vs_torch_dropout": round(ratio, 3)})  # fmt: skip
     if not args.no_record:
-        path = append_rows("dropout_speed", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        path = append_rows("dropout_speed", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import shlex
 import statistics
 import sys
 import time
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import molssl  # noqa: E402
-from benchmarks.record import append_rows  # noqa: E402
+from benchmarks.record import append_rows, command_line  # noqa: E402
 
 CORPUS = ROOT / "datasets" / "moses" / "moses_50k.smi.gz"
 
@@ -99,7 +98,7 @@ def stages(smiles: list[str], repeats: int, no_record: bool) -> None:
                      "cpu_speedup_vs_smiles2graph": round(s2g / us, 3)})  # fmt: skip
         previous = us
     if not no_record:
-        path = append_rows("featurize_speed", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        path = append_rows("featurize_speed", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")
 
 
@@ -170,7 +169,7 @@ def main() -> None:
                      "cpu_time_vs_parse_only": round(med_cpu[name] / med_cpu["rdkit MolFromSmiles (parse only)"], 3)})  # fmt: skip
     if args.single_only:
         if not args.no_record:
-            path = append_rows("featurize_speed", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+            path = append_rows("featurize_speed", rows, command_line())
             print(f"recorded in {path.relative_to(ROOT)}")
         return
 
@@ -188,7 +187,7 @@ def main() -> None:
                  "median_mol_per_s_1_worker": round(one), "median_mol_per_s_all_workers": round(many),
                  "parallel_speedup": round(many / one, 3)})  # fmt: skip
     if not args.no_record:
-        path = append_rows("featurize_speed", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        path = append_rows("featurize_speed", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")
 
 

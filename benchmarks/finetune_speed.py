@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import statistics
 import sys
 import time
@@ -48,7 +47,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from benchmarks.record import append_rows  # noqa: E402
+from benchmarks.record import append_rows, command_line  # noqa: E402
 from molssl.data.embedded import embedded_file  # noqa: E402
 from molssl.data.labeled import featurize_table, read_labeled_csv  # noqa: E402
 from molssl.data.splits import scaffold_split  # noqa: E402
@@ -200,7 +199,7 @@ def main() -> None:
                      "round_speedups_cpu": round_ratios if name == "molssl" else None,
                      "rounds": args.rounds, "epochs_per_round": args.epochs, "threads": args.threads, "load_avg_1m_at_start": load_1m})  # fmt: skip
     if not args.no_record:
-        path = append_rows("finetune_speed", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        path = append_rows("finetune_speed", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")
 
 

@@ -62,7 +62,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shlex
 import statistics
 import sys
 import time
@@ -78,7 +77,7 @@ from torch_geometric.data import Data  # noqa: E402
 from torch_geometric.nn import MessagePassing  # noqa: E402
 
 from benchmarks.pretrain_speed import corpus_store  # noqa: E402
-from benchmarks.record import append_rows  # noqa: E402
+from benchmarks.record import append_rows, command_line  # noqa: E402
 from molssl.data.loader import StoreLoader  # noqa: E402
 from molssl.graph.arrays import GraphArrays  # noqa: E402
 from molssl.methods import get_method  # noqa: E402
@@ -276,7 +275,7 @@ def colour_rows(model: Any, loader: StoreLoader, num_layers: int, args: argparse
            "batch_size": args.batch_size, "layers": num_layers, "atom_rows": atoms, "colour_rows": colours,
            "colour_row_fraction": round(colours / atoms, 4)}  # fmt: skip
     if not args.no_record:
-        path = append_rows("graphcl_epoch", [row], "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        path = append_rows("graphcl_epoch", [row], command_line())
         print(f"recorded in {path.relative_to(ROOT)}")
 
 
@@ -416,7 +415,7 @@ def main() -> None:
             share = statistics.median(c for _, c in views) / statistics.median(c for _, c in times[name])
             print(f"the reference loader's views are {share:.0%} of the {name!r} epoch's CPU time; its encoder steps the rest")
     if not args.no_record:
-        path = append_rows("graphcl_epoch", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        path = append_rows("graphcl_epoch", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")
 
 

@@ -17,7 +17,6 @@ import argparse
 import json
 import math
 import os
-import shlex
 import statistics
 import sys
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.record import RESULTS, append_rows  # noqa: E402
+from benchmarks.record import RESULTS, append_rows, command_line  # noqa: E402
 
 SUITE = "moleculenet_scratch"
 # Hu et al. 2020, Table 1, "No pre-train" GIN, test ROC-AUC (%) mean +- std over 10 seeds
@@ -99,7 +98,7 @@ def main() -> None:
         return
     done = {(r["dataset"], r["seed"], r["epochs"]) for r in recorded()}
     todo = [(d, s) for s in args.seeds for d in args.datasets if (d, s, args.epochs) not in done]
-    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    command = command_line()
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     print(f"{len(todo)} runs to do ({len(done)} recorded), {args.jobs} jobs x {threads} threads", flush=True)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:

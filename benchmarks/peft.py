@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import shlex
 import statistics
 import sys
 import tempfile
@@ -40,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.record import append_rows, recorded, run_and_record, todo_or_plan  # noqa: E402
+from benchmarks.record import append_rows, command_line, recorded, run_and_record, todo_or_plan  # noqa: E402
 
 SUITE = "peft"
 ENCODER = "hu2020/gcn_supervised_contextpred"
@@ -230,7 +229,7 @@ def main() -> None:
     if args.timing:
         from molssl.zoo import pretrained_dir
 
-        command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+        command = command_line()
         def record(row: dict) -> None:  # appended as each measurement ends
             append_rows(f"{SUITE}_epoch_cpu", [row], command)
             print(row, flush=True)
@@ -253,7 +252,7 @@ def main() -> None:
     from molssl.zoo import pretrained_dir
 
     encoder_dir = str(pretrained_dir(ENCODER))  # convert and cache once, before the workers read it
-    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    command = command_line()
     print(f"{len(todo)} runs to do ({len(runs) - len(todo)} recorded); {args.jobs} jobs x 1 thread", flush=True)
     run_and_record(SUITE, run_one, todo, args.jobs, command, encoder_dir)
     print(table(recorded(SUITE), args.epochs))

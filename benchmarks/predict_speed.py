@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import shlex
 import statistics
 import sys
 import time
@@ -40,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from benchmarks.record import append_rows  # noqa: E402
+from benchmarks.record import append_rows, command_line  # noqa: E402
 from molssl.chem.featurize import featurize_many  # noqa: E402
 from molssl.tasks.model import PredictorConfig, PropertyModel, count_parameters  # noqa: E402
 from molssl.tasks.predictor import PropertyPredictor  # noqa: E402
@@ -182,7 +181,7 @@ def main() -> None:
                          "all_ms": [round(v, 2) for v in values], "speedup_vs_baseline": round(base_ms / ms, 3),
                          "median_cpu_ms": round(cpu_ms, 2), "cpu_speedup_vs_baseline": round(base_cpu / cpu_ms, 3)})  # fmt: skip
     if not args.no_record:
-        path = append_rows("predict_speed", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        path = append_rows("predict_speed", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")
 
 

@@ -67,7 +67,6 @@ import argparse
 import contextlib
 import gzip
 import os
-import shlex
 import shutil
 import statistics
 import sys
@@ -87,7 +86,7 @@ from torch import nn  # noqa: E402
 import molssl.nn.fast_linear as fast_linear  # noqa: E402
 import molssl.ops.adjacency as adjacency  # noqa: E402
 from benchmarks.gemm_bound import GemmBound, record_gemms  # noqa: E402
-from benchmarks.record import append_rows  # noqa: E402
+from benchmarks.record import append_rows, command_line  # noqa: E402
 from molssl.chem.schemes import FeaturizationSpec  # noqa: E402
 from molssl.data.embedded import default_corpus, embedded_file  # noqa: E402
 from molssl.data.loader import StoreLoader  # noqa: E402
@@ -405,7 +404,7 @@ def main() -> None:
 
     print(f"\ntotal {time.perf_counter() - t_start:.0f} s")
     if not args.no_record:
-        path = append_rows("pretrain_speed", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        path = append_rows("pretrain_speed", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")
 
 

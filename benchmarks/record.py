@@ -9,13 +9,20 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from molssl.machine import cpu_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def command_line() -> str:
+    """This process's command as a shell line (``python script.py --option value``), recorded with its rows."""
+    return "python " + " ".join(shlex.quote(a) for a in sys.argv)
 
 
 def _commit() -> str:

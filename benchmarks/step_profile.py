@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import statistics
 import sys
 import time
@@ -49,7 +48,7 @@ from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 from benchmarks.gemm_bound import GemmBound, record_gemms  # noqa: E402
 from benchmarks.pretrain_speed import collate, corpus_store, make_step  # noqa: E402
-from benchmarks.record import append_rows  # noqa: E402
+from benchmarks.record import append_rows, command_line  # noqa: E402
 from molssl.methods import get_method  # noqa: E402
 from molssl.nn.encoder import EncoderConfig  # noqa: E402
 from molssl.pretrain.trainer import DEFAULT_ENCODER  # noqa: E402
@@ -182,7 +181,7 @@ def main() -> None:
                      "load_avg_1m_at_start": load_1m, **probe})  # fmt: skip
         print(f"\ntorch.compile probe (BatchNorm + ReLU fwd+bwd, {probe['rows']} x {probe['dim']}): {probe}")
     if not args.no_record:
-        path = append_rows("step_profile", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        path = append_rows("step_profile", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import statistics
 import sys
 import tempfile
@@ -28,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from torch_geometric.data import Batch  # noqa: E402
 
-from benchmarks.record import append_rows  # noqa: E402
+from benchmarks.record import append_rows, command_line  # noqa: E402
 from molssl.data.loader import StoreLoader  # noqa: E402
 from molssl.data.store import MoleculeStore  # noqa: E402
 from molssl.data.store_build import build_store  # noqa: E402
@@ -98,7 +97,7 @@ def main() -> None:
         "speedup_vs_from_data_list": round(ours_med / theirs_med, 2),
     }]  # fmt: skip
     if not args.no_record:
-        path = append_rows("store_speed", rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+        path = append_rows("store_speed", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")
 
 

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.record import RESULTS, append_rows  # noqa: E402
+from benchmarks.record import RESULTS, append_rows, command_line  # noqa: E402
 from molssl.eval.literature import TRANSFER_ROC_AUC as HU_TABLE  # noqa: E402, F401  (Hu et al. 2020 Table 1; Hou et al. 2022)
 
 SUITE = "transfer"
@@ -89,7 +88,7 @@ def main() -> None:
     from molssl.tasks.transfer import run_transfer
     from molssl.tasks.transfer_config import TransferConfig
 
-    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    command = command_line()
     config = TransferConfig(variants=tuple(args.methods), datasets=tuple(args.datasets), pretrain_steps=(args.pretrain_steps,),
                             epochs=args.epochs, seeds=tuple(args.seeds), pretrain_batch_size=BATCH_SIZE)  # fmt: skip
     done = {(m, steps, d, s) for m, steps, d, s, epochs in map(_key, recorded()) if epochs == args.epochs}

@@ -26,7 +26,6 @@ Run (a GPU machine pretrains on the GPU while CPU workers fine-tune):
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.get_moses import OUT as MOSES  # noqa: E402
-from benchmarks.record import append_rows  # noqa: E402
+from benchmarks.record import append_rows, command_line  # noqa: E402
 from molssl.pretrain.config import PRECISIONS  # noqa: E402
 
 SUITE = "transfer_curve"
@@ -75,7 +74,7 @@ def main() -> None:
                                 epochs=args.epochs, seeds=tuple(args.seeds), precision=args.precision,
                                 corpus=None if corpus is None else str(corpus), workers=args.workers, pretrain_device=args.device,
                                 encoder=encoder)  # fmt: skip
-        command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+        command = command_line()
         label = "embedded MOSES 50k" if corpus is None else corpus.name
         arch = config.scratch_encoder()
         size = {"encoder": f"{arch.conv} {arch.num_layers}x{arch.emb_dim}"}

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shlex
 import statistics
 import sys
 import time
@@ -36,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.record import RESULTS, append_rows, todo_or_plan  # noqa: E402
+from benchmarks.record import RESULTS, append_rows, command_line, todo_or_plan  # noqa: E402
 
 SUITE = "zoo_transfer"
 DATASETS = ["bbbp", "bace", "clintox", "sider"]
@@ -198,7 +197,7 @@ def main() -> None:
 
     # resolve (convert and cache) every encoder once, here, before the workers read them
     encoders = {name: str(pretrained_dir(name)) for name in {zoo_name(a, i) for a, i, *_ in todo} - {None}}
-    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    command = command_line()
     print(f"{len(todo)} runs to do ({len(runs) - len(todo)} recorded); {args.jobs} jobs x 1 thread", flush=True)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = {pool.submit(run_one, *r, encoders.get(zoo_name(r[0], r[1]))): r for r in todo}
