@@ -48,3 +48,19 @@ def test_resume_is_exact(store, tmp_path):
 def test_in_memory_graphs_are_refused(store, tmp_path):
     with pytest.raises(ValueError, match="SMILES file or molecule store"):
         pretrain("descriptors", store.graphs, tmp_path / "run", encoder=SMALL_ENCODER, train=fast(steps=5))
+
+
+@pytest.mark.parametrize("first, then", [("attr_masking", "descriptors"), ("descriptors", "attr_masking")])
+def test_chains_with_another_method(first, then, store, tmp_path):
+    """``--init``: either order starts the second run from the first run's encoder (lr ~0 keeps its weights)."""
+    options = {"descriptors": {"descriptors": NAMES}}
+    a = pretrain(first, store, tmp_path / "a", encoder=SMALL_ENCODER, method_options=options.get(first), train=fast(steps=10))
+    b = pretrain(then, store, tmp_path / "b", encoder=SMALL_ENCODER, method_options=options.get(then), init=a.run_dir,
+                 train=fast(steps=10, lr=1e-9))  # fmt: skip
+    assert json.loads((b.run_dir / "config.json").read_text())["init"].endswith("encoder")
+    before, after = load_encoder(a.encoder_dir).state_dict(), load_encoder(b.encoder_dir).state_dict()
+    weights = [k for k in before if k.endswith("weight")]
+    assert weights and all(torch.allclose(before[k], after[k], atol=1e-6) for k in weights)
+    fresh = pretrain(then, store, tmp_path / "c", encoder=SMALL_ENCODER, method_options=options.get(then), train=fast(steps=10, lr=1e-9))
+    fresh_weights = load_encoder(fresh.encoder_dir).state_dict()
+    assert not all(torch.allclose(before[k], fresh_weights[k], atol=1e-6) for k in weights)  # the init is what carried them
