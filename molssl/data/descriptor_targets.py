@@ -11,7 +11,9 @@ The raw values live in ``<store cache>/descriptors-<smiles digest>-<selection id
 ``meta.json`` written last, atomically), keyed by the content of the store's SMILES so two stores of
 the same corpus under different featurization schemes share them. A SMILES list (a text corpus,
 ``smiles_descriptor_targets``) is cached the same way under the store cache directory, keyed by the
-list's content.
+list's content. The computation saves blocks of ``RESUME_BLOCK`` molecules as it goes
+(``<cache dir>.parts/``), so one interrupted on a million-molecule corpus (hours of CPU) resumes where it
+stopped instead of starting over.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from molssl.data.store import MoleculeStore
-from molssl.files import staged_directory
+from molssl.files import staged_directory, staged_file
 
 logger = logging.getLogger(__name__)
 
 DESCRIPTORS_FORMAT = 1
+#: molecules per saved block of a computation in progress (~0.2 CPU-h of all 217 descriptors at ~7 ms each)
+RESUME_BLOCK = 100_000
 IQR_OF_UNIT_NORMAL = 1.3489795003921634
 
 
@@ -163,11 +167,13 @@ def _cached_descriptors(
     origin: str,
     workers: int,
     progress: Callable[[int], None] | None,
+    block_size: int | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """The raw descriptors cached at ``path``, or computed from ``read_smiles()`` and cached there."""
-    from rdkit import __version__ as rdkit_version
+    """The raw descriptors cached at ``path``, or computed from ``read_smiles()`` and cached there.
 
-    from molssl.chem.descriptors import compute_descriptors
+    The computation saves its finished blocks beside ``path`` (``<path>.parts``) and resumes from them.
+    """
+    from rdkit import __version__ as rdkit_version
 
     if path.exists():
         cached = _load_cached(path, names, molecules)
@@ -176,7 +182,8 @@ def _cached_descriptors(
             return cached[0], {**cached[1], "path": str(path)}
         shutil.rmtree(path, ignore_errors=True)
     smiles = read_smiles()
-    result = compute_descriptors(smiles, names, workers=workers, progress=progress)
+    parts = path.with_name(path.name + ".parts")
+    result = _compute_in_blocks(smiles, names, parts, workers, progress, RESUME_BLOCK if block_size is None else block_size)
     summary = result.summary()
     if result.failed:
         i, reason = result.failed[0]
@@ -197,7 +204,86 @@ def _cached_descriptors(
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     except FileExistsError:  # another process finished the same computation first
         pass
+    shutil.rmtree(parts, ignore_errors=True)
     return result.values, {**meta, "path": str(path)}
+
+
+def _block_file(parts: Path, start: int) -> Path:
+    return parts / f"block-{start:012d}.npz"
+
+
+def _load_block(file: Path, names: tuple[str, ...], rows: int) -> "DescriptorResult | None":
+    from molssl.chem.descriptors import DescriptorResult
+
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            values = data["values"]
+            failed = [(int(i), str(r)) for i, r in zip(data["failed_index"], data["failed_reason"])]
+            errors, non_finite = data["errors"], data["non_finite"]
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("recomputing descriptor block %s: unreadable (%s)", file, exc)
+        return None
+    if values.shape != (rows, len(names)) or errors.shape != (len(names),) or non_finite.shape != (len(names),):
+        logger.warning("recomputing descriptor block %s: shape does not match", file)
+        return None
+    return DescriptorResult(names, values, failed, dict(zip(names, errors.tolist())), dict(zip(names, non_finite.tolist())))
+
+
+def _save_block(file: Path, part: "DescriptorResult") -> None:
+    """Save one block's result (failure indices relative to the block)."""
+    with staged_file(file, suffix=".npz") as tmp:
+        np.savez(tmp, values=part.values,
+                 failed_index=np.asarray([i for i, _ in part.failed], dtype=np.int64),
+                 failed_reason=np.asarray([r for _, r in part.failed], dtype=str),
+                 errors=np.asarray([part.errors[n] for n in part.names], dtype=np.int64),
+                 non_finite=np.asarray([part.non_finite[n] for n in part.names], dtype=np.int64))  # fmt: skip
+
+
+def _compute_in_blocks(
+    smiles: Sequence[str],
+    names: tuple[str, ...],
+    parts: Path,
+    workers: int,
+    progress: Callable[[int], None] | None,
+    block_size: int,
+) -> "DescriptorResult":
+    """``compute_descriptors`` in blocks of ``block_size`` molecules, each saved to ``parts`` when done.
+
+    An interrupted computation (a killed job, a session that ended) resumes from its finished blocks: a
+    rerun on the same molecules and selection finds them in ``parts`` (whose name carries the SMILES
+    digest, the selection and the RDKit version) and computes only the rest; unreadable blocks are
+    recomputed. The result equals one uninterrupted ``compute_descriptors`` call.
+    """
+    from molssl.chem.descriptors import DescriptorResult, compute_descriptors
+
+    if block_size < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size}")
+    parts.mkdir(parents=True, exist_ok=True)
+    blocks: list[DescriptorResult] = []
+    done = 0
+    reused = 0
+    for start in range(0, len(smiles), block_size):
+        chunk = smiles[start : start + block_size]
+        file = _block_file(parts, start)
+        part = _load_block(file, names, len(chunk)) if file.exists() else None
+        if part is None:
+            offset = done
+            step = None if progress is None else (lambda n, offset=offset: progress(offset + n))
+            part = compute_descriptors(chunk, names, workers=workers, progress=step)
+            _save_block(file, part)
+        else:
+            reused += len(chunk)
+            if progress is not None:
+                progress(done + len(chunk))
+        part.failed = [(start + i, r) for i, r in part.failed]
+        blocks.append(part)
+        done += len(chunk)
+    if reused:
+        logger.info("descriptors: %d of %d molecules reused from the interrupted computation in %s", reused, len(smiles), parts)
+    values = np.concatenate([b.values for b in blocks]) if blocks else np.zeros((0, len(names)), np.float32)
+    return DescriptorResult(names, values, [f for b in blocks for f in b.failed],
+                            {n: sum(b.errors[n] for b in blocks) for n in names},
+                            {n: sum(b.non_finite[n] for b in blocks) for n in names})  # fmt: skip
 
 
 def raw_descriptors(
@@ -205,8 +291,12 @@ def raw_descriptors(
     names: Sequence[str] | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    block_size: int | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Unstandardized descriptors [M, K] of every stored molecule, computed once and cached beside the store.
+
+    The computation saves every ``block_size`` molecules (default ``RESUME_BLOCK``) and an interrupted one
+    resumes from its saved blocks when called again.
 
     Returns:
         (values, meta): meta holds the names, RDKit version, the cache path and the failure summary.
@@ -215,7 +305,7 @@ def raw_descriptors(
 
     names = descriptor_names() if names is None else check_descriptor_names(names)
     return _cached_descriptors(store.all_smiles, len(store), descriptor_cache_dir(store, names), names, str(store.path),
-                               workers, progress)  # fmt: skip
+                               workers, progress, block_size)  # fmt: skip
 
 
 def raw_smiles_descriptors(
@@ -225,6 +315,7 @@ def raw_smiles_descriptors(
     origin: str = "<memory>",
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    block_size: int | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Unstandardized descriptors [M, K] of a SMILES list (a text corpus), cached under ``cache_root``.
 
@@ -241,7 +332,7 @@ def raw_smiles_descriptors(
     smiles = list(smiles)
     root = Path(cache_root) if cache_root is not None else default_cache_dir()
     path = _cache_dir(root, smiles_digest(smiles), names)
-    return _cached_descriptors(lambda: smiles, len(smiles), path, names, origin, workers, progress)
+    return _cached_descriptors(lambda: smiles, len(smiles), path, names, origin, workers, progress, block_size)
 
 
 def _standardized(values: np.ndarray, meta: dict[str, Any], clip: float, scaler: RobustScaler | None) -> DescriptorTargets:

@@ -98,3 +98,50 @@ def test_scaler_clips_keeps_nan_and_round_trips():
     assert out[3, 0] == 3.0  # clipped
     assert np.isnan(out[2, 1]) and np.isnan(out[:, 1]).all()  # NaN stays, constant column masked
     assert RobustScaler.from_dict(json.loads(json.dumps(scaler.to_dict()))) == scaler
+
+
+def test_an_interrupted_computation_resumes_from_its_saved_blocks(tmp_path, monkeypatch):
+    """A killed first computation keeps its finished blocks; the rerun computes only the rest, same result."""
+    smiles = moleculenet_smiles("bbbp", 50)
+    smiles[23] = "C1CC"  # unclosed ring: a failed molecule in the third block, reported at its corpus index
+    expected = compute_descriptors(smiles, NAMES)
+    real = chem_descriptors.compute_descriptors
+    calls: list[int] = []
+    killed: list[bool] = []
+
+    def counting(chunk, *args, **kwargs):
+        calls.append(len(chunk))
+        if len(calls) == 4 and not killed:
+            killed.append(True)
+            raise KeyboardInterrupt  # the first job is killed in its fourth block
+        return real(chunk, *args, **kwargs)
+
+    monkeypatch.setattr(chem_descriptors, "compute_descriptors", counting)
+    root = tmp_path / "cache"
+    with pytest.raises(KeyboardInterrupt):
+        raw_smiles_descriptors(smiles, NAMES, cache_root=root, block_size=8)
+    (parts,) = root.glob("descriptors-*.parts")
+    assert len(list(parts.glob("block-*.npz"))) == 3
+    calls.clear()
+    seen: list[int] = []
+    values, meta = raw_smiles_descriptors(smiles, NAMES, cache_root=root, block_size=8, progress=seen.append)
+    assert calls == [8, 8, 8, 2]  # blocks 4-7 only (50 = 6 x 8 + 2)
+    assert seen[-1] == 50 and seen == sorted(seen)
+    np.testing.assert_array_equal(values, expected.values)
+    assert meta["failed"] == [{"index": 23, "smiles": "C1CC", "reason": expected.failed[0][1]}]
+    assert meta["summary"] == expected.summary()
+    assert not parts.exists()  # cleaned up once the cache is complete
+
+
+def test_an_unreadable_block_is_recomputed(tmp_path):
+    smiles = moleculenet_smiles("bbbp", 20)
+    root = tmp_path / "cache"
+    expected, _ = raw_smiles_descriptors(smiles, NAMES, cache_root=root / "a", block_size=8)
+    from molssl.data.descriptor_targets import _cache_dir, smiles_digest
+
+    parts = _cache_dir(root / "b", smiles_digest(smiles), NAMES)
+    parts = parts.with_name(parts.name + ".parts")
+    parts.mkdir(parents=True)
+    (parts / f"block-{8:012d}.npz").write_bytes(b"truncated")
+    values, _ = raw_smiles_descriptors(smiles, NAMES, cache_root=root / "b", block_size=8)
+    np.testing.assert_array_equal(values, expected)
