@@ -1,11 +1,13 @@
-"""Parameter-efficient fine-tuning and LP-FT vs full fine-tuning, from a released pretrained encoder.
+"""Parameter-efficient fine-tuning and LP-FT vs full fine-tuning, from a pretrained encoder.
 
-From the converted Hu et al. GCN (``molssl.zoo``, ``hu2020/gcn_supervised_contextpred``), on BBBP,
-BACE, ClinTox and SIDER (embedded copies, deterministic scaffold split 80/10/10, dropout 0.5, Adam
-1e-3, batch 32, mean readout; same seeds for every variant), one row per (variant, dataset, seed):
+From a pretrained encoder (``--pretrained``: a zoo name, by default the converted Hu et al. GCN
+``hu2020/gcn_supervised_contextpred``, or a checkpoint directory such as a ``molssl pretrain`` run's
+``encoder/``), on BBBP, BACE, ClinTox and SIDER (embedded copies, deterministic scaffold split 80/10/10,
+dropout 0.5, Adam 1e-3, batch 32, mean readout; same seeds for every variant), one row per (encoder,
+variant, dataset, seed):
 
 * ``scratch``: the same architecture from a random init, full fine-tuning (the baseline the
-  pretrained gain is measured against);
+  pretrained gain is measured against; its rows belong to the encoder whose architecture they use);
 * ``full``; ``full_lowlr`` (encoder lr 1e-4, head 1e-3); ``linear_probe``; ``lp_ft`` (Kumar et al.
   2022: half the epochs linear probing, then full fine-tuning with a fresh optimizer);
 * ``adapter`` (bottleneck 32 after each layer), ``lora`` (rank 8, alpha 16 on the convs' linear
@@ -14,13 +16,18 @@ BACE, ClinTox and SIDER (embedded copies, deterministic scaffold split 80/10/10,
 Each row holds test ROC-AUC at the best-validation epoch and at the last epoch, the trainable and
 total parameters, the median wall and process-CPU seconds per epoch (training plus the valid/test
 evaluation, one torch thread; CPU time is the fair measure on a shared machine), and the size of the delta checkpoint of the PEFT variants. Rows are appended to
-``results/peft.jsonl`` as each run ends; a rerun skips recorded rows (resumable; add seeds or
-datasets later). Runs are ordered so every variant of one (dataset, seed) runs back to back: variant
+``results/peft.jsonl`` as each run ends; a rerun skips the rows recorded for the same encoder
+(resumable; add seeds or datasets later). Every row names its encoder in ``pretrained`` (the zoo name,
+or the directory relative to the repository plus ``#`` and the first 12 hex digits of the weights'
+``state_sha256``, so a directory pretrained again is a new encoder); rows written before the field
+existed are the Hu GCN's. Runs are ordered so every variant of one (dataset, seed) runs back to back: variant
 and baseline are interleaved under the same machine load.
 
 Run:
     python benchmarks/peft.py --epochs 10 --datasets bace bbbp --seeds 0 1 --jobs 2   # the recorded CPU-scale run
     python benchmarks/peft.py --epochs 100 --seeds 0 1 2 --jobs 4                     # the literature scale
+    python benchmarks/peft.py --epochs 10 --seeds 0 1 --pretrained benchmarks/_work/peft_own/attr_masking_gin5x128/encoder
+                                                                   # from molssl's own attr_masking GIN (RESULTS.md: how it was pretrained)
     python benchmarks/peft.py --plan                                                  # what would run
     python benchmarks/peft.py --timing 3 --datasets bace                             # CPU s/epoch per variant
     python benchmarks/peft.py --report [--epochs 10]                                  # the Markdown tables
@@ -60,18 +67,50 @@ VARIANTS: dict[str, tuple[bool, dict]] = {
 PEFT_VARIANTS = ("adapter", "lora", "bitfit", "gpf", "gpf_plus", "linear_probe")
 
 
-def run_one(variant: str, dataset: str, seed: int, epochs: int, encoder_dir: str) -> dict:
+def resolve_encoder(pretrained: str) -> tuple[str, str]:
+    """The row label and checkpoint directory of ``--pretrained`` (a zoo name or a checkpoint directory).
+
+    A zoo name is its own label (converted and cached once here, before the workers read it); a
+    directory's label is its path relative to the repository plus ``#`` and the first 12 hex digits of
+    its weights' ``state_sha256``, so rows of a directory pretrained again are never taken for the old ones.
+    """
+    from molssl.zoo import get_entry, pretrained_dir
+
+    try:
+        get_entry(pretrained)
+    except ValueError:
+        pass
+    else:
+        return pretrained, str(pretrained_dir(pretrained))
+    from molssl.nn.pretrained import load_encoder_state
+    from molssl.peft import state_sha256
+
+    path = Path(pretrained).resolve()
+    if not path.is_dir():
+        raise SystemExit(f"--pretrained {pretrained}: neither a zoo name (molssl zoo list) nor a checkpoint directory")
+    _, state = load_encoder_state(path)
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return f"{where}#{state_sha256(state)[:12]}", str(path)
+
+
+def finetune_encoder_config(encoder_dir: str):
+    """The pretrained encoder's config with fine-tuning's dropout 0.5 (the protocol's)."""
+    from molssl.nn.pretrained import load_encoder_state
+
+    config, _ = load_encoder_state(encoder_dir)
+    return type(config).from_dict({**config.to_dict(), "dropout": 0.5})
+
+
+def run_one(variant: str, dataset: str, seed: int, epochs: int, label: str, encoder_dir: str) -> dict:
     import torch
 
     torch.set_num_threads(1)
     from molssl.tasks.finetune import FinetuneConfig
     from molssl.tasks.predictor import PropertyPredictor
-    from molssl.zoo import get_entry
 
     start = time.perf_counter()
     pretrained, options = VARIANTS[variant]
-    config = get_entry(ENCODER).encoder_config()
-    config = type(config).from_dict({**config.to_dict(), "dropout": 0.5})
+    config = finetune_encoder_config(encoder_dir)
     finetune = FinetuneConfig(epochs=epochs, batch_size=32, lr=1e-3, seeds=(seed,), **options)
     stamps: list[tuple[float, float]] = []  # (wall, this process's CPU) at the end of each epoch
     predictor = PropertyPredictor(encoder=config, readout="mean", device="cpu")
@@ -85,7 +124,8 @@ def run_one(variant: str, dataset: str, seed: int, epochs: int, encoder_dir: str
     m = predictor.metrics_
     s = m["per_seed"][0]
     return {
-        "what": "peft", "encoder": ENCODER if pretrained else None, "variant": variant, "dataset": dataset, "seed": seed,
+        "what": "peft", "pretrained": label, "encoder": label if pretrained else None,
+        "architecture": f"{config.conv} {config.num_layers}x{config.emb_dim}", "variant": variant, "dataset": dataset, "seed": seed,
         "epochs": epochs, "finetune": {k: v for k, v in finetune.to_dict().items() if k in ("mode", "encoder_lr", "peft", "lp_epochs")},
         "metric": m["metric"], "test_at_best_valid": s["test_at_best"], "valid_at_best": s["valid_at_best"],
         "best_epoch": s["best_epoch"], "test_at_last_epoch": s["test_at_last"], "valid_at_last_epoch": s["valid_at_last"],
@@ -96,7 +136,7 @@ def run_one(variant: str, dataset: str, seed: int, epochs: int, encoder_dir: str
     }  # fmt: skip
 
 
-def time_epochs(variants: list[str], dataset: str, repeats: int, encoder_dir: str, on_row=None) -> list[dict]:
+def time_epochs(variants: list[str], dataset: str, repeats: int, label: str, encoder_dir: str, on_row=None) -> list[dict]:
     """Process-CPU seconds of one fine-tuning epoch (training + valid/test scoring) per variant, one thread.
 
     The molecules are featurized once; each measurement runs two epochs of ``finetune`` and takes the CPU
@@ -114,15 +154,13 @@ def time_epochs(variants: list[str], dataset: str, repeats: int, encoder_dir: st
     from molssl.tasks.finetune import FinetuneConfig, finetune
     from molssl.tasks.finetune_modes import peft_config
     from molssl.tasks.model import ModelFactory, PredictorConfig
-    from molssl.zoo import get_entry
 
     table = load_labeled_table(dataset, None, None, None)
     featurized = featurize_table(table, "hu")
     smiles = [table.smiles[i] for i in featurized.indices.tolist()]
     labels = table.labels[featurized.indices]
     split = get_splitter("scaffold")(smiles)
-    encoder = get_entry(ENCODER).encoder_config()
-    encoder = type(encoder).from_dict({**encoder.to_dict(), "dropout": 0.5})
+    encoder = finetune_encoder_config(encoder_dir)
     _, state = load_encoder_state(encoder_dir)
     rows = []
     variants = [v for v in variants if v != "lp_ft"]  # its epochs cost linear_probe's, then full's
@@ -136,7 +174,7 @@ def time_epochs(variants: list[str], dataset: str, repeats: int, encoder_dir: st
             stamps: list[float] = []
             finetune(ModelFactory(predictor_config, state if pretrained else None), featurized.graphs, labels, split, config,
                      lambda record: stamps.append(time.process_time()))  # fmt: skip
-            rows.append({"what": "peft_epoch_cpu", "variant": variant, "dataset": dataset, "repeat": repeat,
+            rows.append({"what": "peft_epoch_cpu", "pretrained": label, "variant": variant, "dataset": dataset, "repeat": repeat,
                          "cpu_sec_per_epoch": round(stamps[1] - stamps[0], 3)})  # fmt: skip
             if on_row is not None:
                 on_row(rows[-1])
@@ -156,13 +194,19 @@ def timing_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def encoder_of(row: dict) -> str:
+    """The label of the encoder a row was fine-tuned from (or, for ``scratch``, whose architecture it
+    uses); rows recorded before ``pretrained`` existed are the Hu GCN's."""
+    return row.get("pretrained", ENCODER)
+
+
 def _key(row: dict) -> tuple:
-    return row["variant"], row["dataset"], row["seed"], row["epochs"]
+    return row["variant"], row["dataset"], row["seed"], row["epochs"], encoder_of(row)
 
 
-def plan(variants: list[str], datasets: list[str], seeds: list[int], epochs: int) -> list[tuple]:
+def plan(variants: list[str], datasets: list[str], seeds: list[int], epochs: int, label: str) -> list[tuple]:
     """Seed by seed, dataset by dataset, every variant back to back (interleaved under the same load)."""
-    return [(v, d, s, epochs) for s in seeds for d in datasets for v in variants]
+    return [(v, d, s, epochs, label) for s in seeds for d in datasets for v in variants]
 
 
 def _mean(values: list[float]) -> float:
@@ -170,9 +214,17 @@ def _mean(values: list[float]) -> float:
 
 
 def table(rows: list[dict], epochs: int, field: str = "test_at_best_valid") -> str:
-    """Per variant: mean test ROC-AUC (x100) per dataset over seeds (min-max), the average over the
-    datasets every variant has, its difference to ``full`` and to ``scratch``, trainable parameters,
-    median s/epoch and its ratio to ``full``, delta checkpoint size."""
+    """One table per encoder (``encoder_table``), in the order the encoders were first recorded."""
+    labels = list(dict.fromkeys(encoder_of(r) for r in rows if r["epochs"] == epochs))
+    return "\n".join(f"from {label}:\n\n" + encoder_table([r for r in rows if encoder_of(r) == label], epochs, field)
+                     for label in labels)  # fmt: skip
+
+
+def encoder_table(rows: list[dict], epochs: int, field: str = "test_at_best_valid") -> str:
+    """Per variant: mean test ROC-AUC (x100) per dataset +- the sample std over seeds (n seeds), the
+    average over the (dataset, seed) pairs every variant has with the range of its per-seed averages, its
+    difference to ``full`` and to ``scratch``, trainable parameters, median s/epoch and its ratio to
+    ``full``, delta checkpoint size."""
     rows = [r for r in rows if r["epochs"] == epochs]
     by: dict[tuple[str, str], list[float]] = {}
     for r in rows:
@@ -190,8 +242,9 @@ def table(rows: list[dict], epochs: int, field: str = "test_at_best_valid") -> s
             if r["variant"] == v and (r["dataset"], r["seed"]) in common:
                 per_seed.setdefault(r["seed"], []).append(100 * r[field])
         spread[v] = [statistics.mean(x) for x in per_seed.values()]
-    # CPU seconds of the (one-thread) process where recorded: wall time on a shared machine measures the load
-    clock = "cpu_sec_per_epoch" if all(r.get("cpu_sec_per_epoch") for r in rows) else "sec_per_epoch"
+    # CPU seconds of the (one-thread) process, from the rows that record it (the earliest rows have only
+    # wall time, which on a shared machine measures the load)
+    clock = "cpu_sec_per_epoch" if any(r.get("cpu_sec_per_epoch") for r in rows) else "sec_per_epoch"
     speed = {v: statistics.median([r[clock] for r in rows if r["variant"] == v and r.get(clock)] or [math.nan]) for v in variants}
     params = {v: next(r["trainable_parameters"] for r in rows if r["variant"] == v) for v in variants}
     delta = {v: statistics.median([r["delta_checkpoint_bytes"] for r in rows if r["variant"] == v and r.get("delta_checkpoint_bytes")] or [math.nan]) for v in variants}
@@ -203,19 +256,21 @@ def table(rows: list[dict], epochs: int, field: str = "test_at_best_valid") -> s
         cells = []
         for d in datasets:
             values = by.get((v, d), [])
-            cells.append("n/a" if not values else f"{_mean(values):.1f}" + (f" ({min(values):.1f}-{max(values):.1f})" if len(values) > 1 else " (1)"))
+            cells.append("n/a" if not values else f"{_mean(values):.1f}" + (f" +- {statistics.stdev(values):.1f} ({len(values)})" if len(values) > 1 else " (1)"))
         rng = f"{min(spread[v]):.1f}-{max(spread[v]):.1f}" if len(spread[v]) > 1 else ""
         vs_full = "" if v == "full" or "full" not in average else f"{average[v] - average['full']:+.1f}"
         vs_scratch = "" if v == "scratch" or "scratch" not in average else f"{average[v] - average['scratch']:+.1f}"
-        ratio = "" if v == "full" or "full" not in speed else f"{speed[v] / speed['full']:.2f}x"
+        ratio = "" if v == "full" or math.isnan(speed.get("full", math.nan)) or math.isnan(speed[v]) else f"{speed[v] / speed['full']:.2f}x"
         size = "" if math.isnan(delta[v]) else f"{delta[v] / 1024:.0f} KiB"
         lines.append(f"| {v} | {params[v]:,} | " + " | ".join(cells) + f" | {average[v]:.1f} | {rng} | {vs_full} | {vs_scratch} | "
-                     f"{speed[v]:.1f} | {ratio} | {size} |")  # fmt: skip
+                     f"{'n/a' if math.isnan(speed[v]) else f'{speed[v]:.1f}'} | {ratio} | {size} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pretrained", default=ENCODER, metavar="NAME_OR_DIR",
+                        help=f"the pretrained encoder: a zoo name or a checkpoint directory (default {ENCODER})")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -226,32 +281,29 @@ def main() -> None:
     parser.add_argument("--timing", type=int, default=0, metavar="REPEATS",
                         help="instead: CPU seconds of one epoch per variant on the first dataset, REPEATS interleaved rounds")
     args = parser.parse_args()
-    if args.timing:
-        from molssl.zoo import pretrained_dir
-
-        command = command_line()
-        def record(row: dict) -> None:  # appended as each measurement ends
-            append_rows(f"{SUITE}_epoch_cpu", [row], command)
-            print(row, flush=True)
-
-        print(timing_table(time_epochs(args.variants, args.datasets[0], args.timing, str(pretrained_dir(ENCODER)), record)))
-        return
     if args.report:
         rows = recorded(SUITE)
         for field in ("test_at_best_valid", "test_at_last_epoch"):
             print(table(rows, args.epochs, field))
         timing = recorded(f"{SUITE}_epoch_cpu")
-        if timing:
-            print(timing_table([r for r in timing if r["date"] >= timing[-1]["date"][:10]]))
+        for label in dict.fromkeys(encoder_of(r) for r in timing):
+            mine = [r for r in timing if encoder_of(r) == label]
+            print(f"from {label}:\n\n" + timing_table([r for r in mine if r["date"] >= mine[-1]["date"][:10]]))
+        return
+    label, encoder_dir = resolve_encoder(args.pretrained)  # a zoo entry is converted and cached here, once
+    if args.timing:
+        command = command_line()
+        def record(row: dict) -> None:  # appended as each measurement ends
+            append_rows(f"{SUITE}_epoch_cpu", [row], command)
+            print(row, flush=True)
+
+        print(timing_table(time_epochs(args.variants, args.datasets[0], args.timing, label, encoder_dir, record)))
         return
     done = {_key(r) for r in recorded(SUITE)}
-    runs = plan(args.variants, args.datasets, args.seeds, args.epochs)
+    runs = plan(args.variants, args.datasets, args.seeds, args.epochs, label)
     todo = todo_or_plan(runs, done, args.plan)
     if todo is None:
         return
-    from molssl.zoo import pretrained_dir
-
-    encoder_dir = str(pretrained_dir(ENCODER))  # convert and cache once, before the workers read it
     command = command_line()
     print(f"{len(todo)} runs to do ({len(runs) - len(todo)} recorded); {args.jobs} jobs x 1 thread", flush=True)
     run_and_record(SUITE, run_one, todo, args.jobs, command, encoder_dir)
