@@ -51,7 +51,12 @@ def zoo_name(arch: str, init: str) -> str | None:
     return None if init == "none" else f"hu2020/{ARCHS[arch]}_{init}"
 
 
-def run_one(arch: str, init: str, dataset: str, seed: int, mode: str, epochs: int, encoder_dir: str | None) -> dict:
+def fit_one(arch: str, dataset: str, seed: int, mode: str, epochs: int, encoder_dir: str | None, frozen_feature_cache: bool = True):
+    """One fine-tuning run of the protocol (one torch thread); returns the fitted ``PropertyPredictor``.
+
+    ``frozen_feature_cache``: linear probes train the head on the frozen encoder's outputs computed once per
+    molecule (``molssl.tasks.frozen_features``; the same run to float rounding); False runs the encoder per batch.
+    """
     import torch
 
     torch.set_num_threads(1)
@@ -59,13 +64,18 @@ def run_one(arch: str, init: str, dataset: str, seed: int, mode: str, epochs: in
     from molssl.tasks.predictor import PropertyPredictor
     from molssl.zoo import get_entry
 
-    start = time.perf_counter()
     # the baseline is the converted architecture itself (GAT: legacy softmax), from a random init
     config = get_entry(f"hu2020/{ARCHS[arch]}_supervised_contextpred").encoder_config()
     config = type(config).from_dict({**config.to_dict(), "dropout": 0.5})
     predictor = PropertyPredictor(encoder=config, readout="mean")
-    finetune = FinetuneConfig(epochs=epochs, batch_size=32, lr=1e-3, seeds=(seed,), mode=mode)
+    finetune = FinetuneConfig(epochs=epochs, batch_size=32, lr=1e-3, seeds=(seed,), mode=mode, frozen_feature_cache=frozen_feature_cache)
     predictor.fit(dataset, config=finetune, pretrained=encoder_dir, atom_order="input")  # pretrain-gnns featurizes as written
+    return predictor
+
+
+def run_one(arch: str, init: str, dataset: str, seed: int, mode: str, epochs: int, encoder_dir: str | None) -> dict:
+    start, cpu = time.perf_counter(), time.process_time()
+    predictor = fit_one(arch, dataset, seed, mode, epochs, encoder_dir)
     s = predictor.metrics_["per_seed"][0]
     return {
         "what": "zoo_transfer", "arch": arch, "init": init, "encoder": zoo_name(arch, init), "dataset": dataset,
@@ -73,6 +83,9 @@ def run_one(arch: str, init: str, dataset: str, seed: int, mode: str, epochs: in
         "test_at_best_valid": s["test_at_best"], "valid_at_best": s["valid_at_best"], "best_epoch": s["best_epoch"],
         "test_at_last_epoch": s["test_at_last"], "valid_at_last_epoch": s["valid_at_last"],
         "num_parameters": predictor.info_["num_parameters"], "minutes": round((time.perf_counter() - start) / 60, 2),
+        "cpu_minutes": round((time.process_time() - cpu) / 60, 2),
+        # linear probes since the cache: the frozen encoder ran once per molecule (equal results, tests/tasks/test_frozen_features.py)
+        "frozen_feature_cache": mode == "linear_probe",
     }  # fmt: skip
 
 

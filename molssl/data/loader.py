@@ -82,11 +82,27 @@ class StoreLoader:
 
     def batches(self, start: int = 0) -> Iterator:
         """Yield this epoch's batches, beginning at batch number ``start`` (for resuming)."""
+        for idx in self.index_batches(start):
+            yield self.collate(idx)
+
+    def index_batches(self, start: int = 0) -> Iterator[np.ndarray]:
+        """The molecule indices of this epoch's batches, beginning at batch number ``start``: what ``batches``
+        collates (a loop over precomputed per-molecule features takes these instead).
+
+        Shapes:
+            -> [B] per batch (B = ``batch_size``, fewer in a last partial batch)
+        """
         order = self.order()
         for b in range(start, len(self)):
-            idx = order[b * self.batch_size : (b + 1) * self.batch_size]
-            extra = None
-            if self.targets is not None:
-                extra = {"y": torch.from_numpy(np.ascontiguousarray(self.targets[idx]))}
-            collate = getattr(self.graphs, "collate", None)  # inputs of another modality (molssl.text.inputs)
-            yield collate(idx, extra) if collate is not None else to_batch(self.graphs.select(idx), extra, edge_order=self.edge_order)
+            yield order[b * self.batch_size : (b + 1) * self.batch_size]
+
+    def targets_of(self, idx: np.ndarray) -> torch.Tensor | None:
+        """The targets of molecules ``idx`` as a batch carries them (``y``; None without targets); shape [B, T] or [B]."""
+        return None if self.targets is None else torch.from_numpy(np.ascontiguousarray(self.targets[idx]))
+
+    def collate(self, idx: np.ndarray):
+        """The batch of molecules ``idx`` (a PyG ``Batch``, or another modality's batch), with ``y`` when targets are set."""
+        y = self.targets_of(idx)
+        extra = None if y is None else {"y": y}
+        collate = getattr(self.graphs, "collate", None)  # inputs of another modality (molssl.text.inputs)
+        return collate(idx, extra) if collate is not None else to_batch(self.graphs.select(idx), extra, edge_order=self.edge_order)

@@ -39,6 +39,10 @@ class FinetuneConfig(PlainConfig):
         eval_train: also score the training set every epoch (costs a pass over it; only logged).
         activation_checkpointing: recompute each encoder layer in backward instead of keeping its
             activations (``molssl.nn.activation_checkpointing``): same results, less memory, more time.
+        frozen_feature_cache: while the whole encoder is frozen and in eval mode (``linear_probe``, LP-FT's
+            first phase), run it once per molecule and train the rest on its stored outputs
+            (``molssl.tasks.frozen_features``): the same results up to float rounding, without an
+            encoder pass per batch and epoch. Modes where the encoder trains run it per batch either way.
     """
 
     epochs: int = 100
@@ -55,6 +59,7 @@ class FinetuneConfig(PlainConfig):
     eval_batch_size: int = 256
     eval_train: bool = False
     activation_checkpointing: bool = False
+    frozen_feature_cache: bool = True
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
@@ -66,6 +71,8 @@ class FinetuneConfig(PlainConfig):
         object.__setattr__(self, "lp_epochs", check_mode_options(self.mode, self.peft, self.lp_epochs, self.epochs))
         if not isinstance(self.activation_checkpointing, bool):
             raise ValueError(f"activation_checkpointing must be a bool, got {self.activation_checkpointing!r}")
+        if not isinstance(self.frozen_feature_cache, bool):
+            raise ValueError(f"frozen_feature_cache must be a bool, got {self.frozen_feature_cache!r}")
         if not self.seeds:
             raise ValueError("seeds must not be empty")
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))

@@ -112,7 +112,15 @@ class PropertyModel(nn.Module):
         return self.readout(h, batch.batch, int(batch.num_graphs), getattr(batch, "ptr", None))
 
     def forward(self, batch: Any) -> Tensor:
-        out = self.head(self.embed(batch))
+        return self.head_outputs(self.embed(batch))
+
+    def head_outputs(self, embedded: Tensor) -> Tensor:
+        """The head on molecule representations (``embed``'s): what ``forward`` returns.
+
+        Shapes:
+            embedded: [B, readout dim] -> [B, num_tasks], or [B, num_tasks, num_classes] for multiclass
+        """
+        out = self.head(embedded)
         if self.config.num_classes is not None:
             out = out.view(out.shape[0], self.config.num_tasks, self.config.num_classes)  # [B, T * C] -> [B, T, C]
         return out

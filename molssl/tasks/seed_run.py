@@ -18,6 +18,7 @@ from molssl.graph.arrays import GraphArrays
 from molssl.nn.encoder import set_activation_checkpointing
 from molssl.tasks.finetune_config import FinetuneConfig
 from molssl.tasks.finetune_modes import make_optimizer, training_phases
+from molssl.tasks.frozen_features import FrozenFeatures
 from molssl.tasks.losses import loss_for_task
 from molssl.tasks.model import PropertyModel, frozen_modules_eval, set_trainable
 from molssl.tasks.predict_graphs import model_device, outputs_to_predictions, predict_graphs
@@ -89,22 +90,25 @@ class SeedTask:
     device: torch.device | None = None
 
 
-def score_split(model: PropertyModel, task: SeedTask, idx: np.ndarray) -> float:
+def score_split(model: PropertyModel, task: SeedTask, idx: np.ndarray, features: FrozenFeatures | None = None) -> float:
     """The protocol metric of ``model`` on the molecules ``idx`` (NaN when it is undefined there)."""
-    return score_splits(model, task, [idx])[0]
+    return score_splits(model, task, [idx], features)[0]
 
 
-def score_splits(model: PropertyModel, task: SeedTask, parts: Sequence[np.ndarray]) -> list[float]:
+def score_splits(model: PropertyModel, task: SeedTask, parts: Sequence[np.ndarray], features: FrozenFeatures | None = None) -> list[float]:
     """The protocol metric of ``model`` on each part (e.g. valid and test), predicted in one pass over all of them.
 
     One ``predict_graphs`` over the concatenated parts fills whole evaluation batches across their
     boundary instead of ending each part with a partial one (evaluation is per molecule: the same outputs up
-    to float rounding).
+    to float rounding). With ``features`` (the frozen encoder's stored outputs) the rest of the model runs on them.
     """
     metric = get_metric(task.metric)
     sizes = [len(idx) for idx in parts]
     every = np.concatenate([np.asarray(idx, dtype=np.int64) for idx in parts]) if parts else np.zeros(0, dtype=np.int64)
-    outputs = predict_graphs(model, task.graphs, every, task.config.eval_batch_size).astype(np.float64)
+    if features is not None:
+        outputs = features.predict(model, every, task.config.eval_batch_size).astype(np.float64)
+    else:
+        outputs = predict_graphs(model, task.graphs, every, task.config.eval_batch_size).astype(np.float64)
     # an order-only metric (ROC-AUC, PR-AUC) scores the logits, as OGB's Evaluator does: a sigmoid would tie large ones
     preds = outputs if metric.order_only else outputs_to_predictions(outputs, task.task_type, task.scaler)
     scores = []
@@ -124,7 +128,10 @@ def run_seed(
 
     Everything random is seeded from ``seed`` here, so a seed gives the same result in this process or
     in a worker process (with the same number of threads). After every epoch ``on_epoch(model, record)``
-    sees the model being trained (in eval mode), then ``progress(record)`` the record.
+    sees the model being trained (in eval mode), then ``progress(record)`` the record. In a phase where
+    the whole encoder is frozen and in eval mode (``linear_probe``, LP-FT's first phase), the encoder runs
+    once per molecule and the rest of the model trains and is scored on its stored outputs
+    (``config.frozen_feature_cache``, ``molssl.tasks.frozen_features``): the same run up to float rounding.
 
     Returns:
         The seed's result and its best-validation weights (on the CPU).
@@ -144,6 +151,7 @@ def run_seed(
     loader = StoreLoader(task.graphs, batch_size=config.batch_size, shuffle=True, seed=seed, indices=train, targets=task.targets)
     best: tuple[float, int, float, dict] | None = None
     history: list[dict] = []
+    features: FrozenFeatures | None = None  # the frozen encoder's outputs, while it is wholly frozen
     for epoch in range(1, config.epochs + 1):
         if epoch in phases:
             set_trainable(model, phases[epoch], config.last_k)
@@ -151,20 +159,30 @@ def run_seed(
             trained |= {id(p) for p in model.parameters() if p.requires_grad}
         model.train()
         frozen_modules_eval(model)
+        if epoch in phases:
+            features = None
+            if config.frozen_feature_cache:
+                features = FrozenFeatures.build(model, task.graphs, np.concatenate(task.split), config.eval_batch_size)
         loader.set_epoch(epoch)
+        # BatchNorm cannot train on a single graph's readout
+        skip_single = any(isinstance(m, torch.nn.BatchNorm1d) and m.training for m in model.modules())
         losses = []
-        for batch in loader:
-            if batch.num_graphs < 2 and any(isinstance(m, torch.nn.BatchNorm1d) and m.training for m in model.modules()):
-                continue  # BatchNorm cannot train on a single graph's readout
-            batch = batch.to(device)
+        for idx in loader.index_batches():
+            if len(idx) < 2 and skip_single:
+                continue
+            if features is None:
+                batch = loader.collate(idx).to(device)
+                outputs, targets = model(batch), batch.y
+            else:
+                outputs, targets = features.outputs(model, idx), loader.targets_of(idx).to(device)
             optimizer.zero_grad()
-            loss = loss_fn(model(batch), batch.y)
+            loss = loss_fn(outputs, targets)
             loss.backward()
             optimizer.step()
             losses.append(loss.detach().item())
-        valid_score, test_score = score_splits(model, task, [valid, test])
+        valid_score, test_score = score_splits(model, task, [valid, test], features)
         record = {"seed": seed, "epoch": epoch, "loss": float(np.mean(losses)) if losses else math.nan,
-                  "train": score_split(model, task, train) if config.eval_train else None,
+                  "train": score_split(model, task, train, features) if config.eval_train else None,
                   "valid": valid_score, "test": test_score}  # fmt: skip
         history.append(record)
         if on_epoch is not None:

@@ -41,3 +41,13 @@ def test_targets_and_resume(graphs):
     assert sorted(torch.cat([b.y for b in batches]).view(-1).tolist()) == list(range(50))
     resumed = list(loader.batches(start=2))
     assert len(resumed) == len(batches) - 2 and torch.equal(resumed[0].y, batches[2].y)
+
+
+def test_index_batches_are_what_batches_collate(graphs):
+    loader = StoreLoader(graphs, batch_size=16, shuffle=True, seed=5, targets=np.arange(103, dtype=np.float32))
+    loader.set_epoch(2)
+    indices = list(loader.index_batches(1))
+    assert np.array_equal(np.concatenate(indices), loader.order()[16:])
+    for idx, batch in zip(indices, loader.batches(1), strict=True):
+        assert torch.equal(batch.y, loader.targets_of(idx)) and torch.equal(batch.y, torch.from_numpy(idx.astype(np.float32)))
+        assert torch.equal(loader.collate(idx).x, batch.x)
