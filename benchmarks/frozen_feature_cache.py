@@ -11,8 +11,12 @@ and last epochs, and the largest difference of any epoch's loss, valid and test 
 Timings are CPU seconds of this process (one thread), the two paths measured one after the other in the same
 run, on a shared machine: read the ratio, not the seconds.
 
+``--recheck`` reruns linear-probe rows that ``zoo_transfer.py`` recorded before the cache existed, with it,
+and records both sets of numbers: whether rows from before and after the change are comparable.
+
 Run:
     python benchmarks/frozen_feature_cache.py --archs gcn gat --dataset bbbp --epochs 50
+    python benchmarks/frozen_feature_cache.py --recheck gcn:none:bbbp:0 gat:none:clintox:0 --epochs 50
 """
 
 from __future__ import annotations
@@ -60,6 +64,27 @@ def compare(arch: str, init: str, dataset: str, seed: int, epochs: int) -> dict:
     }  # fmt: skip
 
 
+def recheck(arch: str, init: str, dataset: str, seed: int, epochs: int) -> dict:
+    """A linear-probe row ``zoo_transfer.py`` recorded before the cache, rerun with it: both sets of numbers."""
+    from benchmarks.zoo_transfer import recorded
+
+    key = (arch, init, dataset, seed, "linear_probe", epochs)
+    before = next((r for r in recorded() if (r["arch"], r["init"], r["dataset"], r["seed"], r["mode"], r["epochs"]) == key), None)
+    if before is None:
+        raise SystemExit(f"zoo_transfer.jsonl has no linear-probe row {key}")
+    now, cpu, wall = timed_probe(arch, init, dataset, seed, epochs, cache=True)
+    pairs = {"best_epoch": "best_epoch", "valid_at_best": "valid_at_best", "test_at_best_valid": "test_at_best",
+             "valid_at_last_epoch": "valid_at_last", "test_at_last_epoch": "test_at_last"}  # fmt: skip
+    return {
+        "what": "zoo_probe_row_rechecked", "arch": arch, "init": init, "encoder": zoo_name(arch, init), "dataset": dataset,
+        "seed": seed, "epochs": epochs, "recorded": {k: before[k] for k in pairs}, "recorded_commit": before.get("commit"),
+        "recorded_date": before.get("date"), "recorded_minutes_wall": before.get("minutes"),
+        "cached": {k: now[v] for k, v in pairs.items()}, "cpu_seconds_cached": round(cpu, 2), "wall_seconds_cached": round(wall, 2),
+        "max_abs_difference": max(abs(before[k] - now[v]) for k, v in pairs.items() if k != "best_epoch"),
+        "same_best_epoch": before["best_epoch"] == now["best_epoch"],
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--archs", nargs="+", default=["gcn", "gat"], choices=list(ARCHS))
@@ -67,10 +92,16 @@ def main() -> None:
     parser.add_argument("--dataset", default="bbbp")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--recheck", nargs="+", metavar="ARCH:INIT:DATASET:SEED", default=[],
+                        help="instead: rerun these recorded zoo_transfer linear-probe rows with the cache and compare")  # fmt: skip
     args = parser.parse_args()
     command = command_line()
-    for arch in args.archs:
-        row = compare(arch, args.init, args.dataset, args.seed, args.epochs)
+    if args.recheck:
+        jobs = [(arch, init, dataset, int(seed)) for arch, init, dataset, seed in (spec.split(":") for spec in args.recheck)]
+        rows = (recheck(*job, args.epochs) for job in jobs)
+    else:
+        rows = (compare(arch, args.init, args.dataset, args.seed, args.epochs) for arch in args.archs)
+    for row in rows:
         append_rows(SUITE, [row], command)
         print(json.dumps(row), flush=True)
 

@@ -90,8 +90,17 @@ def run_one(arch: str, init: str, dataset: str, seed: int, mode: str, epochs: in
 
 
 def recorded() -> list[dict]:
+    """The recorded rows, the first of each run key only: two processes working through the same plan (one
+    started before the other recorded its rows) would record a run twice, and a second copy is no new seed."""
     path = RESULTS / f"{SUITE}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    first: dict[tuple, dict] = {}
+    for row in rows:
+        first.setdefault(_key(row), row)
+    if len(first) < len(rows):
+        print(f"{len(rows) - len(first)} rows repeat a recorded run (same arch, init, dataset, seed, mode, epochs); the first of each is used",
+              file=sys.stderr)  # fmt: skip
+    return list(first.values())
 
 
 def _key(row: dict) -> tuple:
