@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from molssl.audit.downstream import PARTS, DownstreamSet, load_downstream
+from molssl.audit.downstream import PARTS, DownstreamSet, load_downstream_sets
 from molssl.audit.report import AuditReport
 from molssl.audit.run import MATCH_LEVELS, audit_keys, corpus_keys, test_scaffold_rows
 
@@ -83,7 +83,7 @@ def decontaminate(
     table = read_smiles_file(corpus, smiles_column=smiles_column)
     sha256 = file_sha256(corpus)
     keys, timings = corpus_keys(table.smiles, sha256, smiles_column, workers=workers, cache_dir=cache_dir)
-    sets = [item if isinstance(item, DownstreamSet) else load_downstream(item, split, cache_dir) for item in against]
+    sets = load_downstream_sets(against, split, cache_dir, workers)
     report = audit_keys(table.smiles, keys, sets, source=str(corpus), sha256=sha256, split=split, workers=workers)
     report.timings = timings | report.timings
     levels = {"exact"} if match == "exact" else {"exact", "stereo_insensitive"}

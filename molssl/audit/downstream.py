@@ -8,9 +8,12 @@ many *test* molecules a pretraining corpus holds, not only how many molecules of
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -80,3 +83,20 @@ def load_downstream(name_or_path: str, split: str = "scaffold", cache_dir: str |
     for part_name, rows in zip(PARTS, parts):
         part[valid[rows]] = part_name
     return DownstreamSet(str(name_or_path), source, sha256, keys, part, split)
+
+
+def load_downstream_sets(
+    against: Sequence[str | DownstreamSet], split: str = "scaffold", cache_dir: str | os.PathLike | None = None, workers: int = 1
+) -> list[DownstreamSet]:
+    """Every set of ``against``, in order: those given as names or files loaded by ``load_downstream``, in
+    ``workers`` processes (one set per task: their RDKit work, keys and split, is the audit's one serial stage
+    otherwise), those already loaded kept as they are."""
+    names = [item for item in against if not isinstance(item, DownstreamSet)]
+    load = partial(load_downstream, split=split, cache_dir=cache_dir)
+    workers = min(workers, len(names))
+    if workers > 1:
+        with multiprocessing.get_context().Pool(workers) as pool:
+            loaded = iter(pool.map(load, names, chunksize=1))
+    else:
+        loaded = map(load, names)
+    return [item if isinstance(item, DownstreamSet) else next(loaded) for item in against]

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from molssl.audit.downstream import PARTS, DownstreamSet, load_downstream
+from molssl.audit.downstream import PARTS, DownstreamSet, load_downstream_sets
 from molssl.audit.cache import keys_path, load_keys, save_keys
 from molssl.audit.keys import MoleculeKeys, fill_inchikeys, molecule_keys
 from molssl.audit.report import AuditReport
@@ -116,7 +116,7 @@ def audit_keys(
     if len(keys) != len(smiles):
         raise ValueError(f"{len(keys)} key rows for {len(smiles)} SMILES")
     start = time.perf_counter()
-    sets = [item if isinstance(item, DownstreamSet) else load_downstream(item, split, cache_dir) for item in against]
+    sets = load_downstream_sets(against, split, cache_dir, workers)
     timings: dict[str, float] = {"downstream_sets_s": round(time.perf_counter() - start, 2)}
     start = time.perf_counter()
     before = int(keys.inchikey_done.sum())

@@ -83,29 +83,59 @@ def test_lazy_inchikeys_compute_every_key_that_repeats() -> None:
     assert eager_report.duplicates["inchikey"]["duplicate_rows"] > eager_report.duplicates["canonical"]["duplicate_rows"]
 
 
-def test_lazy_inchikeys_match_a_downstream_tautomer_and_protonated_form(tmp_path) -> None:
-    """A corpus row that is a BBBP test molecule only by InChIKey (another tautomer) matches it exactly; its
-    protonated form matches it ignoring protonation (the InChIKey's first block)."""
-    from molssl.audit.downstream import load_downstream
-
-    bbbp = load_downstream("bbbp")
-    test_rows = bbbp.rows_in("test").tolist()
-    smiles = read_smiles_file(bbbp.source).smiles
+def _test_tautomer(bbbp) -> str:
+    """Canonical SMILES of another tautomer of a BBBP test molecule (no stereo) with the same InChIKey."""
     from rdkit.Chem.MolStandardize import rdMolStandardize
 
+    smiles = read_smiles_file(bbbp.source).smiles
     enumerator = rdMolStandardize.TautomerEnumerator()
     enumerator.SetMaxTautomers(20)
     with rdBase.BlockLogs():
-        for row in test_rows:
+        for row in bbbp.rows_in("test").tolist():
             mol = Chem.MolFromSmiles(smiles[row])
             key, text = Chem.MolToInchiKey(mol), Chem.MolToSmiles(mol)
             other = next((t for t in enumerator.Enumerate(mol) if Chem.MolToSmiles(t) != text and Chem.MolToInchiKey(t) == key), None)
             if other is not None and "@" not in text:
-                break
-        tautomer = Chem.MolToSmiles(other)
+                return Chem.MolToSmiles(other)
+    raise AssertionError("no BBBP test molecule has a tautomer with its InChIKey")
+
+
+def test_lazy_inchikeys_match_a_downstream_tautomer_and_protonated_form(tmp_path) -> None:
+    """A corpus row that is a BBBP test molecule only by InChIKey (another tautomer) matches it exactly."""
+    from molssl.audit.downstream import load_downstream
+
+    bbbp = load_downstream("bbbp")
+    tautomer = _test_tautomer(bbbp)
     moses = read_smiles_file(DATA / "moses" / "moses_50k.smi.gz").smiles[2:200]
     corpus = moses + [tautomer]
     report = audit_keys(corpus, molecule_keys(corpus, all_inchikeys=False), [bbbp])
     found = {(m["row"], m["part"], m["match"]) for m in report.matches}
     assert (len(moses), "test", "exact") in found
     assert report.overlap[0]["parts"]["test"]["exact_smiles"] == 0 and report.overlap[0]["parts"]["test"]["inchikey"] == 1
+
+
+def test_lazy_and_parallel_audit_reports_equal_the_eager_serial_one() -> None:
+    """A planted corpus (tautomer pairs sharing only their InChIKey, protonation states, salts, isotopes, BBBP and
+    ESOL molecules as written, respelled and as another tautomer): the report from lazily filled InChIKeys,
+    with the downstream sets loaded in two processes, is the report from every InChIKey computed with the sets
+    loaded one by one, count for count (only the work counter ``inchikeys_computed`` differs)."""
+    from molssl.audit.downstream import load_downstream_sets
+
+    serial = load_downstream_sets(["bbbp", "esol"], workers=1)
+    parallel = load_downstream_sets([serial[0], "esol", "freesolv"], workers=2)  # a loaded set is kept as it is
+    assert parallel[0] is serial[0] and [ds.name for ds in parallel] == ["bbbp", "esol", "freesolv"]
+    assert (parallel[1].part == serial[1].part).all() and (parallel[1].keys.inchikey == serial[1].keys.inchikey).all()
+    bbbp_smiles, esol_smiles = (read_smiles_file(ds.source).smiles for ds in serial)
+    test = serial[0].rows_in("test").tolist()
+    planted = [bbbp_smiles[test[0]], _test_tautomer(serial[0]), Chem.MolToSmiles(Chem.MolFromSmiles(bbbp_smiles[test[1]]), doRandom=True),
+               esol_smiles[serial[1].rows_in("test")[0]], esol_smiles[serial[1].rows_in("train")[0]]]  # fmt: skip
+    pairs = ["CC(=O)NCCCOc1cccc(CN2CCCCC2)c1", "CC(O)=NCCCOc1cccc(CN2CCCCC2)c1", "OC(=O)c1ccccc1", "[O-]C(=O)c1ccccc1"]
+    corpus = read_smiles_file(DATA / "moses" / "moses_50k.smi.gz").smiles[2:300] + AWKWARD + pairs + planted
+    eager = audit_keys(corpus, molecule_keys(corpus), serial).to_dict()
+    lazy = audit_keys(corpus, molecule_keys(corpus, all_inchikeys=False), parallel[:2]).to_dict()
+    computed = eager["statistics"].pop("inchikeys_computed"), lazy["statistics"].pop("inchikeys_computed")
+    assert computed[1] < computed[0] / 4
+    assert {k: v for k, v in lazy.items() if k != "timings"} == {k: v for k, v in eager.items() if k != "timings"}
+    assert eager["duplicates"]["inchikey"]["duplicate_rows"] > eager["duplicates"]["canonical"]["duplicate_rows"]
+    tested = {m["row"] - len(corpus) + len(planted) for m in eager["matches"] if m["part"] == "test"}
+    assert tested == {0, 1, 2, 3}  # every planted test molecule, the tautomer one included
