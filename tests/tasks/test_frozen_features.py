@@ -38,9 +38,11 @@ def bbbp():
     return _load("bbbp", 400)
 
 
-def _config(task_names, task_type="classification", readout="mean", conv="gin", **peft) -> PredictorConfig:
-    encoder = EncoderConfig(scheme="hu", conv=conv, num_layers=2, emb_dim=16, dropout=0.5)
-    return PredictorConfig(encoder=encoder, readout=readout, task_type=task_type, task_names=task_names, peft=peft or None)
+def _config(task_names, task_type="classification", readout="mean", conv="gin", encoder_options=None, num_classes=None,
+            **peft) -> PredictorConfig:  # fmt: skip
+    encoder = EncoderConfig(scheme="hu", conv=conv, num_layers=2, emb_dim=16, dropout=0.5, **(encoder_options or {}))
+    return PredictorConfig(encoder=encoder, readout=readout, task_type=task_type, task_names=task_names, peft=peft or None,
+                           num_classes=num_classes)  # fmt: skip
 
 
 def _run(config: PredictorConfig, data, cache: bool, monkeypatch, **finetune_options) -> tuple:
@@ -89,6 +91,20 @@ def test_lp_ft_stores_features_for_its_probing_phase_only(bbbp, monkeypatch):
     molecules = sum(len(part) for part in bbbp[2])
     assert sum(cached[1]) == molecules + 3 * len(bbbp[2][0])  # stored once, then 3 full epochs of training batches
     assert sum(plain[1]) == 5 * len(bbbp[2][0])
+
+
+def test_other_encoder_forms_and_multiclass_heads_are_the_same_run(monkeypatch):
+    """A GAT with a virtual node, residual layers and concatenated jumping knowledge (the virtual node is frozen
+    too in a linear probe), and a multiclass head (ESOL's solubility in three bins)."""
+    graphs, labels, split, _ = _load("esol", 300)
+    classes = np.digitize(labels, np.quantile(labels, [1 / 3, 2 / 3])).astype(np.float32)  # [M, 1] in {0, 1, 2}
+    data = (graphs, classes, split, ("solubility_bin",))
+    options = {"virtual_node": True, "residual": True, "jk": "concat"}
+    config = _config(data[3], "multiclass", conv="gat", encoder_options=options, num_classes=3)
+    plain = _run(config, data, False, monkeypatch, mode="linear_probe")
+    cached = _run(config, data, True, monkeypatch, mode="linear_probe")
+    _assert_same_run(plain, cached)
+    assert sum(cached[1]) == sum(len(part) for part in split)
 
 
 def test_a_readout_with_parameters_trains_on_stored_node_vectors(bbbp, monkeypatch):
