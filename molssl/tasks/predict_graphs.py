@@ -8,6 +8,7 @@ import torch
 from molssl.data.loader import StoreLoader
 from molssl.graph.arrays import GraphArrays
 from molssl.nn.colour_class_inference import embed_by_colour_classes
+from molssl.nn.small_batch_inference import embed_small_batch
 from molssl.tasks.model import PropertyModel
 from molssl.tasks.target_scaler import TargetScaler
 
@@ -37,18 +38,19 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 def model_outputs(model: PropertyModel, batch) -> torch.Tensor:
     """``model(batch)`` for inference (gradients off): once per Weisfeiler-Leman colour class where
     ``molssl.nn.colour_class_inference`` applies (the default GIN on the CPU: equal up to the order of
-    floating-point sums, about 2x faster), the ordinary forward otherwise.
+    floating-point sums, about 2x faster), for batches too small for it the per-atom forward without
+    its per-layer repeated work (``molssl.nn.small_batch_inference``: bitwise equal), the ordinary
+    forward otherwise.
 
     Shapes:
         batch: B graphs -> [B, T] (or [B, T, C] for multiclass)
     """
-    embedded = embed_by_colour_classes(model.encoder, model.readout, batch) if model.readout is not None else None
-    if embedded is None:
-        return model(batch)
-    out = model.head(embedded)
-    if model.config.num_classes is not None:
-        out = out.view(out.shape[0], model.config.num_tasks, model.config.num_classes)  # as PropertyModel.forward
-    return out
+    embedded = None
+    if model.readout is not None:
+        embedded = embed_by_colour_classes(model.encoder, model.readout, batch)
+        if embedded is None:
+            embedded = embed_small_batch(model.encoder, model.readout, batch)
+    return model(batch) if embedded is None else model.head_outputs(embedded)
 
 
 @torch.no_grad()
@@ -57,7 +59,8 @@ def predict_graphs(model: PropertyModel, graphs: GraphArrays, indices: np.ndarra
 
     Batches are built on the CPU and moved to the model's device; outputs come back to the CPU.
     """
-    model.eval()
+    if any(module.training for module in model.modules()):  # reading the flags costs a third of eval()'s writes
+        model.eval()
     device = model_device(model)
     loader = StoreLoader(graphs, batch_size=batch_size, indices=indices)
     outs = [model_outputs(model, batch.to(device)).float().cpu() for batch in loader]

@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -56,6 +58,8 @@ def _encoder_of_kind(pretrained: str | os.PathLike, kind: str) -> str | os.PathL
 
 
 PREDICTOR_KIND = "property_predictor"
+
+_ONEDNN_READY: "weakref.WeakSet[torch.nn.Module]" = weakref.WeakSet()  # models whose Linears predict has made OneDNNLinear
 
 
 class PropertyPredictor:
@@ -377,9 +381,13 @@ class PropertyPredictor:
         members = self.members_ or [model]
         outputs = np.zeros((len(members), 0, model.config.num_tasks, *((model.config.num_classes,) if model.config.num_classes else ())))
         if len(result):
-            autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+            autocast = contextlib.nullcontext()  # fp32 outside any autocast: no context to build (~50 us a call)
+            if precision == "bf16" or torch.is_autocast_enabled(self.device.type):  # fp32 inside a caller's autocast: off
+                autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
             for member in members:
-                use_onednn_linears(member)  # exact fp32 inference on oneDNN where it is faster; training unaffected
+                if member not in _ONEDNN_READY:  # one walk per model, not per call (a Linear added later only runs on F.linear)
+                    use_onednn_linears(member)  # exact fp32 inference on oneDNN where it is faster; training unaffected
+                    _ONEDNN_READY.add(member)
             with torch.inference_mode(), autocast:
                 inputs = model_inputs(model.config.encoder, result.graphs, [parents[i] for i in result.indices.tolist()],
                                       self.info_.get("preprocessing"))  # fmt: skip

@@ -70,3 +70,26 @@ def test_predict_equals_featurize_batch_forward_by_hand(bbbp_batch):
     raw = predict_graphs(predictor.model_, graphs_arrays, batch_size=7)  # batches of another size: same values
     np.testing.assert_allclose(1 / (1 + np.exp(-raw[:, 0])), by_hand, rtol=1e-5, atol=1e-6)
 
+
+
+def test_predict_on_short_lists_equals_the_plain_forward_bitwise(bbbp_batch):
+    """One SMILES and a few: predict's small-batch path and per-call shortcuts (eval check, oneDNN walk once, no
+    autocast context in fp32) give exactly the plain forward's values, also after the model was put in train mode."""
+    predictor = PropertyPredictor(encoder="gin", scheme="hu")
+    predictor.model_ = warmed_up_model(PredictorConfig(encoder=predictor.encoder_config, task_names=("y",)), bbbp_batch)
+    smiles = moleculenet_smiles("bbbp", 6)
+
+    def by_hand(batch_smiles: list[str]) -> np.ndarray:
+        batch = to_batch(molssl.featurize_many(batch_smiles, scheme="hu").graphs)
+        with torch.no_grad():
+            logits = predictor.model_.eval()(batch).numpy().astype(np.float64)[:, 0]
+        return 1.0 / (1.0 + np.exp(-logits))  # as outputs_to_predictions
+
+    for batch_smiles in ([smiles[0]], [smiles[1]], smiles[2:5]):
+        expected = by_hand(batch_smiles)
+        assert np.array_equal(predictor.predict(batch_smiles)["y"].to_numpy(), expected)
+        predictor.model_.train()  # predict puts it back in eval mode
+        assert np.array_equal(predictor.predict(batch_smiles)["y"].to_numpy(), expected)
+        assert not predictor.model_.training
+        with torch.autocast("cpu", dtype=torch.bfloat16):  # fp32 is exact inside a caller's autocast too
+            assert np.array_equal(predictor.predict(batch_smiles)["y"].to_numpy(), expected)
