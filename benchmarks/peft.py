@@ -30,7 +30,7 @@ Run:
                                                                    # from molssl's own attr_masking GIN (RESULTS.md: how it was pretrained)
     python benchmarks/peft.py --plan                                                  # what would run
     python benchmarks/peft.py --timing 3 --datasets bace                             # CPU s/epoch per variant
-    python benchmarks/peft.py --report [--epochs 10]                                  # the Markdown tables
+    python benchmarks/peft.py --report [--epochs 10] [--seeds 0]                      # the Markdown tables
 """
 
 from __future__ import annotations
@@ -241,7 +241,9 @@ def encoder_table(rows: list[dict], epochs: int, field: str = "test_at_best_vali
         for r in rows:
             if r["variant"] == v and (r["dataset"], r["seed"]) in common:
                 per_seed.setdefault(r["seed"], []).append(100 * r[field])
-        spread[v] = [statistics.mean(x) for x in per_seed.values()]
+        # a range of per-seed averages over different datasets would measure the datasets, not the seeds
+        same_sets = len({tuple(sorted(d for d, s in common if s == seed)) for seed in per_seed}) == 1
+        spread[v] = [statistics.mean(x) for x in per_seed.values()] if same_sets else []
     # CPU seconds of the (one-thread) process, from the rows that record it (the earliest rows have only
     # wall time, which on a shared machine measures the load)
     clock = "cpu_sec_per_epoch" if any(r.get("cpu_sec_per_epoch") for r in rows) else "sec_per_epoch"
@@ -281,8 +283,8 @@ def main() -> None:
     parser.add_argument("--timing", type=int, default=0, metavar="REPEATS",
                         help="instead: CPU seconds of one epoch per variant on the first dataset, REPEATS interleaved rounds")
     args = parser.parse_args()
-    if args.report:
-        rows = recorded(SUITE)
+    if args.report:  # the rows of --seeds and --datasets (by default all)
+        rows = [r for r in recorded(SUITE) if r["seed"] in args.seeds and r["dataset"] in args.datasets]
         for field in ("test_at_best_valid", "test_at_last_epoch"):
             print(table(rows, args.epochs, field))
         timing = recorded(f"{SUITE}_epoch_cpu")
