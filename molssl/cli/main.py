@@ -31,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:  # their INFO lines (font cache, categorical units) would land inside the progress bars
         for noisy in ("matplotlib", "PIL"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    from molssl.allocator import keep_freed_memory
+
+    keep_freed_memory()  # every command that trains or predicts
     try:
         return int(args.run(args) or 0)
     except (ValueError, OSError, EOFError, RuntimeError, KeyError) as exc:

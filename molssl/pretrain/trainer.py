@@ -124,6 +124,9 @@ def pretrain(
             loadable state. A run that failed before its first checkpoint blocks nothing.
         FloatingPointError: the loss became NaN or infinite.
     """
+    from molssl.allocator import keep_freed_memory
+
+    keep_freed_memory()
     if isinstance(method, RunConfig):
         given = {"train": train, "method_options": method_options, "encoder": encoder, "scheme": scheme, "init": init,
                  "target_columns": target_columns, "task_type": task_type, "min_effective_rank": min_effective_rank,

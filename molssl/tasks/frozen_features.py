@@ -99,7 +99,10 @@ class FrozenFeatures:
             if size > NODE_CACHE_MAX_BYTES:
                 obstacle = f"its node vectors would take {size / 1024**3:.1f} GiB (limit NODE_CACHE_MAX_BYTES)"
         if obstacle is not None:
-            logger.info("fine-tuning runs the encoder on every batch (no frozen-feature cache): %s", obstacle)
+            # a training encoder is the ordinary case (full fine-tuning, PEFT): said only under --verbose
+            trains = any(p.requires_grad for p in model.encoder.parameters())
+            logger.log(logging.DEBUG if trains else logging.INFO,
+                       "fine-tuning runs the encoder on every batch (no frozen-feature cache): %s", obstacle)  # fmt: skip
             return None
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
         parts, counts = [], []

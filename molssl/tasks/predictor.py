@@ -162,9 +162,11 @@ class PropertyPredictor:
         detected task type and why, the temperatures that calibrate a classifier's probabilities (fitted on
         validation) and the training domain, and ``fit_predictions_`` every molecule's prediction and split.
         """
+        from molssl.allocator import keep_freed_memory
         from molssl.data.splits_registry import get_splitter
 
         check_standardizer(standardize)
+        keep_freed_memory()
 
         cfg = config or FinetuneConfig(**{**finetune_options, "seeds": tuple(finetune_options.get("seeds", (0,)))})
         if ensemble and len(cfg.seeds) < 2:

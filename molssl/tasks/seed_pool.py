@@ -35,6 +35,9 @@ _records = None
 
 def _init_worker(threads: int, records) -> None:
     global _records
+    from molssl.allocator import keep_freed_memory
+
+    keep_freed_memory()
     torch.set_num_threads(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     _records = records

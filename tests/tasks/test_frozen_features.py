@@ -148,10 +148,12 @@ def test_stored_outputs_equal_the_models_own(bbbp):
 def test_no_cache_where_the_encoder_trains(bbbp, mode, peft, reason, caplog):
     model = _probe_model(_config(bbbp[3], **peft), mode)
     assert frozen_feature_obstacle(model) is not None
-    with caplog.at_level(logging.INFO, logger=frozen_features.__name__):
+    with caplog.at_level(logging.DEBUG, logger=frozen_features.__name__):
         assert FrozenFeatures.build(model, bbbp[0], bbbp[2][0], 64) is None
     assert "no frozen-feature cache" in caplog.text
     assert re.search(reason, caplog.text), caplog.text
+    (record,) = [r for r in caplog.records if "no frozen-feature cache" in r.getMessage()]
+    assert record.levelno == logging.DEBUG  # the ordinary case is not announced on every fine-tuning run
 
 
 def test_no_cache_for_an_encoder_in_training_mode_or_an_overridden_model(bbbp):
