@@ -218,7 +218,9 @@ def _rank_step(rank: int, world_size: int, init: str, encoder: dict, options: di
             loss = net(batches[rank], torch.Generator()).loss
             loss.backward()
             results[gather] = {"loss": loss.detach(), "grads": {n: p.grad.clone() for n, p in method.named_parameters()}}
+            del net, loss  # DDP's reducer goes while its process group lives (freed after destroy, it hung a rank once)
         torch.save(results, f"{out}.{rank}")
+        dist.barrier()  # neither rank tears its group down while the other still talks to it
     finally:
         dist.destroy_process_group()
 
