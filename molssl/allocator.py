@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import platform
@@ -33,22 +34,13 @@ _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 * 2**20
 TRIM_THRESHOLD = 2**30
 
-_state: dict[str, object] = {}
-
-
+@functools.cache
 def keep_freed_memory() -> bool:
     """Set glibc's mmap and trim thresholds for training (see the module docstring); True if they were set.
 
     Returns False, changing nothing, off Linux/glibc, under ``MOLSSL_ALLOCATOR=system`` or when the user
     set glibc's own variables. Calls after the first return the first call's answer.
     """
-    if "applied" in _state:
-        return bool(_state["applied"])
-    _state["applied"] = applied = _apply()
-    return applied
-
-
-def _apply() -> bool:
     if os.environ.get("MOLSSL_ALLOCATOR", "").lower() == "system":
         return False
     if any(v in os.environ for v in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")):
