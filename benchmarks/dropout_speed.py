@@ -16,7 +16,6 @@ Run:
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from benchmarks.record import append_rows, command_line  # noqa: E402
+from benchmarks.record import append_rows, command_line, interleaved_epochs  # noqa: E402
 from molssl.data.labeled import featurize_table, read_labeled_csv  # noqa: E402
 from molssl.data.loader import StoreLoader  # noqa: E402
 from molssl.nn.dropout import Dropout  # noqa: E402
@@ -73,12 +72,7 @@ def main() -> None:
         return time.process_time() - start
 
     kinds = ("torch nn.Dropout", "molssl Dropout")
-    cpu: dict[str, list[float]] = {k: [] for k in kinds}
-    for e in range(args.epochs):
-        for kind in kinds:
-            use(kind)
-            cpu[kind].append(epoch(2 * e + kinds.index(kind)))
-    med = {k: statistics.median(v[1:]) for k, v in cpu.items()}
+    cpu, med = interleaved_epochs(kinds, use, epoch, args.epochs)
     rows = []
     print(f"GCN 5x300 (dropout 0.5), BACE {TRAIN_MOLECULES} molecules, batch 32, 1 thread, {args.epochs} interleaved epochs each "
           f"(first left out); CPU s per epoch")  # fmt: skip

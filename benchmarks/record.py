@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -110,3 +111,17 @@ def run_and_record(suite: str, run, todo: list[tuple], jobs: int, command: str, 
                 continue
             append_rows(suite, [row], command)
             print(json.dumps(row), flush=True)
+
+
+def interleaved_epochs(kinds: tuple[str, ...], use, epoch, epochs: int) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Time contenders in alternation: ``epochs`` rounds, each calling ``use(kind)`` then ``epoch(number)`` per kind.
+
+    ``epoch`` returns the seconds one epoch took; numbers run 0, 1, 2, ... across all calls (distinct shuffles).
+    Returns every kind's seconds and their medians with the first (warm-up) epoch left out.
+    """
+    seconds: dict[str, list[float]] = {k: [] for k in kinds}
+    for e in range(epochs):
+        for i, kind in enumerate(kinds):
+            use(kind)
+            seconds[kind].append(epoch(len(kinds) * e + i))
+    return seconds, {k: statistics.median(v[1:]) for k, v in seconds.items()}

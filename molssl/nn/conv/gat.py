@@ -97,8 +97,16 @@ class GATConv(nn.Module):
         )
         order = None if order is None else self_loop_order(order)  # the order of the [E + N] targets
         source, target = edge_index
-        messages = x.index_select(0, source) + edge_embedding.view(-1, self.heads, self.dim)  # [E + N, H, D]
-        scores = (torch.cat([x.index_select(0, target), messages], dim=-1) * self.att).sum(dim=-1)  # [E + N, H]
+        edge_embedding = edge_embedding.view(-1, self.heads, self.dim)  # [E + N, H, D]
+        messages = x.index_select(0, source) + edge_embedding  # [E + N, H, D]
+        # att . [x_i || x_j + e_ji] = att_i . x_i + att_j . x_j + att_j . e_ji: the node terms once per node
+        att_target, att_source = self.att[..., : self.dim], self.att[..., self.dim :]  # [1, H, D] each
+        node_scores = torch.stack([(x * att_target).sum(dim=-1), (x * att_source).sum(dim=-1)])  # [2, N, H]
+        scores = (
+            node_scores[0].index_select(0, target)
+            + node_scores[1].index_select(0, source)
+            + (edge_embedding * att_source).sum(dim=-1)
+        )  # [E + N, H]
         scores = F.leaky_relu(scores, self.negative_slope)
         if self.softmax == "standard":
             alpha = segment_softmax(scores, target, dim_size=num_nodes, order=order)
