@@ -168,7 +168,7 @@ def _chunk_keys(task: tuple[list[str], bool]) -> MoleculeKeys:
     from rdkit.Chem import rdFingerprintGenerator
     from rdkit.Chem.Scaffolds import MurckoScaffold
 
-    from molssl.chem.parse import ParseOptions, parse_many
+    from molssl.chem.parse import ParseOptions, parse_stream
 
     smiles, all_inchikeys = task
     n = len(smiles)
@@ -178,13 +178,12 @@ def _chunk_keys(task: tuple[list[str], bool]) -> MoleculeKeys:
     done = np.zeros(n, dtype=bool)
     generator = rdFingerprintGenerator.GetMorganGenerator(
         radius=2, bondInvariantsGenerator=rdFingerprintGenerator.GetMorganBondInvGen(useBondTypes=False))  # fmt: skip
-    mols, failures, _ = parse_many(smiles, ParseOptions(max_atoms=None, max_smiles_length=None))
-    for row, reason in failures:
-        text["reason"][row] = reason or "RDKit could not parse it"
+    failures: list[tuple[int, str]] = []
+    # one molecule at a time: each is used and freed while it is in the CPU cache (freeing a list of
+    # thousands of RDKit molecules afterwards cost as much as their canonical SMILES)
+    stream = parse_stream(smiles, ParseOptions(max_atoms=None, max_smiles_length=None), failures, [])
     with rdBase.BlockLogs():
-        for row, mol in enumerate(mols):
-            if mol is None:
-                continue
+        for row, mol in stream:
             canonical = Chem.MolToSmiles(mol)
             text["canonical"][row] = canonical
             text["flat"][row] = Chem.MolToSmiles(mol, isomericSmiles=False) if _STEREO_OR_ISOTOPE.search(canonical) else canonical
@@ -206,6 +205,8 @@ def _chunk_keys(task: tuple[list[str], bool]) -> MoleculeKeys:
             numbers["charged_atoms"][row] = charged
             numbers["fragments"][row] = canonical.count(".") + 1
             text["elements"][row] = elements
+    for row, reason in failures:
+        text["reason"][row] = reason or "RDKit could not parse it"
     return MoleculeKeys(**text, **numbers, graph_hash=graph_hash, inchikey_done=done)
 
 
