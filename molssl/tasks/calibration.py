@@ -110,6 +110,16 @@ def fit_temperatures(logits: np.ndarray, labels: np.ndarray, task_type: str) -> 
     return temps, before, after
 
 
+def _bound_note(temperature: float) -> str:
+    """What a temperature at an end of the search interval means, or "" inside it."""
+    if temperature >= MAX_TEMPERATURE * 0.999:
+        return (f" (the search's upper bound: probabilities near 0.5 fit validation best, so the model's "
+                "confidences carry little there; train longer or check the model)")  # fmt: skip
+    if temperature <= MIN_TEMPERATURE * 1.001:
+        return " (the search's lower bound: validation is fitted best by near-certain probabilities)"
+    return ""
+
+
 def format_calibration(calibration: dict, task_names: Sequence[str], limit: int = 10) -> str:
     """``calibration (temperature scaling on validation): p_np T=0.61; rare T=1 (only 0s on validation ...)``.
 
@@ -119,7 +129,7 @@ def format_calibration(calibration: dict, task_names: Sequence[str], limit: int 
         limit: how many tasks to show.
     """
     kept = calibration.get("kept_at_1") or {}
-    parts = [f"{t} T=1 ({kept[t]})" if t in kept else f"{t} T={temp:.3g}"
+    parts = [f"{t} T=1 ({kept[t]})" if t in kept else f"{t} T={temp:.3g}{_bound_note(temp)}"
              for t, temp in zip(task_names, calibration["temperatures"])][:limit]  # fmt: skip
     more = f"; ... ({len(task_names) - limit} more in metrics.json)" if len(task_names) > limit else ""
     return "calibration (temperature scaling on validation): " + "; ".join(parts) + more

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from molssl.tasks.calibration import calibration_gap, fit_temperatures, format_calibration, probability_logits, scale_logits
+from molssl.tasks.calibration import (
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    calibration_gap,
+    fit_temperatures,
+    format_calibration,
+    probability_logits,
+    scale_logits,
+)
 
 
 def _nll_binary(z, y, t):
@@ -64,3 +72,11 @@ def test_format_calibration_names_each_task_and_why_one_kept_temperature_one():
                               ["p_np", "rare"])  # fmt: skip
     assert text == ("calibration (temperature scaling on validation): p_np T=0.611; "
                     "rare T=1 (only 0s on validation (204 labels))")  # fmt: skip
+
+
+def test_format_calibration_says_when_a_temperature_sits_at_a_search_bound():
+    found = fit_temperatures(np.array([[3.0], [2.0], [-2.0], [-3.0]]), np.array([[0.0], [0.0], [1.0], [1.0]]), "classification")[0]
+    assert found == [pytest.approx(MAX_TEMPERATURE, rel=1e-3)]  # logits ranked backwards: flattest is best
+    text = format_calibration({"temperatures": found + [MIN_TEMPERATURE, 0.7]}, ["backwards", "sharp", "fine"])
+    assert "backwards T=20 (the search's upper bound" in text and "sharp T=0.05 (the search's lower bound" in text
+    assert text.endswith("fine T=0.7")
