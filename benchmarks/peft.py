@@ -46,6 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.encoders import architecture, finetune_encoder_config, resolve_encoder  # noqa: E402
 from benchmarks.record import append_rows, command_line, recorded, run_and_record, todo_or_plan  # noqa: E402
 
 SUITE = "peft"
@@ -65,40 +66,6 @@ VARIANTS: dict[str, tuple[bool, dict]] = {
     "gpf_plus": (True, {"mode": "gpf_plus", "peft": {"prompt_basis": 5}}),
 }
 PEFT_VARIANTS = ("adapter", "lora", "bitfit", "gpf", "gpf_plus", "linear_probe")
-
-
-def resolve_encoder(pretrained: str) -> tuple[str, str]:
-    """The row label and checkpoint directory of ``--pretrained`` (a zoo name or a checkpoint directory).
-
-    A zoo name is its own label (converted and cached once here, before the workers read it); a
-    directory's label is its path relative to the repository plus ``#`` and the first 12 hex digits of
-    its weights' ``state_sha256``, so rows of a directory pretrained again are never taken for the old ones.
-    """
-    from molssl.zoo import get_entry, pretrained_dir
-
-    try:
-        get_entry(pretrained)
-    except ValueError:
-        pass
-    else:
-        return pretrained, str(pretrained_dir(pretrained))
-    from molssl.nn.pretrained import load_encoder_state
-    from molssl.peft import state_sha256
-
-    path = Path(pretrained).resolve()
-    if not path.is_dir():
-        raise SystemExit(f"--pretrained {pretrained}: neither a zoo name (molssl zoo list) nor a checkpoint directory")
-    _, state = load_encoder_state(path)
-    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    return f"{where}#{state_sha256(state)[:12]}", str(path)
-
-
-def finetune_encoder_config(encoder_dir: str):
-    """The pretrained encoder's config with fine-tuning's dropout 0.5 (the protocol's)."""
-    from molssl.nn.pretrained import load_encoder_state
-
-    config, _ = load_encoder_state(encoder_dir)
-    return type(config).from_dict({**config.to_dict(), "dropout": 0.5})
 
 
 def run_one(variant: str, dataset: str, seed: int, epochs: int, label: str, encoder_dir: str) -> dict:
@@ -125,7 +92,7 @@ def run_one(variant: str, dataset: str, seed: int, epochs: int, label: str, enco
     s = m["per_seed"][0]
     return {
         "what": "peft", "pretrained": label, "encoder": label if pretrained else None,
-        "architecture": f"{config.conv} {config.num_layers}x{config.emb_dim}", "variant": variant, "dataset": dataset, "seed": seed,
+        "architecture": architecture(config), "variant": variant, "dataset": dataset, "seed": seed,
         "epochs": epochs, "finetune": {k: v for k, v in finetune.to_dict().items() if k in ("mode", "encoder_lr", "peft", "lp_epochs")},
         "metric": m["metric"], "test_at_best_valid": s["test_at_best"], "valid_at_best": s["valid_at_best"],
         "best_epoch": s["best_epoch"], "test_at_last_epoch": s["test_at_last"], "valid_at_last_epoch": s["valid_at_last"],
