@@ -92,21 +92,17 @@ class GATConv(nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, order: SegmentOrder | None = None) -> Tensor:
         num_nodes = x.size(0)
         x = self.linear(x).view(num_nodes, self.heads, self.dim)  # [N, H, D]
-        edge_index, edge_embedding = add_self_loops(
-            edge_index, self.bond_embedding(edge_attr), self.self_loop(self.bond_embedding), num_nodes
-        )
+        loop = self.self_loop(self.bond_embedding)  # [1, H * D]
+        edge_index, edge_embedding = add_self_loops(edge_index, self.bond_embedding(edge_attr), loop, num_nodes)
         order = None if order is None else self_loop_order(order)  # the order of the [E + N] targets
         source, target = edge_index
-        edge_embedding = edge_embedding.view(-1, self.heads, self.dim)  # [E + N, H, D]
-        messages = x.index_select(0, source) + edge_embedding  # [E + N, H, D]
-        # att . [x_i || x_j + e_ji] = att_i . x_i + att_j . x_j + att_j . e_ji: the node terms once per node
+        messages = x.index_select(0, source) + edge_embedding.view(-1, self.heads, self.dim)  # [E + N, H, D]
+        # att . [x_i || x_j + e_ji] = att_i . x_i + att_j . x_j + att_j . e_ji: the node terms once per node,
+        # the bond term once per row of each bond feature's table (e_ji is a sum of table rows), then gathered
         att_target, att_source = self.att[..., : self.dim], self.att[..., self.dim :]  # [1, H, D] each
         node_scores = torch.stack([(x * att_target).sum(dim=-1), (x * att_source).sum(dim=-1)])  # [2, N, H]
-        scores = (
-            node_scores[0].index_select(0, target)
-            + node_scores[1].index_select(0, source)
-            + (edge_embedding * att_source).sum(dim=-1)
-        )  # [E + N, H]
+        scores = torch.cat([self._bond_scores(edge_attr, att_source), self._head_dot(loop, att_source).expand(num_nodes, -1)])
+        scores = scores + node_scores[0].index_select(0, target) + node_scores[1].index_select(0, source)  # [E + N, H]
         scores = F.leaky_relu(scores, self.negative_slope)
         if self.softmax == "standard":
             alpha = segment_softmax(scores, target, dim_size=num_nodes, order=order)
@@ -115,6 +111,22 @@ class GATConv(nn.Module):
         weighted = messages * alpha.unsqueeze(-1)  # [E + N, H, D]
         out = scatter(weighted, target, dim_size=num_nodes, reduce="sum", order=order)  # [N, H, D]
         return out.mean(dim=1) + self.bias
+
+
+    def _head_dot(self, rows: Tensor, att: Tensor) -> Tensor:
+        """Per head, the dot product of each row's slice with ``att``. Shapes: rows [R, H * D], att [1, H, D] -> [R, H]"""
+        return (rows.view(-1, self.heads, self.dim) * att).sum(dim=-1)
+
+    def _bond_scores(self, edge_attr: Tensor, att: Tensor) -> Tensor:
+        """``att . e_ji`` of every edge, from each bond-feature table's rows scored once.
+
+        Shapes: edge_attr [E, F_bond] (long), att [1, H, D] -> [E, H]
+        """
+        scores = None
+        for k, table in enumerate(self.bond_embedding.embeddings):
+            term = self._head_dot(table.weight, att).index_select(0, edge_attr[:, k])  # [V_k, H] -> [E, H]
+            scores = term if scores is None else scores + term
+        return scores
 
 
 def legacy_softmax(scores: Tensor, index: Tensor, dim_size: int, order: SegmentOrder | None = None) -> Tensor:
