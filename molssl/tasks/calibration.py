@@ -113,7 +113,7 @@ def fit_temperatures(logits: np.ndarray, labels: np.ndarray, task_type: str) -> 
 def _bound_note(temperature: float) -> str:
     """What a temperature at an end of the search interval means, or "" inside it."""
     if temperature >= MAX_TEMPERATURE * 0.999:
-        return (f" (the search's upper bound: probabilities near 0.5 fit validation best, so the model's "
+        return (" (the search's upper bound: probabilities near 0.5 fit validation best, so the model's "
                 "confidences carry little there; train longer or check the model)")  # fmt: skip
     if temperature <= MIN_TEMPERATURE * 1.001:
         return " (the search's lower bound: validation is fitted best by near-certain probabilities)"

@@ -112,7 +112,6 @@ class GATConv(nn.Module):
         out = scatter(weighted, target, dim_size=num_nodes, reduce="sum", order=order)  # [N, H, D]
         return out.mean(dim=1) + self.bias
 
-
     def _head_dot(self, rows: Tensor, att: Tensor) -> Tensor:
         """Per head, the dot product of each row's slice with ``att``. Shapes: rows [R, H * D], att [1, H, D] -> [R, H]"""
         return (rows.view(-1, self.heads, self.dim) * att).sum(dim=-1)
