@@ -18,7 +18,8 @@ then the linear probes.
 Run:
     nohup python benchmarks/zoo_transfer.py --epochs 50 --seeds 0 1 2 --jobs 1 > benchmarks/_work/zoo_transfer.log 2>&1 &
     python benchmarks/zoo_transfer.py --plan          # what would run, in order
-    python benchmarks/zoo_transfer.py --report        # the tables (Markdown) + datasets/pretrain-gnns/transfer.json
+    python benchmarks/zoo_transfer.py --report        # the tables (Markdown), the gains with their seed spread,
+                                                      # and datasets/pretrain-gnns/transfer.json
 """
 
 from __future__ import annotations
@@ -170,6 +171,34 @@ def table(rows: list[dict], epochs: int, field: str = "test_at_best_valid") -> s
     return "\n".join(lines)
 
 
+def gains(rows: list[dict], epochs: int, field: str = "test_at_best_valid") -> str:
+    """Per mode, arch and pretrained init: the gain over the same architecture from a random init on each set,
+    marked ``*`` where the two rows' seed ranges do not overlap, and the 4-set average gain seed by seed (seeds
+    with every set recorded for both rows), so whether a gain is beyond the seed spread can be read off."""
+    cells: dict[tuple, dict[int, float]] = {}
+    for r in rows:
+        if r["epochs"] == epochs:
+            cells.setdefault((r["mode"], r["arch"], r["init"], r["dataset"]), {})[r["seed"]] = 100 * r[field]
+    lines = [f"gain over a random init ({field.replace('_', ' ')}, {epochs} epochs; * = seed ranges apart)", "",
+             "| mode | arch | init | " + " | ".join(DATASETS) + " | average | 4-set average gain per seed |",
+             "|---" * (len(DATASETS) + 5) + "|"]  # fmt: skip
+    for mode in MODES:
+        for arch in ARCHS:
+            for init in INITS[1:]:
+                pairs = [(cells.get((mode, arch, "none", d), {}), cells.get((mode, arch, init, d), {})) for d in DATASETS]
+                if not all(a and b for a, b in pairs):
+                    continue
+                parts = []
+                for a, b in pairs:
+                    apart = min(b.values()) > max(a.values()) or max(b.values()) < min(a.values())
+                    parts.append(f"{statistics.mean(b.values()) - statistics.mean(a.values()):+.1f}{'*' if apart else ''}")
+                average = statistics.mean(statistics.mean(b.values()) - statistics.mean(a.values()) for a, b in pairs)
+                seeds = sorted(set.intersection(*(set(a) & set(b) for a, b in pairs)))
+                per_seed = " / ".join(f"{statistics.mean(b[s] - a[s] for a, b in pairs):+.1f}" for s in seeds)
+                lines.append(f"| {mode} | {arch} | {init} | " + " | ".join(parts) + f" | {average:+.1f} | {per_seed} |")
+    return "\n".join(lines) + "\n"
+
+
 def summary(rows: list[dict], epochs: int, command: str) -> dict:
     """The plain-data summary ``molssl zoo show`` prints (``molssl.zoo.measured``)."""
     encoders: dict[str, dict] = {}
@@ -205,6 +234,7 @@ def main() -> None:
         commands = sorted({r["command"] for r in rows if r["epochs"] == args.epochs})
         for field in ("test_at_best_valid", "test_at_last_epoch"):
             print(table(rows, args.epochs, field))
+            print(gains(rows, args.epochs, field))
         TRANSFER_JSON.write_text(json.dumps(summary(rows, args.epochs, "; ".join(commands)), indent=2) + "\n")
         print(f"wrote {TRANSFER_JSON.relative_to(ROOT)}")
         return
