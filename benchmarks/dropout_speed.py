@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from benchmarks.record import append_rows, command_line, interleaved_epochs  # noqa: E402
+from benchmarks.record import append_rows, command_line, contender_rows, interleaved_epochs  # noqa: E402
 from molssl.data.labeled import featurize_table, read_labeled_csv  # noqa: E402
 from molssl.data.loader import StoreLoader  # noqa: E402
 from molssl.nn.dropout import Dropout  # noqa: E402
@@ -73,16 +73,10 @@ def main() -> None:
 
     kinds = ("torch nn.Dropout", "molssl Dropout")
     cpu, med = interleaved_epochs(kinds, use, epoch, args.epochs)
-    rows = []
     print(f"GCN 5x300 (dropout 0.5), BACE {TRAIN_MOLECULES} molecules, batch 32, 1 thread, {args.epochs} interleaved epochs each "
           f"(first left out); CPU s per epoch")  # fmt: skip
-    for kind in kinds:
-        ratio = med["torch nn.Dropout"] / med[kind]
-        print(f"{kind:18s} median {med[kind]:6.2f} s  all {[round(v, 2) for v in cpu[kind]]}  speedup {ratio:.2f}x")
-        rows.append({"what": "finetune_epoch_cpu_s", "contender": kind, "model": "GCN 5x300 dropout 0.5", "dataset": "bace",
-                     "molecules": TRAIN_MOLECULES, "batch_size": 32, "threads": 1, "epochs": args.epochs,
-                     "median_cpu_s": round(med[kind], 3), "all_cpu_s": [round(v, 3) for v in cpu[kind]],
-                     "speedup_vs_torch_dropout": round(ratio, 3)})  # fmt: skip
+    rows = contender_rows(cpu, med, "torch nn.Dropout", "speedup_vs_torch_dropout", model="GCN 5x300 dropout 0.5", dataset="bace",
+                          molecules=TRAIN_MOLECULES, batch_size=32, threads=1, epochs=args.epochs)
     if not args.no_record:
         path = append_rows("dropout_speed", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from benchmarks.record import append_rows, command_line, interleaved_epochs  # noqa: E402
+from benchmarks.record import append_rows, command_line, contender_rows, interleaved_epochs  # noqa: E402
 from molssl.data.labeled import featurize_table, read_labeled_csv  # noqa: E402
 from molssl.data.loader import StoreLoader  # noqa: E402
 from molssl.nn.conv.gat import GATConv, legacy_softmax  # noqa: E402
@@ -106,16 +106,10 @@ def main() -> None:
         return time.process_time() - start
 
     cpu, med = interleaved_epochs(kinds, use, epoch, args.epochs)
-    rows = []
     print(f"GAT 5x300 2 heads legacy softmax (dropout 0.5), BACE {TRAIN_MOLECULES} molecules, batch 32, 1 thread, "
           f"{args.epochs} interleaved epochs each (first left out); CPU s per epoch")  # fmt: skip
-    for kind in kinds:
-        ratio = med[kinds[0]] / med[kind]
-        print(f"{kind:32s} median {med[kind]:6.2f} s  all {[round(v, 2) for v in cpu[kind]]}  speedup {ratio:.2f}x")
-        rows.append({"what": "finetune_epoch_cpu_s", "contender": kind, "model": "GAT 5x300 heads 2 legacy softmax dropout 0.5",
-                     "dataset": "bace", "molecules": TRAIN_MOLECULES, "batch_size": 32, "threads": 1, "epochs": args.epochs,
-                     "median_cpu_s": round(med[kind], 3), "all_cpu_s": [round(v, 3) for v in cpu[kind]],
-                     "speedup_vs_concatenated": round(ratio, 3)})  # fmt: skip
+    rows = contender_rows(cpu, med, kinds[0], "speedup_vs_concatenated", model="GAT 5x300 heads 2 legacy softmax dropout 0.5",
+                          dataset="bace", molecules=TRAIN_MOLECULES, batch_size=32, threads=1, epochs=args.epochs)
     if not args.no_record:
         path = append_rows("gat_epoch", rows, command_line())
         print(f"recorded in {path.relative_to(ROOT)}")

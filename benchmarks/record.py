@@ -125,3 +125,16 @@ def interleaved_epochs(kinds: tuple[str, ...], use, epoch, epochs: int) -> tuple
             use(kind)
             seconds[kind].append(epoch(len(kinds) * e + i))
     return seconds, {k: statistics.median(v[1:]) for k, v in seconds.items()}
+
+
+def contender_rows(cpu: dict[str, list[float]], med: dict[str, float], baseline: str, speedup_field: str, **fields) -> list[dict]:
+    """Print each contender's median, every epoch and speedup over ``baseline``, and return one row per contender
+    (``fields`` plus median_cpu_s, all_cpu_s and ``speedup_field``), as ``interleaved_epochs`` measured them."""
+    rows = []
+    width = max(len(k) for k in cpu)
+    for kind in cpu:
+        ratio = med[baseline] / med[kind]
+        print(f"{kind:{width}s} median {med[kind]:6.2f} s  all {[round(v, 2) for v in cpu[kind]]}  speedup {ratio:.2f}x")
+        rows.append({"what": "finetune_epoch_cpu_s", "contender": kind, **fields, "median_cpu_s": round(med[kind], 3),
+                     "all_cpu_s": [round(v, 3) for v in cpu[kind]], speedup_field: round(ratio, 3)})  # fmt: skip
+    return rows
