@@ -11,7 +11,9 @@ plot the average test ROC-AUC at the best-validation epoch against pretraining g
 The experiment is the library's (``molssl.tasks.transfer``) in ``_work/transfer_curve/`` (config.json,
 pretrain/<variant>/ with encoder-<steps>/ snapshots, rows.jsonl, table.md, curve.png); each finished row
 is also appended to ``results/transfer_curve.jsonl`` with the environment. It resumes after any
-interruption: rerun the same command (the experiment directory's rows.jsonl decides what is done).
+interruption: rerun the same command (the experiment directory's rows.jsonl decides what is done). In a
+fresh checkout (no ``_work/``) the rows recorded in ``results/transfer_curve.jsonl`` under the same
+experiment key are adopted first, so only the missing rows run (their snapshots pretrained again, bitwise).
 More lengths or seeds can be added later (``--pretrain-steps 200 1000 5000 20000``).
 
 A CPU-sized version (a smaller encoder, the embedded 50k sample, fewer sets and epochs) goes to its own
@@ -33,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.get_moses import OUT as MOSES  # noqa: E402
-from benchmarks.record import append_rows, command_line  # noqa: E402
+from benchmarks.record import append_rows, command_line, recorded  # noqa: E402
 from molssl.pretrain.config import PRECISIONS  # noqa: E402
 
 SUITE = "transfer_curve"
@@ -62,7 +64,7 @@ def main() -> None:
     from molssl.tasks.transfer_report import write_transfer_report
 
     if not args.report:
-        from molssl.tasks.transfer import run_transfer
+        from molssl.tasks.transfer import adopt_rows, run_transfer
         from molssl.tasks.transfer_config import TransferConfig
 
         corpus = None if args.corpus == "embedded" else Path(args.corpus).resolve()
@@ -87,6 +89,10 @@ def main() -> None:
             append_rows(SUITE, [{"what": SUITE if event["event"] == "row" else f"{SUITE}_pretrain", "corpus": label, **size, **row}], command)
             print({k: row[k] for k in row if k not in ("method_options", "molssl_version")}, flush=True)
 
+        # a fresh checkout has no _work/: the rows this experiment recorded in results/ are adopted, not rerun
+        adopted = adopt_rows(args.out, config, [r for r in recorded(SUITE) if r.get("what") == SUITE])
+        if adopted:
+            print(f"{adopted} rows of this experiment adopted from results/{SUITE}.jsonl", flush=True)
         run_transfer(config, args.out, jobs=args.jobs, progress=record, pretrain_progress_bar=False)
     table, curve = write_transfer_report(args.out)
     print(table.read_text(), end="")

@@ -30,7 +30,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterator
+from typing import Any, Callable, Collection, Iterable, Iterator
 
 from molssl import __version__
 from molssl.checkpoint import CheckpointError, read_checkpoint, save_checkpoint, staged_copies
@@ -154,7 +154,38 @@ def finetune_row(job: FinetuneJob) -> dict[str, Any]:
         "valid_at_best": result["valid_at_best"], "best_epoch": result["best_epoch"],
         "test_at_last_epoch": result["test_at_last"], "valid_at_last_epoch": result["valid_at_last"],
         "minutes": round((time.perf_counter() - start) / 60, 3), "molssl_version": __version__,
+        "experiment": config.experiment_key(),
     }  # fmt: skip
+
+
+def adopt_rows(out_dir: str | os.PathLike, config: TransferConfig, rows: Iterable[dict[str, Any]]) -> int:
+    """Append to ``out_dir``'s rows.jsonl the rows of this experiment recorded elsewhere (e.g. a results file).
+
+    A row is adopted when it carries ``config``'s ``experiment_key`` (rows from before the key existed never
+    are), names one of its variants with the same method and options, and is not in rows.jsonl yet; a rerun
+    then skips it. This is how an experiment continues in a fresh checkout whose working directory is gone.
+    The pretraining runs are not restored: a snapshot still needed is pretrained again (bitwise the same).
+
+    Returns:
+        The number of rows appended.
+    """
+    out = Path(out_dir)
+    key = config.experiment_key()
+    done = {row_key(r) for r in read_rows(out)}
+    adopted = []
+    for row in rows:
+        if row.get("experiment") != key or row.get("variant") not in config.variants or any(k not in row for k in ROW_KEYS):
+            continue
+        method, options = config.variant_method(row["variant"])
+        if (row.get("method"), row.get("method_options")) != (method, options) or row_key(row) in done:
+            continue
+        done.add(row_key(row))
+        adopted.append(row)  # with what the results file added (command, date, commit): its provenance
+    if adopted:
+        _start(out, config)
+        with open(out / ROWS, "a") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in adopted)
+    return len(adopted)
 
 
 def _stages(config: TransferConfig, done: Collection[RowKey]) -> Iterator[tuple[str, int, list[tuple[str, int]], bool]]:

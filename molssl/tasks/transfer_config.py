@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 from molssl.files import json_safe
@@ -197,6 +198,18 @@ class TransferConfig(PlainConfig):
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (lists, not tuples), as config.json holds it."""
         return json_safe(dataclasses.asdict(self))
+
+    def experiment_key(self) -> dict[str, Any]:
+        """What every row of this experiment shares: the fields a rerun may not change, as plain data.
+
+        The corpus is named by its file name, so that rows recorded in one checkout are recognized in another
+        (``molssl.tasks.transfer.adopt_rows``); each row carries this key.
+        """
+        data = self.to_dict()
+        key = {k: v for k, v in data.items() if k not in EXTENDABLE + RUNTIME}
+        if key["corpus"] is not None:
+            key["corpus"] = Path(key["corpus"]).name
+        return key
 
     def extended_by(self, new: "TransferConfig") -> "TransferConfig":
         """The union of this (recorded) configuration and ``new`` (a rerun's), when ``new`` may extend it.

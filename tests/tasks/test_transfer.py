@@ -6,6 +6,7 @@ import json
 import shutil
 import statistics
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,7 +18,7 @@ from molssl.data.store_build import build_store
 from molssl.nn.pretrained import load_encoder
 from molssl.pretrain import pretrain
 from molssl.pretrain.run_dir import RunDirectoryError
-from molssl.tasks.transfer import read_rows, row_key, run_transfer
+from molssl.tasks.transfer import adopt_rows, read_rows, row_key, run_transfer
 from molssl.tasks.transfer_config import TransferConfig, resolve_variant
 from molssl.tasks.transfer_report import summarize, transfer_curve_plot, transfer_table, write_transfer_report
 
@@ -164,6 +165,35 @@ def test_more_seeds_extend_the_experiment(experiment, corpus, tmp_path, monkeypa
     # a length the run has passed without a snapshot cannot be added
     with pytest.raises(RunDirectoryError, match="pretrained 4 steps, past 3, and holds no encoder-3"):
         run_transfer(small(corpus, pretrain_steps=(2, 3, 4)), out)
+
+
+def test_rows_recorded_elsewhere_continue_in_a_fresh_directory(experiment, corpus, tmp_path, monkeypatch):
+    out, _, _ = experiment
+    rows = [{**r, "command": "python benchmarks/transfer_curve.py", "date": "then"} for r in read_rows(out)]
+    config = small(corpus)
+    assert all(r["experiment"] == config.experiment_key() for r in rows)
+    # another checkout: the corpus at another path is the same experiment; rows of other experiments are not adopted
+    moved = small(str(tmp_path / "elsewhere" / Path(corpus).name))
+    assert moved.experiment_key() == config.experiment_key()
+    other = [{**rows[0], "experiment": small(corpus, epochs=2).experiment_key(), "seed": 7},
+             {k: v for k, v in rows[1].items() if k != "experiment"} | {"seed": 8},
+             {**rows[2], "method_options": {"mask_rate": 0.3}, "seed": 9}]  # fmt: skip
+    fresh = tmp_path / "fresh"
+    assert adopt_rows(fresh, config, rows + other) == 6
+    assert adopt_rows(fresh, config, rows) == 0  # already there
+    assert sorted(map(row_key, read_rows(fresh))) == sorted(map(row_key, rows))
+    finetunes, pretrains = Counting(monkeypatch, "finetune_row"), Counting(monkeypatch, "pretrain")
+    assert run_transfer(config, fresh) == [] and finetunes.calls == [] and pretrains.calls == []
+    # a seed added later fine-tunes only the new rows, pretraining the snapshots again (bitwise the same)
+    stub = lambda job: {"variant": job.variant, "pretrain_steps": job.pretrain_steps, "dataset": job.dataset,  # noqa: E731
+                        "seed": job.seed, "test_at_best_valid": 0.5, "test_at_last_epoch": 0.5, "dir": job.encoder_dir}  # fmt: skip
+    finetunes = Counting(monkeypatch, "finetune_row", stub)
+    run_transfer(small(corpus, seeds=(2,)), fresh)
+    assert sorted(args[0].key for args, _ in finetunes.calls) == [("attr_masking", 2, "bace", 2), ("attr_masking", 4, "bace", 2),
+                                                                    ("none", 0, "bace", 2)]  # fmt: skip
+    again = load_encoder(fresh / "pretrain" / "attr_masking" / "encoder-4").state_dict()
+    before = load_encoder(out / "pretrain" / "attr_masking" / "encoder-4").state_dict()
+    assert all(torch.equal(again[n], before[n]) for n in before)
 
 
 def load_transfer_seeds(out) -> list[int]:
