@@ -110,13 +110,23 @@ def plan(datasets: list[str], splits: list[str], seeds: list[int], epochs: int, 
             if not (s == "property_range" and d != "esol")]  # fmt: skip
 
 
+def _apart(none: dict[int, float], pre: dict[int, float], sign: int) -> str:
+    """"for" when every pretrained seed beats every scratch seed, "against" the reverse, "no" when the ranges
+    overlap, "-" with fewer than 2 seeds of either (``sign``: +1 higher is better, -1 lower is better)."""
+    if len(none) < 2 or len(pre) < 2:
+        return "-"
+    a, b = [sign * v for v in none.values()], [sign * v for v in pre.values()]
+    return "for" if min(b) > max(a) else "against" if max(b) < min(a) else "no"
+
+
 def report(rows: list[dict]) -> str:
     """Per encoder, epochs, dataset and split: test score (median over seeds) without and with pretraining, the
-    gain of the medians and the gain seed by seed (a seed with both inits recorded), so a sign can be read per seed."""
+    gain of the medians, the gain seed by seed (a seed with both inits recorded), so a sign can be read per seed,
+    and whether the two inits' ranges over seeds are apart ("for" / "against" pretraining; "-" under 2 seeds)."""
     out = []
     for label in dict.fromkeys(encoder_of(r) for r in rows):
-        lines = [f"from {label}:", "", "| dataset | split | metric | no pretraining | pretrained | gain | gain per seed | seeds | epochs |",
-                 "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines = [f"from {label}:", "", "| dataset | split | metric | no pretraining | pretrained | gain | gain per seed | ranges apart | seeds | epochs |",
+                 "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         cells: dict[tuple, dict[str, dict[int, float]]] = {}
         for r in (r for r in rows if encoder_of(r) == label):
             cells.setdefault((r["dataset"], r["split"], r["metric"], r["epochs"]), {}).setdefault(init_of(r), {})[r["seed"]] = r["test_at_best_valid"]
@@ -128,7 +138,7 @@ def report(rows: list[dict]) -> str:
             a = statistics.median(none.values()) * scale if none else float("nan")
             b = statistics.median(pre.values()) * scale if pre else float("nan")
             per_seed = " / ".join(f"{sign * (pre[s] - none[s]) * scale:+.3g}" for s in sorted(set(none) & set(pre)))
-            lines.append(f"| {dataset} | {split} | {metric} | {a:.3g} | {b:.3g} | {sign * (b - a):+.3g} | {per_seed} | "
+            lines.append(f"| {dataset} | {split} | {metric} | {a:.3g} | {b:.3g} | {sign * (b - a):+.3g} | {per_seed} | {_apart(none, pre, sign)} | "
                          f"{len(set(none) & set(pre))} | {epochs} |")  # fmt: skip
         out.append("\n".join(lines) + "\n")
     return "\n".join(out)
