@@ -81,29 +81,6 @@ def corpus_subset(corpus: Path | None, rows: int, sample_seed: int | None = None
     return out
 
 
-def paired_table(rows: list[dict]) -> str:
-    """Each pretrained row set against ``none`` on the same (dataset, seed): the difference of each seed's
-    dataset-averaged test score at the best-validation epoch, the cells where the variant is higher, and the
-    mean best-validation score (the only score that may choose a snapshot for later experiments)."""
-    import statistics
-
-    score = {(r["variant"], r["pretrain_steps"], r["dataset"], r["seed"]): r for r in rows}
-    none = {(d, s): r for (v, _, d, s), r in score.items() if v == "none"}
-    seeds = sorted({s for _, s in none})
-    lines = ["| variant | pretrain steps | vs none per seed (" + " / ".join(map(str, seeds)) + ") | cells higher | mean valid at best |",
-             "|---|---|---|---|---|"]  # fmt: skip
-    for variant, steps in sorted({(v, n) for v, n, _, _ in score if v != "none"}):
-        cells = {(d, s): score[variant, steps, d, s] for (d, s) in none if (variant, steps, d, s) in score}
-        per_seed = []
-        for seed in seeds:
-            mine = [100 * (r["test_at_best_valid"] - none[key]["test_at_best_valid"]) for key, r in cells.items() if key[1] == seed]
-            per_seed.append(f"{statistics.mean(mine):+.1f}" if mine else "-")
-        higher = sum(r["test_at_best_valid"] > none[key]["test_at_best_valid"] for key, r in cells.items())
-        valid = 100 * statistics.mean(r["valid_at_best"] for r in cells.values()) if cells else float("nan")
-        lines.append(f"| {variant} | {steps} | {' / '.join(per_seed)} | {higher} of {len(cells)} | {valid:.1f} |")
-    return "\n".join(lines) + "\n"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", nargs="+", default=VARIANTS)
@@ -170,13 +147,8 @@ def main() -> None:
             print(f"{adopted} rows of this experiment adopted from results/{SUITE}.jsonl", flush=True)
         run_transfer(config, args.out, jobs=args.jobs, progress=record, pretrain_progress_bar=False)
     table, curve = write_transfer_report(args.out)
-    from molssl.tasks.transfer import read_rows
-
-    paired = args.out / "paired.md"
-    paired.write_text(paired_table(read_rows(args.out)))
     print(table.read_text(), end="")
-    print("\nPaired with none (same dataset and seed), test at the best-validation epoch:\n\n" + paired.read_text(), end="")
-    print(f"wrote {table}, {paired} and {curve}")
+    print(f"wrote {table} and {curve}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ Numbers are percent. Per variant and pretraining length: per dataset the mean +-
 seeds and their count; the average over datasets (the mean of the per-dataset means); its seed std
 (the std over seeds of each seed's average over the datasets, from the seeds that have every dataset);
 the difference to ``none``, and whether it exceeds the seed std of both (else it is within the noise
-of the seeds). Rows whose metric was undefined (null) are left out.
+of the seeds). Then, paired by (dataset, seed) with ``none``, each seed's difference, the cells where the
+variant is higher and its mean best-validation score (``paired_table``). Rows whose metric was undefined
+(null) are left out.
 """
 
 from __future__ import annotations
@@ -98,6 +100,33 @@ def _section(rows: Sequence[dict[str, Any]], field: str) -> list[str]:
     return lines + [""]
 
 
+def paired_table(rows: Sequence[dict[str, Any]], field: str = "test_at_best_valid") -> list[str]:
+    """Markdown lines comparing each pretrained row set with ``none`` cell by cell: every row shares its split and
+    fine-tuning seed with the ``none`` row of its (dataset, seed), so per seed the mean over datasets of the
+    difference (points), the (dataset, seed) cells where the variant is higher, and the mean best-validation
+    score (the only score that may choose a snapshot for later experiments). Rows without ``field`` are left out.
+    """
+    score = {(r["variant"], r["pretrain_steps"], r["dataset"], r["seed"]): r for r in rows if r.get(field) is not None}
+    none = {(d, s): r for (v, _, d, s), r in score.items() if v == NONE}
+    if not none:
+        return []
+    seeds = sorted({s for _, s in none})
+    lines = [f"### paired with none (same dataset and seed), test {FIELDS[field]}", "",
+             "| variant | pretrain steps | vs none per seed (" + " / ".join(map(str, seeds)) + ") | cells higher | mean valid at best |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for variant, steps in sorted({(v, n) for v, n, _, _ in score if v != NONE}):
+        cells = {key: score[variant, steps, *key] for key in none if (variant, steps, *key) in score}
+        per_seed = []
+        for seed in seeds:
+            gains = [100 * (r[field] - none[key][field]) for key, r in cells.items() if key[1] == seed]
+            per_seed.append(f"{statistics.mean(gains):+.1f}" if gains else "-")
+        higher = sum(r[field] > none[key][field] for key, r in cells.items())
+        valid = [r["valid_at_best"] for r in cells.values() if r.get("valid_at_best") is not None]
+        mean_valid = f"{100 * statistics.mean(valid):.1f}" if valid else "n/a"
+        lines.append(f"| {variant} | {steps} | {' / '.join(per_seed)} | {higher} of {len(cells)} | {mean_valid} |")
+    return lines + [""]
+
+
 def transfer_table(rows: Sequence[dict[str, Any]]) -> str:
     """The Markdown report of transfer rows (``molssl.tasks.transfer``): test at best valid and at the last epoch, literature beside.
 
@@ -112,6 +141,7 @@ def transfer_table(rows: Sequence[dict[str, Any]]) -> str:
              "seed std of the variant and of none. Literature: published GIN results (sources below), other protocols.", ""]  # fmt: skip
     for field in FIELDS:
         lines += _section(rows, field)
+    lines += paired_table(rows)
     quoted = [v for v in dict.fromkeys(r["variant"] for r in rows) if v in TRANSFER_ROC_AUC]
     if quoted:
         lines += ["### Literature (test ROC-AUC %, GIN)", "", "| variant | " + " | ".join(datasets) + " | 8 sets | source |",

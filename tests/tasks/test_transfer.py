@@ -20,7 +20,7 @@ from molssl.pretrain import pretrain
 from molssl.pretrain.run_dir import RunDirectoryError
 from molssl.tasks.transfer import adopt_rows, read_rows, row_key, run_transfer
 from molssl.tasks.transfer_config import TransferConfig, resolve_variant
-from molssl.tasks.transfer_report import summarize, transfer_curve_plot, transfer_table, write_transfer_report
+from molssl.tasks.transfer_report import paired_table, summarize, transfer_curve_plot, transfer_table, write_transfer_report
 
 SMALL = {"num_layers": 2, "emb_dim": 32}
 #: what a row's numbers are; the rest (minutes) depends on the machine's load
@@ -262,6 +262,23 @@ def test_table_averages_datasets_and_judges_the_difference():
     rows[4]["test_at_best_valid"] = 0.30  # graphmae's seed 0 on bbbp: its seeds' averages (45.0, 66.0) now disagree
     # by more than the difference (+2.8), which still exceeds none's seed std (2.1): not beyond both
     assert "| graphmae | 10 | 2,560 | 58.7 +- 24.8 (3) | 60.0 +- 0.0 (2) | 59.3 +- 14.8 (2) | +2.8 | no |" in transfer_table(rows)
+
+
+def test_paired_table_compares_each_cell_with_none_of_its_dataset_and_seed():
+    def row(variant, steps, dataset, seed, test, valid):
+        return {"variant": variant, "pretrain_steps": steps, "dataset": dataset, "seed": seed, "test_at_best_valid": test,
+                "valid_at_best": valid}  # fmt: skip
+
+    rows = [row("none", 0, "bbbp", 0, 0.60, 0.70), row("none", 0, "bbbp", 1, 0.62, 0.71), row("none", 0, "sider", 0, 0.50, 0.60),
+            row("none", 0, "sider", 1, 0.54, 0.61), row("graphmae", 10, "bbbp", 0, 0.70, 0.80), row("graphmae", 10, "bbbp", 1, 0.58, 0.78),
+            row("graphmae", 10, "sider", 0, 0.52, 0.70), row("graphmae", 10, "sider", 1, None, 0.70),
+            row("graphmae", 10, "bace", 0, 0.90, 0.90)]  # fmt: skip
+    lines = paired_table(rows)
+    # seed 0: (+10 on bbbp, +2 on sider) / 2 = +6.0; seed 1: bbbp only (sider's test is null), -4.0; bace has no none row
+    assert "| graphmae | 10 | +6.0 / -4.0 | 2 of 3 | 76.0 |" in lines
+    assert lines[0] == "### paired with none (same dataset and seed), test at the best-validation epoch"
+    assert paired_table([r for r in rows if r["variant"] != "none"]) == []
+    assert "### paired with none" in transfer_table([{**r, "test_at_last_epoch": r["test_at_best_valid"], "graphs_seen": 0} for r in rows[:7]])
 
 
 def test_curve_is_a_png(experiment, tmp_path):
